@@ -1,0 +1,33 @@
+# shellcheck shell=bash
+# Shared settings for the project's scripts. Source it; it changes nothing by itself.
+set -euo pipefail
+
+GPUFLEET_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+GPUFLEET_CACHE="${GPUFLEET_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gpufleet}"
+export GPUFLEET_REPO GPUFLEET_CACHE
+
+# The virtualenv is keyed by the content of the pin files, so a changed pin builds a new one
+# and an unchanged one is reused by every clone on this machine.
+_gpufleet_venv_key() {
+  cat "$GPUFLEET_REPO/requirements/dev.txt" "$GPUFLEET_REPO/requirements/constraints.txt" \
+    | sha256sum | cut -c1-12
+}
+GPUFLEET_VENV="$GPUFLEET_CACHE/venv-$(_gpufleet_venv_key)"
+export GPUFLEET_VENV
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
+
+# Put the toolchain and the collection on the path of everything run after this.
+gpufleet_activate() {
+  export PATH="$GPUFLEET_VENV/bin:$PATH"
+  export VIRTUAL_ENV="$GPUFLEET_VENV"
+  # ansible finds gpufleet.cluster through a link to this checkout; kubernetes.core & co.
+  # come from the pinned `ansible` package inside the venv.
+  export ANSIBLE_COLLECTIONS_PATH="$GPUFLEET_CACHE/collections/$(printf '%s' "$GPUFLEET_REPO" | sha256sum | cut -c1-12)"
+  export ANSIBLE_CONFIG="$GPUFLEET_REPO/ansible.cfg"
+  export ANSIBLE_PYTHON_INTERPRETER="$GPUFLEET_VENV/bin/python"
+  if [ -f "$GPUFLEET_CACHE/cluster/kubeconfig" ]; then
+    export K8S_AUTH_KUBECONFIG="$GPUFLEET_CACHE/cluster/kubeconfig"
+  fi
+}
