@@ -1,0 +1,142 @@
+# shellcheck shell=bash
+# Builds the control-plane binaries from Go modules, once per set of versions.
+# Sourced by lab/cluster; expects scripts/lib.sh and versions.sh to be sourced already.
+
+GPUFLEET_GO="${GPUFLEET_GO:-$(command -v go || echo /usr/local/go/bin/go)}"
+
+# The module and build caches live in the project cache, not in $HOME/go, so a fresh clone
+# (or a wiped checkout) reuses the downloads and the compiled packages.
+cluster_go_env() {
+  export GOMODCACHE="$GPUFLEET_CACHE/go/mod"
+  export GOCACHE="$GPUFLEET_CACHE/go/build"
+  export GOFLAGS="-buildvcs=false"
+  export CGO_ENABLED=0
+  export GOTOOLCHAIN=local
+}
+
+cluster_bin_key() {
+  local gov
+  gov="$("$GPUFLEET_GO" env GOVERSION)"
+  printf 'k8s-%s_etcd-%s_kwok-%s_helm-%s_%s' "$GPUFLEET_K8S_VERSION" "$GPUFLEET_ETCD_VERSION" \
+    "$GPUFLEET_KWOK_VERSION" "$GPUFLEET_HELM_VERSION" "$gov"
+}
+
+cluster_bin_dir() { printf '%s/cluster-bin/%s' "$GPUFLEET_CACHE" "$(cluster_bin_key)"; }
+
+CLUSTER_BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok helm)
+
+cluster_binaries_present() {
+  local dir b
+  dir="$(cluster_bin_dir)"
+  [ -f "$dir/.complete" ] || return 1
+  for b in "${CLUSTER_BINARIES[@]}"; do [ -x "$dir/$b" ] || return 1; done
+  [ -d "$dir/kwok-stages" ]
+}
+
+# Go's default parallelism is the core count; one compile per core is the fastest here
+# (measured in docs/cluster.md), `nice` keeps a parallel molecule run responsive.
+_cluster_go() { nice -n "${GPUFLEET_BUILD_NICE:-10}" "$GPUFLEET_GO" "$@"; }
+
+# k8s.io/kubernetes replaces every k8s.io/* staging module with ./staging/..., which only works
+# inside its own git tree. A throw-away wrapper module re-points each of them at the published
+# k8s.io/<m> v0.<minor>.<patch> module instead.
+_build_kubernetes() {
+  local out="$1" work="$2" v="$GPUFLEET_K8S_VERSION"
+  local staging_v="v0.${v#v1.}" gomod major minor
+  major="$(printf '%s' "${v#v}" | cut -d. -f1)"
+  minor="$(printf '%s' "${v#v}" | cut -d. -f2)"
+  mkdir -p "$work/k8s"
+  (
+    cd "$work/k8s"
+    gomod="$(_cluster_go mod download -json "k8s.io/kubernetes@$v" | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')"
+    {
+      printf 'module gpufleet.local/k8s-build\n\ngo 1.26.0\n\nrequire k8s.io/kubernetes %s\n\n' "$v"
+      # Replace only the staging modules k8s.io/kubernetes requires: the proxy does not
+      # serve every sample-* module at every patch release.
+      awk -v sv="$staging_v" '
+        /^require \(/ { inreq = 1; next }
+        inreq && /^\)/ { inreq = 0; next }
+        inreq && $2 == "v0.0.0" { req[$1] = 1 }
+        $2 == "=>" && $3 ~ /^\.\/staging\// && ($1 in req) { printf "replace %s => %s %s\n", $1, $1, sv }
+      ' "$gomod"
+    } > go.mod
+    log "kubernetes $v: resolving modules (staging modules at $staging_v)"
+    _cluster_go get "k8s.io/kubernetes/cmd/kube-apiserver@$v" \
+      "k8s.io/kubernetes/cmd/kube-controller-manager@$v" "k8s.io/kubernetes/cmd/kube-scheduler@$v"
+    local pkg=k8s.io/component-base/version
+    local ldflags="-s -w -X $pkg.gitVersion=$v -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
+    ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    log "kubernetes $v: building kube-apiserver, kube-controller-manager, kube-scheduler"
+    _cluster_go build -mod=mod -trimpath -ldflags "$ldflags" -o "$out/" \
+      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+      k8s.io/kubernetes/cmd/kube-scheduler
+  )
+}
+
+# etcd's server module also points its siblings at ../, so it gets a wrapper module too;
+# `go get` then takes the siblings' published versions.
+_build_etcd() {
+  local out="$1" work="$2" v="$GPUFLEET_ETCD_VERSION"
+  mkdir -p "$work/etcd"
+  (
+    cd "$work/etcd"
+    printf 'module gpufleet.local/etcd-build\n\ngo 1.26.0\n' > go.mod
+    log "etcd $v: resolving modules"
+    _cluster_go get "go.etcd.io/etcd/server/v3@$v"
+    log "etcd $v: building"
+    _cluster_go build -mod=mod -trimpath \
+      -ldflags "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=gpufleet" \
+      -o "$out/etcd" go.etcd.io/etcd/server/v3
+  )
+}
+
+_build_kwok() {
+  local out="$1" v="$GPUFLEET_KWOK_VERSION"
+  log "kwok $v: building"
+  GOBIN="$out" _cluster_go install -trimpath \
+    -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$v" "sigs.k8s.io/kwok/cmd/kwok@$v"
+  # kwok refuses to start without stages; the stock ones ship inside its module.
+  rm -rf "$out/kwok-stages"
+  mkdir -p "$out/kwok-stages"
+  cp -r "$GOMODCACHE/sigs.k8s.io/kwok@$v/kustomize/stage/." "$out/kwok-stages/"
+  chmod -R u+w "$out/kwok-stages"
+}
+
+_build_helm() {
+  local out="$1" v="$GPUFLEET_HELM_VERSION"
+  log "helm $v: building"
+  GOBIN="$out" _cluster_go install -trimpath \
+    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$v" "helm.sh/helm/v3/cmd/helm@$v"
+}
+
+# Builds whatever is missing into a staging dir and moves it into place atomically, so an
+# interrupted build never leaves a half-filled cache directory that looks complete.
+cluster_build() {
+  cluster_go_env
+  [ -x "$GPUFLEET_GO" ] || die "Go not found (looked for 'go' on PATH and /usr/local/go/bin/go)"
+  if cluster_binaries_present; then
+    return 0
+  fi
+  local dir stage work t0 t
+  dir="$(cluster_bin_dir)"
+  stage="$dir.partial"
+  work="$GPUFLEET_CACHE/cluster-build"
+  mkdir -p "$stage" "$work"
+  t0=$SECONDS
+  log "building the control plane into $dir (once per set of versions; cold: tens of minutes)"
+  [ -x "$stage/helm" ] || { t=$SECONDS; _build_helm "$stage"; log "helm built in $((SECONDS - t)) s"; }
+  [ -x "$stage/kwok" ] && [ -d "$stage/kwok-stages" ] \
+    || { t=$SECONDS; _build_kwok "$stage"; log "kwok built in $((SECONDS - t)) s"; }
+  [ -x "$stage/etcd" ] || { t=$SECONDS; _build_etcd "$stage" "$work"; log "etcd built in $((SECONDS - t)) s"; }
+  if [ ! -x "$stage/kube-apiserver" ] || [ ! -x "$stage/kube-controller-manager" ] \
+    || [ ! -x "$stage/kube-scheduler" ]; then
+    t=$SECONDS
+    _build_kubernetes "$stage" "$work"
+    log "kubernetes built in $((SECONDS - t)) s"
+  fi
+  printf 'built %s in %s s with %s\n' "$(date -u +%FT%TZ)" "$((SECONDS - t0))" \
+    "$("$GPUFLEET_GO" env GOVERSION)" > "$stage/.complete"
+  rm -rf "$dir"
+  mv "$stage" "$dir"
+  log "control plane built in $((SECONDS - t0)) s"
+}

@@ -1,0 +1,100 @@
+"""The built tarball, installed into an empty collections path, is complete and usable.
+
+Run by `scripts/test build`, which builds with `ansible-galaxy collection build`, installs the
+tarball offline into a temp path and points ANSIBLE_COLLECTIONS_PATH at that path only.
+"""
+
+import json
+import os
+import subprocess
+import tarfile
+
+import pytest
+import yaml
+
+INSTALLED = os.environ.get("GPUFLEET_INSTALLED")
+TARBALL = os.environ.get("GPUFLEET_TARBALL")
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+
+@pytest.fixture(scope="module")
+def installed():
+    assert INSTALLED and os.path.isdir(INSTALLED), (
+        "GPUFLEET_INSTALLED is not set or missing; run these tests through `scripts/test build`"
+    )
+    return INSTALLED
+
+
+@pytest.fixture(scope="module")
+def manifest(installed):
+    with open(os.path.join(installed, "MANIFEST.json")) as f:
+        return json.load(f)
+
+
+def _repo_files(*parts):
+    base = os.path.join(REPO, *parts)
+    if not os.path.isdir(base):
+        return []
+    return sorted(
+        os.path.relpath(os.path.join(d, f), REPO)
+        for d, _, files in os.walk(base)
+        for f in files
+        if not f.endswith(".pyc") and "__pycache__" not in d
+    )
+
+
+def test_manifest_names_the_collection(manifest):
+    info = manifest["collection_info"]
+    assert (info["namespace"], info["name"]) == ("gpufleet", "cluster")
+    for dep in ("kubernetes.core", "ansible.posix", "community.general"):
+        assert dep in info["dependencies"], dep
+
+
+@pytest.mark.parametrize("tree", ["plugins", "roles", "playbooks", "meta"])
+def test_every_shipped_file_is_in_the_artifact(installed, tree):
+    expected = _repo_files(tree)
+    missing = [p for p in expected if not os.path.exists(os.path.join(installed, p))]
+    assert not missing, "files missing from the built collection: %s" % missing
+
+
+def test_lab_and_dev_clutter_is_not_shipped():
+    with tarfile.open(TARBALL) as tar:
+        names = tar.getnames()
+    for clutter in ("lab/", "scripts/", ".ci/", "bench/", "requirements/", "inventories/lab/", "tests/output/"):
+        assert not [n for n in names if n.startswith(clutter)], clutter
+    assert "README.md" in names and "meta/runtime.yml" in names
+
+
+def test_runtime_requires_ansible(installed):
+    with open(os.path.join(installed, "meta", "runtime.yml")) as f:
+        runtime = yaml.safe_load(f)
+    assert runtime["requires_ansible"].startswith(">=")
+
+
+def test_every_module_has_docs_from_the_installed_copy(installed):
+    modules = sorted(
+        f[:-3] for f in os.listdir(os.path.join(installed, "plugins", "modules"))
+        if f.endswith(".py") and not f.startswith("_")
+    ) if os.path.isdir(os.path.join(installed, "plugins", "modules")) else []
+    for name in modules:
+        out = subprocess.run(
+            ["ansible-doc", "--json", "gpufleet.cluster.%s" % name],
+            capture_output=True, text=True, check=False,
+        )
+        assert out.returncode == 0, out.stderr
+        doc = json.loads(out.stdout)["gpufleet.cluster.%s" % name]["doc"]
+        assert doc["short_description"], name
+
+
+def test_every_role_has_an_argument_spec(installed):
+    roles_dir = os.path.join(installed, "roles")
+    roles = sorted(os.listdir(roles_dir)) if os.path.isdir(roles_dir) else []
+    for role in roles:
+        spec_path = os.path.join(roles_dir, role, "meta", "argument_specs.yml")
+        assert os.path.isfile(spec_path), "role %s has no meta/argument_specs.yml" % role
+        out = subprocess.run(
+            ["ansible-doc", "-t", "role", "--json", "gpufleet.cluster.%s" % role],
+            capture_output=True, text=True, check=False,
+        )
+        assert out.returncode == 0, out.stderr
