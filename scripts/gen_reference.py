@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Render docs/reference.md from the roles' meta/argument_specs.yml and the modules' DOCUMENTATION.
 
     python scripts/gen_reference.py          write docs/reference.md

@@ -24,7 +24,9 @@ gpufleet_activate() {
   export VIRTUAL_ENV="$GPUFLEET_VENV"
   # ansible finds gpufleet.cluster through a link to this checkout; kubernetes.core & co.
   # come from the pinned `ansible` package inside the venv.
-  export ANSIBLE_COLLECTIONS_PATH="$GPUFLEET_CACHE/collections/$(printf '%s' "$GPUFLEET_REPO" | sha256sum | cut -c1-12)"
+  local repo_key
+  repo_key=$(printf '%s' "$GPUFLEET_REPO" | sha256sum | cut -c1-12)
+  export ANSIBLE_COLLECTIONS_PATH="$GPUFLEET_CACHE/collections/$repo_key"
   export ANSIBLE_CONFIG="$GPUFLEET_REPO/ansible.cfg"
   export ANSIBLE_PYTHON_INTERPRETER="$GPUFLEET_VENV/bin/python"
   if [ -f "$GPUFLEET_CACHE/cluster/kubeconfig" ]; then

@@ -17,7 +17,6 @@ TARBALL = os.environ.get("GPUFLEET_TARBALL")
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-
 @pytest.fixture(scope="module")
 def installed():
     assert INSTALLED and os.path.isdir(INSTALLED), (
@@ -38,7 +37,7 @@ def _repo_files(*parts):
         return []
     return sorted(
         os.path.relpath(os.path.join(d, f), REPO)
-        for d, _, files in os.walk(base)
+        for d, _dirs, files in os.walk(base)
         for f in files
         if not f.endswith(".pyc") and "__pycache__" not in d
     )
