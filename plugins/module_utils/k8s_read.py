@@ -1,0 +1,73 @@
+# -*- coding: utf-8 -*-
+# Copyright: gpufleet.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Paged, read-only listing of the objects the placement checks need.
+
+``read_inventory(request, page_size)`` builds the same inventory dict as a snapshot
+(snapshot.py). ``request(path, query)`` is any callable returning the decoded JSON of a GET;
+``api_request(client)`` makes one from kubernetes.core's API client, so authentication
+(kubeconfig, context, host, api_key, ...) is exactly kubernetes.core's.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+# inventory key -> (API path, what to call it in messages)
+RESOURCES = (
+    ("nodes", "/api/v1/nodes", "nodes"),
+    ("pvs", "/api/v1/persistentvolumes", "persistentvolumes"),
+    ("pvcs", "/api/v1/persistentvolumeclaims", "persistentvolumeclaims"),
+    ("pods", "/api/v1/pods", "pods"),
+    ("storageclasses", "/apis/storage.k8s.io/v1/storageclasses", "storageclasses.storage.k8s.io"),
+)
+
+
+class ReadError(Exception):
+    """Listing a resource failed; the message says which and why."""
+
+
+def list_all(request, path, page_size):
+    """All items under ``path``, following the API's ``continue`` tokens page by page."""
+    items = []
+    token = None
+    while True:
+        query = [("limit", page_size)]
+        if token:
+            query.append(("continue", token))
+        page = request(path, query)
+        items.extend(page.get("items") or [])
+        token = (page.get("metadata") or {}).get("continue")
+        if not token:
+            return items
+
+
+def read_inventory(request, page_size=500):
+    inventory = {}
+    for key, path, name in RESOURCES:
+        try:
+            inventory[key] = list_all(request, path, page_size)
+        except ReadError:
+            raise
+        except Exception as exc:  # the client raises many types; each becomes one clear message
+            status = getattr(exc, "status", None)
+            reason = getattr(exc, "reason", None) or exc
+            hint = ""
+            if status == 403:
+                hint = " The credentials need RBAC get and list on %s (cluster-wide)." % name
+            raise ReadError("listing %s from the API failed%s: %s.%s" % (name, " (HTTP %s)" % status if status else "", reason, hint))
+    return inventory
+
+
+def api_request(client):
+    """A ``request(path, query)`` over kubernetes.core's K8SClient, returning plain dicts."""
+    dynamic = client.client
+
+    def request(path, query):
+        return dynamic.request("get", path, query_params=list(query), serializer=_plain)
+
+    return request
+
+
+def _plain(_client, data):
+    return data
