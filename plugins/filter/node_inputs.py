@@ -1,0 +1,32 @@
+# -*- coding: utf-8 -*-
+# Copyright: gpufleet.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters the node roles' preflights use; the decisions live in module_utils."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.gpufleet.cluster.plugins.module_utils.node_inputs import problems_for
+from ansible_collections.gpufleet.cluster.plugins.module_utils.units import SizeError, parse_size
+
+
+def input_problems(inputs, role):
+    try:
+        return problems_for(role, inputs)
+    except (KeyError, TypeError) as exc:
+        raise AnsibleFilterError("input_problems: %s" % exc)
+
+
+def size_bytes(value, name="size"):
+    try:
+        return parse_size(value, name)
+    except SizeError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"input_problems": input_problems, "size_bytes": size_bytes}

@@ -1,0 +1,436 @@
+# -*- coding: utf-8 -*-
+# Copyright: gpufleet.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Input checks for the node roles (node_prep, nfs_server, nfs_client, xfs_cache).
+
+meta/argument_specs.yml checks types and required keys; what it cannot express (absolute
+paths, octal modes as strings, world-writable bits, CIDRs instead of '*', sizes, XFS label
+length...) is checked here. Each function takes the role's variables as a plain dict and
+returns a list of problems, one sentence each, naming the variable, its value and the fix.
+An empty list means the input is acceptable. Pure: no I/O, so the unit tests need no mocks.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import posixpath
+import re
+
+from ansible_collections.gpufleet.cluster.plugins.module_utils.units import SizeError, parse_size
+
+# Directories a role must never take ownership of or mount over.
+SYSTEM_PATHS = frozenset(
+    [
+        "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32",
+        "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var",
+        "/var/lib", "/var/log", "/var/tmp",
+    ]
+)
+PSEUDO_FS_ROOTS = ("/proc", "/sys", "/dev", "/run")
+
+_MODE_RE = re.compile(r"^[0-7]{3,4}$")
+_NAME_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+_EXPORT_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+_HOST_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+_XFS_LABEL_RE = re.compile(r"^[A-Za-z0-9_-]{1,12}$")
+_MOUNT_OPTION_RE = re.compile(r"^[A-Za-z0-9_.=:/+-]+$")
+MAX_ID = 4294967294  # (uid_t)-1 is "no change" to chown(2)
+KIB = 1024
+XFS_LOGBSIZES = (16 * KIB, 32 * KIB, 64 * KIB, 128 * KIB, 256 * KIB)
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def path_problem(var, value, allow_system=False):
+    """Problem with an absolute directory path the role will own, or None."""
+    if not isinstance(value, str) or not value:
+        return "%s=%r is not a path; use an absolute path such as '/raid/models'" % (var, value)
+    if not value.startswith("/"):
+        return "%s=%r is relative; use an absolute path such as '/%s'" % (var, value, value.lstrip("./"))
+    norm = "/" + posixpath.normpath(value).lstrip("/")
+    if norm != value:
+        return "%s=%r is not normalised; write it as %r" % (var, value, norm)
+    if any(norm == root or norm.startswith(root + "/") for root in PSEUDO_FS_ROOTS):
+        return "%s=%r is on a pseudo filesystem (/proc, /sys, /dev, /run); choose a directory on real storage" % (var, value)
+    if not allow_system and norm in SYSTEM_PATHS:
+        return "%s=%r is a system directory; use a directory of its own such as '%s/gpufleet'" % (var, value, norm.rstrip("/"))
+    return None
+
+
+def mode_problem(var, value, allow_world_writable=False, allow_var=None):
+    """Problem with a file mode, or None. Modes must be quoted octal strings."""
+    if _is_int(value):
+        return (
+            "%s=%r is a number; YAML reads an unquoted 0750 as 488 decimal. Quote the mode: \"0750\""
+            % (var, value)
+        )
+    if not isinstance(value, str) or not _MODE_RE.match(value):
+        return "%s=%r is not an octal mode; use a quoted string such as \"0750\" or \"2750\"" % (var, value)
+    if int(value, 8) & 0o002 and not allow_world_writable:
+        hint = " or set %s: true if you really mean it" % allow_var if allow_var else ""
+        return (
+            "%s=%r lets every user on the host write (o+w); use \"0750\" or \"2750\" with the service's "
+            "owner and group%s" % (var, value, hint)
+        )
+    return None
+
+
+def id_problem(var, value):
+    """Problem with a uid/gid (number, or a name that must exist on the host), or None."""
+    if _is_int(value):
+        if 0 <= value <= MAX_ID:
+            return None
+        return "%s=%r is out of range; use a uid/gid between 0 and %d" % (var, value, MAX_ID)
+    if isinstance(value, str) and _NAME_RE.match(value):
+        return None
+    return (
+        "%s=%r is neither a numeric id nor a user/group name; use the uid/gid the service's container "
+        "runs as, e.g. 65534" % (var, value)
+    )
+
+
+def size_problem(var, value):
+    try:
+        parse_size(value, var)
+    except SizeError as exc:
+        return str(exc)
+    return None
+
+
+def _power_of_two(n):
+    return n > 0 and n & (n - 1) == 0
+
+
+def network_problem(var, value):
+    """Problem with an NFS client spec (IP or CIDR), or None. Wildcards are refused."""
+    if not isinstance(value, str) or not value.strip():
+        return "%s=%r is not a network; use a CIDR such as '10.0.0.0/24'" % (var, value)
+    if any(c in value for c in "*?[]") or value.strip() in ("0.0.0.0/0", "::/0", "world"):
+        return (
+            "%s=%r exports to everyone; restrict it to the GPU nodes' network, e.g. '10.0.0.0/24'" % (var, value)
+        )
+    try:
+        net = ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        return "%s=%r is not an IP address or CIDR; use e.g. '10.0.0.0/24' or '10.0.0.15'" % (var, value)
+    if net.prefixlen == 0:
+        return "%s=%r exports to everyone; restrict it to the GPU nodes' network, e.g. '10.0.0.0/24'" % (var, value)
+    return None
+
+
+def _ids_and_mode(problems, prefix, item, allow_world_writable=False, allow_var=None):
+    for key in ("owner", "group"):
+        if key in item and item[key] is not None:
+            problem = id_problem("%s.%s" % (prefix, key), item[key])
+            if problem:
+                problems.append(problem)
+    if "mode" in item and item["mode"] is not None:
+        problem = mode_problem("%s.mode" % prefix, item["mode"], allow_world_writable, allow_var)
+        if problem:
+            problems.append(problem)
+
+
+def _duplicates(values):
+    seen, dups = set(), []
+    for value in values:
+        if value in seen and value not in dups:
+            dups.append(value)
+        seen.add(value)
+    return dups
+
+
+def _list_problem(var, value, what):
+    if not isinstance(value, list):
+        return "%s=%r is not a list; give a YAML list of %s" % (var, value, what)
+    return None
+
+
+def node_prep_problems(inputs):
+    """node_prep: data_dirs, allow_world_writable, min_free_gb, disk_check_mode."""
+    problems = []
+    allow = inputs.get("allow_world_writable") is True
+    dirs = inputs.get("data_dirs")
+    problem = _list_problem("node_prep_data_dirs", dirs, "{path, owner, group, mode} entries")
+    if problem:
+        return [problem]
+    for index, item in enumerate(dirs):
+        prefix = "node_prep_data_dirs[%d]" % index
+        if not isinstance(item, dict):
+            problems.append("%s=%r is not a mapping; give path, owner, group and mode" % (prefix, item))
+            continue
+        problem = path_problem("%s.path" % prefix, item.get("path"))
+        if problem:
+            problems.append(problem)
+        _ids_and_mode(problems, prefix, item, allow, "node_prep_allow_world_writable")
+    paths = [item.get("path", "").rstrip("/") for item in dirs if isinstance(item, dict) and isinstance(item.get("path"), str)]
+    for dup in _duplicates(paths):
+        problems.append("node_prep_data_dirs lists %r more than once; keep one entry per directory" % dup)
+    min_free = inputs.get("min_free_gb")
+    if not isinstance(min_free, (int, float)) or isinstance(min_free, bool) or min_free < 0:
+        problems.append("node_prep_min_free_gb=%r must be a number of GB >= 0, e.g. 100" % (min_free,))
+    return problems
+
+
+def nfs_server_problems(inputs):
+    """nfs_server: clients, exports, export_root, squash, anonuid/anongid, ganesha_port."""
+    problems = []
+    clients = inputs.get("clients")
+    problem = _list_problem("nfs_server_clients", clients, "CIDRs")
+    if problem:
+        problems.append(problem)
+    elif not clients:
+        problems.append(
+            "nfs_server_clients is empty; set it to the CIDR(s) of the GPU nodes, e.g. ['10.0.0.0/24'] "
+            "('*' is refused)"
+        )
+    else:
+        for index, client in enumerate(clients):
+            problem = network_problem("nfs_server_clients[%d]" % index, client)
+            if problem:
+                problems.append(problem)
+
+    root = inputs.get("export_root")
+    problem = path_problem("nfs_server_export_root", root)
+    if problem:
+        problems.append(problem)
+        root = None
+
+    allow_nrs = inputs.get("allow_no_root_squash") is True
+    allow_ww = inputs.get("allow_world_writable") is True
+    for var in ("squash",):
+        problems.extend(_squash_problems("nfs_server_%s" % var, inputs.get(var), allow_nrs))
+    for var in ("anonuid", "anongid"):
+        value = inputs.get(var)
+        if not _is_int(value) or not 0 <= value <= MAX_ID:
+            problems.append("nfs_server_%s=%r must be a numeric id, e.g. 65534 (nobody)" % (var, value))
+
+    exports = inputs.get("exports")
+    problem = _list_problem("nfs_server_exports", exports, "{name, owner, group, mode} entries")
+    if problem:
+        problems.append(problem)
+        exports = []
+    elif not exports:
+        problems.append("nfs_server_exports is empty; list the directories to export, e.g. [{name: greptimedb}]")
+    paths = []
+    for index, item in enumerate(exports):
+        prefix = "nfs_server_exports[%d]" % index
+        if not isinstance(item, dict):
+            problems.append("%s=%r is not a mapping; give at least a name" % (prefix, item))
+            continue
+        name = item.get("name")
+        if not isinstance(name, str) or not _EXPORT_NAME_RE.match(name):
+            problems.append(
+                "%s.name=%r is not a valid export name; use lower-case letters, digits, '.', '_' or '-', "
+                "e.g. 'greptimedb'" % (prefix, name)
+            )
+        path = item.get("path")
+        if path is None and root and isinstance(name, str):
+            path = posixpath.join(root, name)
+        problem = path_problem("%s.path" % prefix, path)
+        if problem:
+            problems.append(problem)
+        elif path:
+            paths.append(path.rstrip("/"))
+        _ids_and_mode(problems, prefix, item, allow_ww, "nfs_server_allow_world_writable")
+        if item.get("squash") is not None:
+            problems.extend(_squash_problems("%s.squash" % prefix, item["squash"], allow_nrs))
+        for key in ("anonuid", "anongid"):
+            if item.get(key) is not None and (not _is_int(item[key]) or not 0 <= item[key] <= MAX_ID):
+                problems.append("%s.%s=%r must be a numeric id, e.g. 65534" % (prefix, key, item[key]))
+        if item.get("access") is not None and item["access"] not in ("rw", "ro"):
+            problems.append("%s.access=%r must be 'rw' or 'ro'" % (prefix, item["access"]))
+        if item.get("clients") is not None:
+            if not isinstance(item["clients"], list) or not item["clients"]:
+                problems.append("%s.clients=%r must be a non-empty list of CIDRs" % (prefix, item["clients"]))
+            else:
+                for cindex, client in enumerate(item["clients"]):
+                    problem = network_problem("%s.clients[%d]" % (prefix, cindex), client)
+                    if problem:
+                        problems.append(problem)
+    for dup in _duplicates(paths):
+        problems.append("nfs_server_exports exports %r more than once; keep one entry per directory" % dup)
+    for outer in paths:
+        for inner in paths:
+            if inner != outer and inner.startswith(outer + "/"):
+                problems.append(
+                    "nfs_server_exports nests %r inside %r; nested exports share file handles in surprising "
+                    "ways, export sibling directories instead" % (inner, outer)
+                )
+    names = [item.get("name") for item in exports if isinstance(item, dict)]
+    for dup in _duplicates(names):
+        problems.append("nfs_server_exports uses the name %r more than once; names must be unique" % (dup,))
+
+    port = inputs.get("ganesha_port")
+    if not _is_int(port) or not 1 <= port <= 65535:
+        problems.append("nfs_server_ganesha_port=%r must be a TCP port between 1 and 65535, e.g. 2049" % (port,))
+    return problems
+
+
+def _squash_problems(var, value, allow_no_root_squash):
+    if value not in ("root_squash", "all_squash", "no_root_squash"):
+        return ["%s=%r must be one of root_squash, all_squash, no_root_squash" % (var, value)]
+    if value == "no_root_squash" and not allow_no_root_squash:
+        return [
+            "%s='no_root_squash' gives root on every client root on the export; keep 'root_squash' and own the "
+            "export by the service uid, or set nfs_server_allow_no_root_squash: true" % var
+        ]
+    return []
+
+
+def nfs_client_problems(inputs):
+    """nfs_client: mounts, server, rsize, wsize, options."""
+    problems = []
+    mounts = inputs.get("mounts")
+    problem = _list_problem("nfs_client_mounts", mounts, "{export, path} entries")
+    if problem:
+        return [problem]
+    default_server = inputs.get("server")
+    for index, item in enumerate(mounts):
+        prefix = "nfs_client_mounts[%d]" % index
+        if not isinstance(item, dict):
+            problems.append("%s=%r is not a mapping; give export and path" % (prefix, item))
+            continue
+        server = item.get("server") or default_server
+        if not server:
+            problems.append(
+                "%s has no server and nfs_client_server is empty; set nfs_client_server to the NFS server's "
+                "address, e.g. '10.0.0.5'" % prefix
+            )
+        elif not _server_ok(server):
+            problems.append(
+                "%s.server=%r is not a host name or IP address; use e.g. 'nfs-1.example.org' or '10.0.0.5'"
+                % (prefix, server)
+            )
+        export = item.get("export")
+        if not isinstance(export, str) or not export.startswith("/"):
+            problems.append(
+                "%s.export=%r must be the absolute path exported by the server, e.g. '/srv/nfs/greptimedb'"
+                % (prefix, export)
+            )
+        problem = path_problem("%s.path" % prefix, item.get("path"))
+        if problem:
+            problems.append(problem)
+        for key in ("uid", "gid"):
+            if item.get(key) is not None and (not _is_int(item[key]) or not 0 <= item[key] <= MAX_ID):
+                problems.append(
+                    "%s.%s=%r must be the numeric id the service's container runs as, e.g. 0 or 65534"
+                    % (prefix, key, item[key])
+                )
+    paths = [item.get("path") for item in mounts if isinstance(item, dict)]
+    for dup in _duplicates([p for p in paths if isinstance(p, str)]):
+        problems.append("nfs_client_mounts mounts twice on %r; one mount per directory" % dup)
+
+    for var in ("rsize", "wsize"):
+        value = inputs.get(var)
+        problem = size_problem("nfs_client_%s" % var, value)
+        if problem:
+            problems.append(problem)
+            continue
+        size = parse_size(value)
+        if not _power_of_two(size) or not 4 * KIB <= size <= 1024 * KIB:
+            problems.append(
+                "nfs_client_%s=%r must be a power of two between 4KiB and 1MiB (the Linux client's range), "
+                "e.g. '1MiB'" % (var, value)
+            )
+    problems.extend(_options_problems("nfs_client_options", inputs.get("options")))
+    return problems
+
+
+def _server_ok(server):
+    if not isinstance(server, str):
+        return False
+    try:
+        ipaddress.ip_address(server.strip("[]"))
+        return True
+    except ValueError:
+        return bool(_HOST_RE.match(server))
+
+
+def _options_problems(var, options):
+    if options is None:
+        return []
+    if not isinstance(options, list):
+        return ["%s=%r is not a list; give one mount option per item, e.g. ['hard', 'noatime']" % (var, options)]
+    problems = []
+    for index, option in enumerate(options):
+        if not isinstance(option, str) or not _MOUNT_OPTION_RE.match(option):
+            problems.append(
+                "%s[%d]=%r is not a single mount option; give one option per item without commas or spaces"
+                % (var, index, option)
+            )
+    return problems
+
+
+def xfs_cache_problems(inputs):
+    """xfs_cache: device, mount_path, label, mkfs_options, allocsize, logbsize, owner/group/mode."""
+    problems = []
+    device = inputs.get("device")
+    if not isinstance(device, str) or not device:
+        problems.append("xfs_cache_device is not set; name the block device to format, e.g. '/dev/nvme1n1'")
+    elif not device.startswith("/dev/") or posixpath.normpath(device) != device:
+        problems.append("xfs_cache_device=%r must be a block device path under /dev, e.g. '/dev/nvme1n1'" % device)
+    problem = path_problem("xfs_cache_mount_path", inputs.get("mount_path"))
+    if problem:
+        problems.append(problem)
+    label = inputs.get("label")
+    if not isinstance(label, str) or not _XFS_LABEL_RE.match(label):
+        problems.append(
+            "xfs_cache_label=%r must be 1 to 12 letters, digits, '_' or '-' (XFS labels hold 12 bytes), "
+            "e.g. 'gpucache'" % (label,)
+        )
+    mkfs = inputs.get("mkfs_options")
+    if not isinstance(mkfs, list) or not all(isinstance(o, str) for o in mkfs):
+        problems.append("xfs_cache_mkfs_options=%r must be a list of strings, e.g. ['-d', 'su=256k,sw=4']" % (mkfs,))
+    elif any(o in ("-f", "--force") for o in mkfs):
+        problems.append(
+            "xfs_cache_mkfs_options=%r asks mkfs.xfs to force; overwriting a device is decided by "
+            "xfs_cache_force alone" % (mkfs,)
+        )
+    allocsize = inputs.get("allocsize")
+    problem = size_problem("xfs_cache_allocsize", allocsize)
+    if problem:
+        problems.append(problem)
+    else:
+        size = parse_size(allocsize)
+        if not _power_of_two(size) or not 4 * KIB <= size <= 1024**3:
+            problems.append(
+                "xfs_cache_allocsize=%r must be a power of two between 4KiB and 1GiB, e.g. '16MiB'" % (allocsize,)
+            )
+    logbsize = inputs.get("logbsize")
+    problem = size_problem("xfs_cache_logbsize", logbsize)
+    if problem:
+        problems.append(problem)
+    elif parse_size(logbsize) not in XFS_LOGBSIZES:
+        problems.append(
+            "xfs_cache_logbsize=%r is not one XFS accepts; use 16KiB, 32KiB, 64KiB, 128KiB or 256KiB" % (logbsize,)
+        )
+    problems.extend(_options_problems("xfs_cache_extra_mount_options", inputs.get("extra_mount_options")))
+    _ids_and_mode(
+        problems,
+        "xfs_cache",
+        {"owner": inputs.get("owner"), "group": inputs.get("group"), "mode": inputs.get("mode")},
+        inputs.get("allow_world_writable") is True,
+    )
+    # _ids_and_mode names them xfs_cache.owner; the variables are xfs_cache_owner.
+    return [p.replace("xfs_cache.", "xfs_cache_", 1) if p.startswith("xfs_cache.") else p for p in problems]
+
+
+CHECKS = {
+    "node_prep": node_prep_problems,
+    "nfs_server": nfs_server_problems,
+    "nfs_client": nfs_client_problems,
+    "xfs_cache": xfs_cache_problems,
+}
+
+
+def problems_for(role, inputs):
+    """Dispatch by role name; unknown roles are a programming error."""
+    if role not in CHECKS:
+        raise KeyError("no input checks for role %r; known: %s" % (role, ", ".join(sorted(CHECKS))))
+    if not isinstance(inputs, dict):
+        raise TypeError("inputs for %s must be a dict, got %r" % (role, type(inputs).__name__))
+    return CHECKS[role](inputs)

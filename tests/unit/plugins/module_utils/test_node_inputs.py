@@ -1,0 +1,182 @@
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+
+import pytest
+
+from ansible_collections.gpufleet.cluster.plugins.module_utils.node_inputs import (
+    id_problem,
+    mode_problem,
+    network_problem,
+    path_problem,
+    problems_for,
+)
+
+NODE_PREP = {
+    "data_dirs": [
+        {"path": "/raid/models", "owner": 0, "group": 0, "mode": "0750"},
+        {"path": "/data/alertmanager", "owner": 65534, "group": 65534, "mode": "2750"},
+    ],
+    "allow_world_writable": False,
+    "min_free_gb": 100,
+}
+NFS_SERVER = {
+    "clients": ["10.89.40.0/24"],
+    "export_root": "/srv/nfs",
+    "exports": [{"name": "greptimedb", "owner": 65534, "group": 65534, "mode": "0750"}, {"name": "alertmanager"}],
+    "squash": "root_squash",
+    "allow_no_root_squash": False,
+    "allow_world_writable": False,
+    "anonuid": 65534,
+    "anongid": 65534,
+    "ganesha_port": 2049,
+}
+NFS_CLIENT = {
+    "mounts": [{"export": "/srv/nfs/greptimedb", "path": "/data/greptimedb", "uid": 0, "gid": 0}],
+    "server": "10.89.40.10",
+    "rsize": "1MiB",
+    "wsize": 1048576,
+    "options": ["hard", "noatime", "timeo=600"],
+}
+XFS_CACHE = {
+    "device": "/dev/nvme1n1",
+    "mount_path": "/raid",
+    "label": "gpucache",
+    "mkfs_options": [],
+    "allocsize": "16MiB",
+    "logbsize": "256KiB",
+    "extra_mount_options": [],
+    "owner": 0,
+    "group": 0,
+    "mode": "0755",
+}
+GOOD = {"node_prep": NODE_PREP, "nfs_server": NFS_SERVER, "nfs_client": NFS_CLIENT, "xfs_cache": XFS_CACHE}
+
+
+@pytest.mark.parametrize("role", sorted(GOOD))
+def test_defaults_like_input_is_accepted(role):
+    assert problems_for(role, GOOD[role]) == []
+
+
+def _with(role, dotted, value):
+    inputs = copy.deepcopy(GOOD[role])
+    target = inputs
+    keys = dotted.split(".")
+    for key in keys[:-1]:
+        target = target[int(key)] if key.isdigit() else target[key]
+    last = keys[-1]
+    if value is KeyError:
+        del target[last]
+    else:
+        target[int(last) if last.isdigit() else last] = value
+    return inputs
+
+
+BAD = [
+    ("node_prep", "data_dirs.0.path", "raid/models", ["node_prep_data_dirs[0].path='raid/models' is relative"]),
+    ("node_prep", "data_dirs.0.path", "/raid/../etc", ["is not normalised; write it as '/etc'"]),
+    ("node_prep", "data_dirs.0.path", "/etc", ["is a system directory"]),
+    ("node_prep", "data_dirs.0.path", "/proc/x", ["pseudo filesystem"]),
+    ("node_prep", "data_dirs.0.mode", "777x", ["node_prep_data_dirs[0].mode='777x' is not an octal mode"]),
+    ("node_prep", "data_dirs.0.mode", "0777", ["(o+w)", "node_prep_allow_world_writable: true"]),
+    ("node_prep", "data_dirs.0.mode", 488, ["is a number; YAML reads an unquoted 0750 as 488"]),
+    ("node_prep", "data_dirs.0.owner", "Bad User", ["neither a numeric id nor a user/group name"]),
+    ("node_prep", "data_dirs.0.group", -1, ["out of range"]),
+    ("node_prep", "data_dirs.1.path", "/raid/models", ["lists '/raid/models' more than once"]),
+    ("node_prep", "data_dirs.1", "x", ["is not a mapping"]),
+    ("node_prep", "data_dirs", "/raid/models", ["node_prep_data_dirs='/raid/models' is not a list"]),
+    ("node_prep", "min_free_gb", -5, ["node_prep_min_free_gb=-5 must be a number of GB >= 0"]),
+    ("nfs_server", "clients", ["*"], ["nfs_server_clients[0]='*' exports to everyone"]),
+    ("nfs_server", "clients", ["0.0.0.0/0"], ["exports to everyone"]),
+    ("nfs_server", "clients", ["10.0.0.0/33"], ["is not an IP address or CIDR"]),
+    ("nfs_server", "clients", [], ["nfs_server_clients is empty"]),
+    ("nfs_server", "clients", "10.0.0.0/24", ["is not a list"]),
+    ("nfs_server", "exports.0.name", "Grep Time", ["is not a valid export name"]),
+    ("nfs_server", "exports.0.mode", "0777", ["nfs_server_exports[0].mode='0777' lets every user"]),
+    ("nfs_server", "exports.0.squash", "no_root_squash", ["nfs_server_allow_no_root_squash: true"]),
+    ("nfs_server", "squash", "squash_everything", ["must be one of root_squash"]),
+    ("nfs_server", "exports.1.path", "/srv/nfs/greptimedb/sub", ["nests"]),
+    ("nfs_server", "exports.1.name", "greptimedb", ["more than once"]),
+    ("nfs_server", "exports.0.clients", ["10.0.0.0/8", "*.example.org"], ["nfs_server_exports[0].clients[1]"]),
+    ("nfs_server", "exports", [], ["nfs_server_exports is empty"]),
+    ("nfs_server", "anonuid", "nobody", ["nfs_server_anonuid='nobody' must be a numeric id"]),
+    ("nfs_server", "ganesha_port", 70000, ["nfs_server_ganesha_port=70000"]),
+    ("nfs_server", "export_root", "srv/nfs", ["nfs_server_export_root='srv/nfs' is relative"]),
+    ("nfs_client", "rsize", "20Gx", ["nfs_client_rsize='20Gx'"]),
+    ("nfs_client", "wsize", "3000", ["must be a power of two between 4KiB and 1MiB"]),
+    ("nfs_client", "server", "", ["has no server and nfs_client_server is empty"]),
+    ("nfs_client", "server", "nfs 1", ["is not a host name or IP address"]),
+    ("nfs_client", "mounts.0.export", "srv/nfs", ["must be the absolute path exported"]),
+    ("nfs_client", "mounts.0.path", "/var", ["is a system directory"]),
+    ("nfs_client", "mounts.0.uid", "root", ["must be the numeric id"]),
+    ("nfs_client", "options", ["hard,intr"], ["is not a single mount option"]),
+    ("nfs_client", "options", "hard", ["is not a list"]),
+    ("xfs_cache", "device", "", ["xfs_cache_device is not set"]),
+    ("xfs_cache", "device", "sdb", ["must be a block device path under /dev"]),
+    ("xfs_cache", "mount_path", "/", ["is a system directory"]),
+    ("xfs_cache", "label", "gpufleet-cache-disk", ["xfs_cache_label='gpufleet-cache-disk' must be 1 to 12"]),
+    ("xfs_cache", "mkfs_options", ["-f"], ["asks mkfs.xfs to force"]),
+    ("xfs_cache", "mkfs_options", "-f", ["must be a list of strings"]),
+    ("xfs_cache", "allocsize", "20Gx", ["xfs_cache_allocsize='20Gx'"]),
+    ("xfs_cache", "allocsize", "3MiB", ["must be a power of two"]),
+    ("xfs_cache", "logbsize", "512KiB", ["is not one XFS accepts"]),
+    ("xfs_cache", "mode", "0777", ["xfs_cache_mode='0777' lets every user"]),
+    ("xfs_cache", "owner", 1.5, ["xfs_cache_owner=1.5 is neither"]),
+]
+
+
+@pytest.mark.parametrize("role, dotted, value, fragments", BAD, ids=["%s:%s=%r" % b[:3] for b in BAD])
+def test_bad_input_is_named(role, dotted, value, fragments):
+    problems = problems_for(role, _with(role, dotted, value))
+    assert problems, "no problem reported"
+    text = "\n".join(problems)
+    for fragment in fragments:
+        assert fragment in text
+
+
+def test_world_writable_allowed_when_asked():
+    inputs = _with("node_prep", "data_dirs.0.mode", "1777")
+    assert problems_for("node_prep", inputs)
+    inputs["allow_world_writable"] = True
+    assert problems_for("node_prep", inputs) == []
+
+
+def test_no_root_squash_allowed_when_asked():
+    inputs = _with("nfs_server", "squash", "no_root_squash")
+    inputs["allow_no_root_squash"] = True
+    assert problems_for("nfs_server", inputs) == []
+
+
+def test_all_problems_are_reported_at_once():
+    inputs = _with("node_prep", "data_dirs.0.mode", "777x")
+    inputs["data_dirs"][1]["path"] = "data"
+    assert len(problems_for("node_prep", inputs)) == 2
+
+
+@pytest.mark.parametrize("value", ["0750", "2750", "750", "0644", "1770"])
+def test_modes_accepted(value):
+    assert mode_problem("m", value) is None
+
+
+@pytest.mark.parametrize("value", [0, 65534, "nobody", "_apt"])
+def test_ids_accepted(value):
+    assert id_problem("i", value) is None
+
+
+@pytest.mark.parametrize("value", ["10.0.0.15", "10.0.0.0/24", "fd00::/64", "192.168.1.0/255.255.255.0"])
+def test_networks_accepted(value):
+    assert network_problem("n", value) is None
+
+
+@pytest.mark.parametrize("value", ["/raid", "/data/alertmanager", "/mnt/gpu cache"])
+def test_paths_accepted(value):
+    assert path_problem("p", value) is None
+
+
+def test_unknown_role_and_wrong_type():
+    with pytest.raises(KeyError):
+        problems_for("nope", {})
+    with pytest.raises(TypeError):
+        problems_for("node_prep", [])
