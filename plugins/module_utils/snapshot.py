@@ -135,7 +135,7 @@ def _check_pv(chk, item):
     if affinity.get("required") is not None:
         chk.node_selector(affinity, "required", "spec.nodeAffinity.required")
     claim = chk.mapping(spec, "claimRef", "spec.claimRef")
-    if claim:
+    if spec.get("claimRef") is not None:
         chk.string(claim, "name", "spec.claimRef.name", required=True)
         chk.string(claim, "namespace", "spec.claimRef.namespace")
     chk.mapping(spec, "local", "spec.local")
@@ -161,7 +161,7 @@ def _check_pod(chk, item):
             chk.fail(vpath, "must be a mapping, got %s" % _type_name(volume))
         chk.string(volume, "name", vpath + ".name", required=True)
         claim = chk.mapping(volume, "persistentVolumeClaim", vpath + ".persistentVolumeClaim")
-        if claim:
+        if volume.get("persistentVolumeClaim") is not None:
             chk.string(claim, "claimName", vpath + ".persistentVolumeClaim.claimName", required=True)
         chk.mapping(volume, "ephemeral", vpath + ".ephemeral")
     chk.string(chk.mapping(item, "status", "status"), "phase", "status.phase")
@@ -198,6 +198,7 @@ def add_item(item, source, place, inventory, default_kind=None):
     api_version = item.get("apiVersion")
     if api_version is not None and api_version not in versions:
         chk.fail("apiVersion", "is %r; a %s must be %s" % (api_version, kind, " or ".join(versions)))
+    chk.place = "%s (%s)" % (place, kind)
     metadata = chk.mapping(item, "metadata", "metadata", required=True)
     name = chk.string(metadata, "name", "metadata.name", required=True)
     namespace = chk.string(metadata, "namespace", "metadata.namespace", required=namespaced)
@@ -244,9 +245,11 @@ def parse_text(text, source):
             lineno = getattr(exc, "lineno", None)
             where = " at line %d column %d" % (lineno, exc.colno) if lineno else ""
             hint = ""
-            if getattr(exc, "pos", 0) >= len(text.rstrip()):
-                hint = " (the file ends early: it looks truncated)"
             reason = getattr(exc, "msg", str(exc))
+            # An error within a keyword's length of the end, or a string running unterminated
+            # (kubectl's JSON has no raw newlines in strings), means the file stops early.
+            if getattr(exc, "pos", 0) >= len(text.rstrip()) - 6 or reason.startswith("Unterminated string"):
+                hint = " (the file ends early: it looks truncated)"
             raise SnapshotError("snapshot %s: not valid JSON%s: %s%s" % (source, where, reason, hint))
     if not HAS_YAML:
         raise SnapshotError("snapshot %s: is not JSON, and reading YAML needs PyYAML, which is not installed" % source)
