@@ -56,8 +56,24 @@ def filesystem_of(path, mount_table="/proc/self/mountinfo"):
 
 
 def free_bytes(path):
+    """Bytes an unprivileged writer may still use; None when the filesystem keeps no count
+    (ramfs reports 0 blocks of 0 free and grows until memory runs out)."""
     stat = os.statvfs(path)
+    if stat.f_blocks == 0:
+        return None
     return stat.f_bavail * stat.f_frsize
+
+
+def free_bytes_settled(path, wanted, wait_seconds=3.0):
+    """Free bytes, waiting briefly when short: XFS frees an unlinked file's blocks in the
+    background (deferred inode inactivation), so space from a test file removed a moment
+    ago, e.g. by the previous measurement, shows up only after a few hundred milliseconds."""
+    free = free_bytes(path)
+    deadline = time.monotonic() + wait_seconds
+    while free is not None and free < wanted and time.monotonic() < deadline:
+        time.sleep(0.1)
+        free = free_bytes(path)
+    return free
 
 
 def _aligned_buffer(size, fill=True):
@@ -179,12 +195,19 @@ def run_builtin(path, request):
 
 
 def run_fio(run_command, fio_path, path, request):
-    """Run fio; ``run_command(args)`` returns (rc, stdout, stderr) like AnsibleModule.run_command."""
-    rc, out, err = run_command(fio_command(fio_path, path, request))
-    if rc != 0:
-        detail = (err or out or "").strip()[-800:]
-        raise ThroughputError("fio exited with %s: %s" % (rc, detail))
-    return parse_fio_json(out)
+    """Run fio, one process per phase; ``run_command(args)`` returns (rc, stdout, stderr)
+    like AnsibleModule.run_command. For a read-only request fio lays the file out itself."""
+    results = {}
+    version = None
+    for operation in request["operations"]:
+        rc, out, err = run_command(fio_command(fio_path, path, request, operation))
+        if rc != 0:
+            detail = (err or out or "").strip()[-800:]
+            raise ThroughputError("fio (%s phase) exited with %s: %s" % (operation, rc, detail))
+        parsed = parse_fio_json(out)
+        version = parsed["version"]
+        results.update(parsed["results"])
+    return {"version": version, "results": results}
 
 
 def measure(directory, request, engine, fio_path, run_command, allow_buffered_fallback=False, mount_table="/proc/self/mountinfo"):
@@ -198,7 +221,7 @@ def measure(directory, request, engine, fio_path, run_command, allow_buffered_fa
     if not os.path.isdir(directory):
         raise ThroughputError("path %s is not a directory; give the directory to test in" % directory)
     filesystem = filesystem_of(directory, mount_table)
-    error = free_space_error(directory, request["size"], free_bytes(directory))
+    error = free_space_error(directory, request["size"], free_bytes_settled(directory, request["size"]))
     if error:
         raise ThroughputError(error)
     chosen = choose_engine(engine, fio_path)
