@@ -245,7 +245,8 @@ def parse_text(text, source):
             lineno = getattr(exc, "lineno", None)
             where = " at line %d column %d" % (lineno, exc.colno) if lineno else ""
             hint = ""
-            reason = getattr(exc, "msg", str(exc))
+            # json's "Unterminated string starting at" is followed by the position we print anyway.
+            reason = getattr(exc, "msg", str(exc)).replace(" starting at", "")
             # An error within a keyword's length of the end, or a string running unterminated
             # (kubectl's JSON has no raw newlines in strings), means the file stops early.
             if getattr(exc, "pos", 0) >= len(text.rstrip()) - 6 or reason.startswith("Unterminated string"):
