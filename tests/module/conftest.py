@@ -9,26 +9,11 @@ tests independent of the stdout callback that ansible.cfg configures.
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 import yaml
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-FILES = os.path.join(HERE, "files")
-REPO = os.path.dirname(os.path.dirname(HERE))
-
-
-def _environment():
-    env = dict(os.environ)
-    if not env.get("ANSIBLE_COLLECTIONS_PATH"):
-        pytest.skip("ANSIBLE_COLLECTIONS_PATH is not set: run `source scripts/lib.sh && gpufleet_activate` first")
-    env.setdefault("ANSIBLE_CONFIG", os.path.join(REPO, "ansible.cfg"))
-    env.setdefault("ANSIBLE_PYTHON_INTERPRETER", sys.executable)
-    # The fact cache in ansible.cfg is relative to the checkout; keep test runs out of it.
-    env["ANSIBLE_CACHE_PLUGIN"] = "memory"
-    env["ANSIBLE_NOCOLOR"] = "1"
-    return env
+from playbook_env import FILES, environment
 
 
 @pytest.fixture
@@ -52,7 +37,7 @@ def run_module(tmp_path):
         cmd = ["ansible-playbook", "-i", "localhost,", "-c", "local", str(playbook)]
         if check:
             cmd.append("--check")
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=_environment(), cwd=str(tmp_path), check=False)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=environment(), cwd=str(tmp_path), check=False)
         assert out.exists(), "ansible-playbook did not run the task:\n%s\n%s" % (proc.stdout[-3000:], proc.stderr[-3000:])
         result = json.loads(out.read_text())
         # A module that crashes leaves a traceback in module_stderr/exception: never acceptable.

@@ -1,0 +1,125 @@
+# -*- coding: utf-8 -*-
+# Copyright: gpufleet.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The validation report's structured form, built from what the validation roles registered.
+
+``build_report(placement, nodes, generated)`` turns the registered results of
+pv_affinity_info (``placement``) and, per GPU node, of storage_throughput (a loop) and
+disk_space_info (``nodes``) into one dict: a status, counts per severity, a flat list of
+node-side problems, and the cleaned-up results. The JSON report is this dict; the HTML
+report renders it. Pure: no I/O.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+SEVERITIES = ("error", "warning", "info")
+FAIL_ON = ("error", "warning", "never")
+# Keys of a storage_throughput result worth keeping in the report.
+_THROUGHPUT_KEYS = ("directory", "engine", "fio_version", "direct", "direct_fallback", "filesystem", "size_bytes",
+                    "block_size_bytes", "write", "read", "wall_seconds", "violations", "measured", "msg")
+
+
+def _problem(severity, source, host, subject, message):
+    return {"severity": severity, "source": source, "host": host, "subject": subject, "message": message}
+
+
+def _placement(placement, problems):
+    if not placement or placement.get("skipped"):
+        return {"ran": False, "error": None, "findings": [], "summary": None, "zones": {}, "source": None}
+    if "findings" not in placement:
+        message = placement.get("msg") or "pv_affinity_info returned no findings"
+        problems.append(_problem("error", "placement", None, "cluster", "The PV placement check could not run: %s" % message))
+        return {"ran": False, "error": message, "findings": [], "summary": None, "zones": {}, "source": None}
+    return {
+        "ran": True,
+        "error": None,
+        "findings": placement["findings"],
+        "summary": placement["summary"],
+        "zones": placement.get("zones") or {},
+        "source": placement.get("source"),
+    }
+
+
+def _throughput(host, result, problems):
+    directory = result.get("directory") or result.get("item") or (result.get("invocation") or {}).get("module_args", {}).get("path")
+    if result.get("skipped"):
+        return {"directory": directory, "ok": True, "measured": False, "error": None, "msg": "skipped"}
+    if "measured" not in result:
+        message = result.get("msg") or "storage_throughput failed"
+        problems.append(_problem("error", "throughput", host, directory, message))
+        return {"directory": directory, "ok": False, "measured": False, "error": message}
+    entry = dict((k, result[k]) for k in _THROUGHPUT_KEYS if k in result)
+    entry["directory"] = directory
+    entry["error"] = None
+    entry["warnings"] = list(result.get("warnings") or [])
+    for violation in result.get("violations") or []:
+        problems.append(_problem("error", "throughput", host, directory, violation))
+    if result.get("direct_fallback"):
+        problems.append(_problem("warning", "throughput", host, directory,
+                                 "%s refuses O_DIRECT; measured with buffered I/O, so the figures may include page-cache effects"
+                                 % directory))
+    if not result.get("measured"):
+        problems.append(_problem("info", "throughput", host, directory, "not measured (check mode)"))
+    entry["ok"] = not result.get("violations")
+    return entry
+
+
+def _disk_space(host, result, problems):
+    if not result or result.get("skipped"):
+        return {"ran": False, "error": None, "paths": [], "violations": []}
+    if "paths" not in result:
+        message = result.get("msg") or "disk_space_info failed"
+        problems.append(_problem("error", "disk_space", host, None, message))
+        return {"ran": False, "error": message, "paths": [], "violations": []}
+    for violation in result.get("violations") or []:
+        problems.append(_problem("error", "disk_space", host, None, violation))
+    return {"ran": True, "error": None, "paths": result["paths"], "violations": list(result.get("violations") or [])}
+
+
+def _node(host, data, problems):
+    if not data:
+        problems.append(_problem("error", "node", host, None,
+                                 "no storage results from %s: the host was unreachable or failed before measuring" % host))
+        return {"reachable": False, "throughput": [], "disk_space": {"ran": False, "error": None, "paths": [], "violations": []}}
+    throughput = data.get("throughput") or {}
+    results = throughput.get("results", []) if isinstance(throughput, dict) else throughput
+    return {
+        "reachable": True,
+        "throughput": [_throughput(host, r, problems) for r in results],
+        "disk_space": _disk_space(host, data.get("disk_space"), problems),
+    }
+
+
+def build_report(placement, nodes, generated):
+    """The report dict; see the module docstring. ``nodes`` maps host -> {throughput, disk_space}."""
+    problems = []
+    report_placement = _placement(placement, problems)
+    report_nodes = dict((host, _node(host, nodes[host], problems)) for host in sorted(nodes or {}))
+    counts = dict((s, 0) for s in SEVERITIES)
+    for problem in problems:
+        counts[problem["severity"]] += 1
+    if report_placement["summary"]:
+        for severity in SEVERITIES:
+            counts[severity] += report_placement["summary"]["by_severity"].get(severity, 0)
+    status = "failed" if counts["error"] else ("warnings" if counts["warning"] else "passed")
+    rank = dict((s, i) for i, s in enumerate(SEVERITIES))
+    problems.sort(key=lambda p: (rank[p["severity"]], p["source"], p["host"] or "", p["subject"] or ""))
+    return {
+        "generated": generated,
+        "status": status,
+        "counts": counts,
+        "problems": problems,
+        "placement": report_placement,
+        "nodes": report_nodes,
+    }
+
+
+def gate(report, fail_on):
+    """Whether a run with ``fail_on`` (error, warning, never) must fail on ``report``."""
+    if fail_on == "never":
+        return False
+    if fail_on == "warning":
+        return report["counts"]["error"] + report["counts"]["warning"] > 0
+    return report["counts"]["error"] > 0

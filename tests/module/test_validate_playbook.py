@@ -1,0 +1,78 @@
+"""playbooks/validate.yml end to end on this host: two "GPU nodes" (local connections with their
+own directories), a snapshot for the placement check, the report written and the run gated."""
+
+import json
+import os
+import subprocess
+
+import pytest
+import yaml
+
+from playbook_env import FILES, REPO, environment
+
+
+def run_validate(tmp_path, extra_vars, check=False):
+    good = tmp_path / "cache"
+    good.mkdir(exist_ok=True)
+    inventory = {"all": {"children": {"gpu_nodes": {"hosts": {
+        "node-a": {"ansible_connection": "local", "storage_validation_paths": [str(good)]},
+        "node-b": {"ansible_connection": "local", "storage_validation_paths": [str(good), str(tmp_path / "raid" / "models")]},
+    }}}, "vars": {"storage_validation_size": "8MiB", "storage_validation_engine": "builtin"}}}
+    (tmp_path / "hosts.yml").write_text(yaml.safe_dump(inventory))
+    variables = dict({"validation_report_dir": str(tmp_path / "report"),
+                      "placement_validation_snapshot": [os.path.join(FILES, "cluster-violations.yaml")]}, **extra_vars)
+    cmd = ["ansible-playbook", "-i", str(tmp_path / "hosts.yml"), os.path.join(REPO, "playbooks", "validate.yml"),
+           "-e", json.dumps(variables)]
+    if check:
+        cmd.append("--check")
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=environment(), cwd=str(tmp_path), check=False)
+    return proc
+
+
+def test_report_is_written_then_the_run_fails_on_errors(tmp_path):
+    proc = run_validate(tmp_path, {})
+    assert proc.returncode != 0
+    assert "What to fix is in %s/report.html" % (tmp_path / "report") in proc.stdout
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["status"] == "failed"
+    # Placement: 4 errors and 3 warnings from the snapshot; nodes: node-b's missing directory.
+    assert report["counts"] == {"error": 5, "warning": 3, "info": 0}
+    assert [(p["host"], p["source"]) for p in report["problems"]] == [("node-b", "throughput")]
+    assert "does not exist" in report["problems"][0]["message"]
+    assert sorted(report["nodes"]) == ["node-a", "node-b"]
+    measured = report["nodes"]["node-a"]["throughput"][0]
+    assert measured["ok"] and measured["engine"] == "builtin" and measured["read"]["mibps"] > 0
+    assert report["nodes"]["node-a"]["disk_space"]["paths"][0]["fstype"]
+    assert report["placement"]["ran"] and len(report["placement"]["findings"]) == 7
+    html = (tmp_path / "report" / "report.html").read_text()
+    assert html.startswith("<!DOCTYPE html>") and "FAILED" in html
+    assert "<script" not in html and "http://" not in html and "https://" not in html  # self-contained
+    assert "pod-node-violates-pv-affinity" in html and "node-b" in html
+    assert oct(os.stat(str(tmp_path / "report")).st_mode & 0o777) == "0o750"
+
+
+def test_fail_on_never_passes_and_thresholds_are_errors(tmp_path):
+    proc = run_validate(tmp_path, {"validation_report_fail_on": "never", "storage_validation_min_write_mibps": 10**9})
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    below = [p for p in report["problems"] if "below min_write_mibps" in p["message"]]
+    assert sorted(p["host"] for p in below) == ["node-a", "node-b"]
+
+
+def test_check_mode_writes_nothing(tmp_path):
+    proc = run_validate(tmp_path, {"validation_report_fail_on": "never"}, check=True)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "Check mode: no report written" in proc.stdout
+    assert not (tmp_path / "report").exists()
+    assert [n for n in os.listdir(str(tmp_path / "cache"))] == []
+
+
+@pytest.mark.parametrize("bad, expected", [
+    ({"storage_validation_size": "10XB"}, "storage_validation_size='10XB' has an unknown unit"),
+    ({"storage_validation_size": "10MiB"}, "must be a whole number"),
+    ({"storage_validation_paths": ["relative/dir"]}, "absolute paths"),
+])
+def test_preflight_names_the_variable(tmp_path, bad, expected):
+    proc = run_validate(tmp_path, bad)
+    assert proc.returncode != 0
+    assert expected in proc.stdout
