@@ -207,6 +207,11 @@ def nfs_server_problems(inputs):
         value = inputs.get(var)
         if not _is_int(value) or not 0 <= value <= MAX_ID:
             problems.append("nfs_server_%s=%r must be a numeric id, e.g. 65534 (nobody)" % (var, value))
+        elif value == 0:
+            problems.append(
+                "nfs_server_%s=0 maps squashed root back to root, which undoes root_squash; use the uid/gid "
+                "that owns the exports, e.g. 65534" % var
+            )
 
     exports = inputs.get("exports")
     problem = _list_problem("nfs_server_exports", exports, "{name, owner, group, mode} entries")
@@ -239,8 +244,13 @@ def nfs_server_problems(inputs):
         if item.get("squash") is not None:
             problems.extend(_squash_problems("%s.squash" % prefix, item["squash"], allow_nrs))
         for key in ("anonuid", "anongid"):
-            if item.get(key) is not None and (not _is_int(item[key]) or not 0 <= item[key] <= MAX_ID):
-                problems.append("%s.%s=%r must be a numeric id, e.g. 65534" % (prefix, key, item[key]))
+            if item.get(key) is not None and (not _is_int(item[key]) or not 1 <= item[key] <= MAX_ID):
+                problems.append(
+                    "%s.%s=%r must be a numeric id other than 0 (0 undoes root_squash), e.g. 65534"
+                    % (prefix, key, item[key])
+                )
+        if item.get("id") is not None and (not _is_int(item["id"]) or not 1 <= item["id"] <= 65535):
+            problems.append("%s.id=%r must be an export id between 1 and 65535" % (prefix, item["id"]))
         if item.get("access") is not None and item["access"] not in ("rw", "ro"):
             problems.append("%s.access=%r must be 'rw' or 'ro'" % (prefix, item["access"]))
         if item.get("clients") is not None:
@@ -263,6 +273,9 @@ def nfs_server_problems(inputs):
     names = [item.get("name") for item in exports if isinstance(item, dict)]
     for dup in _duplicates(names):
         problems.append("nfs_server_exports uses the name %r more than once; names must be unique" % (dup,))
+    ids = [item.get("id", index + 1) for index, item in enumerate(exports) if isinstance(item, dict)]
+    for dup in _duplicates(ids):
+        problems.append("nfs_server_exports uses the export id %r more than once; give each export its own id" % (dup,))
 
     port = inputs.get("ganesha_port")
     if not _is_int(port) or not 1 <= port <= 65535:

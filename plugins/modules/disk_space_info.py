@@ -96,6 +96,16 @@ paths:
       description: Whether the path itself exists.
       type: bool
       sample: true
+    is_symlink:
+      description:
+        - Whether the path itself is a symbolic link. Roles refuse to manage such paths: a model
+          directory that points elsewhere is a classic way to fill or wipe the wrong disk.
+      type: bool
+      sample: false
+    is_dir:
+      description: Whether the path exists and is a directory (after following symlinks).
+      type: bool
+      sample: true
     probed_path:
       description: The nearest existing ancestor that was measured (the path itself when it exists).
       type: str
@@ -216,6 +226,8 @@ def main():
         except OSError as exc:
             module.fail_json(msg="cannot measure %s: %s" % (path, to_native(exc)))
         record["resolved_path"] = resolved
+        record["is_symlink"] = os.path.islink(path)
+        record["is_dir"] = os.path.isdir(path)
         records.append(record)
 
     violations = [record["message"] for record in records if not record["ok"]]

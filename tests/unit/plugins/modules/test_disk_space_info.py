@@ -55,6 +55,8 @@ def test_reports_mount_and_space_for_missing_path(tmp_path, table):
     assert result["changed"] is False
     (record,) = result["paths"]
     assert record["exists"] is False
+    assert record["is_symlink"] is False
+    assert record["is_dir"] is False
     assert record["probed_path"] == str(data)
     assert record["mount_point"] == str(data)
     assert record["fstype"] == "ext4"
@@ -72,6 +74,8 @@ def test_resolves_symlinks_before_looking_up_the_mount(tmp_path, table):
     rc, result = run_module(tmp_path, paths=[str(link)], mount_table=mount_table)
     assert rc == 0
     assert result["paths"][0]["resolved_path"] == str(data)
+    assert result["paths"][0]["is_symlink"] is True
+    assert result["paths"][0]["is_dir"] is True
     assert result["paths"][0]["mount_point"] == str(data)
 
 
