@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Benchmark: pv_affinity_info's analysis against json.load of the same snapshot.
 
 Generates a snapshot like `kubectl get nodes,pv,pvc,pods,storageclasses -A -o json` writes for
@@ -251,7 +251,7 @@ def _analyse(doc, source):
 def measure(path, repeat):
     """(best json.load seconds, best analysis seconds, last result) over ``repeat`` runs."""
     loads, analyses, result = [], [], None
-    for _ in range(repeat):
+    for _run in range(repeat):
         gc.collect()
         t0 = time.perf_counter()
         with open(path) as handle:

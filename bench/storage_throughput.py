@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Benchmark: storage_throughput's built-in engine against fio, side by side on one XFS-on-loop file.
 
 Makes a loop device over a sparse image, formats it XFS, mounts it, and runs both engines on

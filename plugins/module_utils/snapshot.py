@@ -288,7 +288,7 @@ def load_snapshot_files(paths):
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise SnapshotError("snapshot %s: is not UTF-8 text (byte %d)" % (path, exc.start))
+            raise SnapshotError("snapshot %s: is not UTF-8 text (byte %s)" % (path, exc.start))
         load_text(text, path, inventory)
     return dedupe(inventory)
 

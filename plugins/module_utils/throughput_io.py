@@ -135,7 +135,7 @@ def builtin_write(path, request, buf=None):
             write = os.write
             block = request["block_size"]
             start = time.perf_counter()
-            for _ in range(request["blocks"]):
+            for _block in range(request["blocks"]):
                 if write(fd, buf) != block:
                     raise ThroughputError("short write to %s" % path)
             os.fsync(fd)

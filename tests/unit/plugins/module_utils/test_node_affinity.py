@@ -54,8 +54,9 @@ N4 = node("n4")
 NODES = [N1, N2, N3, N4]
 
 
-def matched(selector, nodes=NODES):
+def matched(selector, nodes=None):
     """Names matched, asserting that the per-node and the indexed evaluation agree."""
+    nodes = NODES if nodes is None else nodes
     direct = {n["metadata"]["name"] for n in nodes if match_node_selector(selector, n)}
     indexed = set(NodeIndex(nodes).matching_nodes(selector))
     assert direct == indexed, (selector, direct, indexed)
@@ -214,11 +215,11 @@ def test_random_selectors_agree_with_per_node_evaluation():
         labels = dict((k, rng.choice(values)) for k in keys if rng.random() < 0.6)
         nodes.append({"metadata": {"name": "n%d" % i, "labels": labels}})
     ops = ["In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"]
-    for _ in range(600):
+    for _selector in range(600):
         terms = []
-        for _ in range(rng.randint(0, 3)):
+        for _term in range(rng.randint(0, 3)):
             exprs = []
-            for _ in range(rng.randint(0, 3)):
+            for _expr in range(rng.randint(0, 3)):
                 op = rng.choice(ops)
                 if op in ("In", "NotIn"):
                     vals = rng.sample(values, rng.randint(1, 3))
