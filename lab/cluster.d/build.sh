@@ -47,8 +47,16 @@ _build_kubernetes() {
   minor="$(printf '%s' "${v#v}" | cut -d. -f2)"
   mkdir -p "$work/k8s"
   (
-    cd "$work/k8s"
-    gomod="$(_cluster_go mod download -json "k8s.io/kubernetes@$v" | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')"
+    cd "$work/k8s" || exit 1
+    # The go.mod that lists the staging modules; an unverifiable or unknown version stops
+    # here with go's own reason (e.g. no checksum database entry).
+    gomod="$(_cluster_go mod download -json "k8s.io/kubernetes@$v" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+if "Error" in d:
+    sys.exit("go mod download: " + d["Error"])
+print(d["GoMod"])
+')"
     {
       printf 'module gpufleet.local/k8s-build\n\ngo 1.26.0\n\nrequire k8s.io/kubernetes %s\n\n' "$v"
       # Replace only the staging modules k8s.io/kubernetes requires: the proxy does not
@@ -79,7 +87,7 @@ _build_etcd() {
   local out="$1" work="$2" v="$GPUFLEET_ETCD_VERSION"
   mkdir -p "$work/etcd"
   (
-    cd "$work/etcd"
+    cd "$work/etcd" || exit 1
     printf 'module gpufleet.local/etcd-build\n\ngo 1.26.0\n' > go.mod
     log "etcd $v: resolving modules"
     _cluster_go get "go.etcd.io/etcd/server/v3@$v"
@@ -125,8 +133,11 @@ cluster_build() {
   t0=$SECONDS
   log "building the control plane into $dir (once per set of versions; cold: tens of minutes)"
   [ -x "$stage/helm" ] || { t=$SECONDS; _build_helm "$stage"; log "helm built in $((SECONDS - t)) s"; }
-  [ -x "$stage/kwok" ] && [ -d "$stage/kwok-stages" ] \
-    || { t=$SECONDS; _build_kwok "$stage"; log "kwok built in $((SECONDS - t)) s"; }
+  if [ ! -x "$stage/kwok" ] || [ ! -d "$stage/kwok-stages" ]; then
+    t=$SECONDS
+    _build_kwok "$stage"
+    log "kwok built in $((SECONDS - t)) s"
+  fi
   [ -x "$stage/etcd" ] || { t=$SECONDS; _build_etcd "$stage" "$work"; log "etcd built in $((SECONDS - t)) s"; }
   if [ ! -x "$stage/kube-apiserver" ] || [ ! -x "$stage/kube-controller-manager" ] \
     || [ ! -x "$stage/kube-scheduler" ]; then

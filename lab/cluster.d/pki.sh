@@ -1,0 +1,102 @@
+# shellcheck shell=bash
+# Certificates, tokens and kubeconfigs of the local control plane, made once per state dir.
+# Sourced by lab/cluster; expects CLUSTER_DIR and the port variables.
+
+# Python's ssl (and Go's crypto/x509) reject a CA without CA:TRUE and certificates without
+# key identifiers, so every extension is spelled out instead of left to openssl's defaults.
+_pki_ca() {
+  local pki="$1"
+  openssl req -x509 -new -nodes -newkey rsa:2048 -sha256 -days 3650 \
+    -keyout "$pki/ca.key" -out "$pki/ca.crt" -subj "/CN=gpufleet-lab-ca" \
+    -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
+    -addext "subjectKeyIdentifier=hash" 2>/dev/null
+}
+
+_pki_serving_cert() {
+  local pki="$1"
+  local ext="$pki/apiserver.ext"
+  cat > "$ext" <<'EXT'
+basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=serverAuth
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid:always
+subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local
+EXT
+  openssl req -new -nodes -newkey rsa:2048 -sha256 -keyout "$pki/apiserver.key" \
+    -out "$pki/apiserver.csr" -subj "/CN=kube-apiserver" 2>/dev/null
+  openssl x509 -req -in "$pki/apiserver.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" \
+    -CAcreateserial -days 3650 -sha256 -extfile "$ext" -out "$pki/apiserver.crt" 2>/dev/null
+  rm -f "$pki/apiserver.csr" "$pki/ca.srl"
+}
+
+_pki_sa_keys() {
+  local pki="$1"
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$pki/sa.key" 2>/dev/null
+  openssl pkey -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
+}
+
+# One static token per identity. The controller-manager and scheduler get their own users so
+# the bootstrap RBAC roles (system:kube-controller-manager, system:kube-scheduler) apply as on
+# a real cluster; kwok plays every kubelet and needs to write any node or pod status.
+_pki_tokens() {
+  local pki="$1"
+  local f="$pki/tokens.csv"
+  {
+    printf '%s,gpufleet-admin,gpufleet-admin,"system:masters"\n' "$(openssl rand -hex 24)"
+    printf '%s,system:kube-controller-manager,system:kube-controller-manager\n' "$(openssl rand -hex 24)"
+    printf '%s,system:kube-scheduler,system:kube-scheduler\n' "$(openssl rand -hex 24)"
+    printf '%s,kwok,kwok,"system:masters"\n' "$(openssl rand -hex 24)"
+  } > "$f"
+  chmod 600 "$f"
+}
+
+_pki_token_of() { awk -F, -v u="$2" '$2 == u { print $1 }' "$1/tokens.csv"; }
+
+_pki_kubeconfig() {
+  local out="$1" user="$2" token="$3" ca_data
+  ca_data="$(base64 -w0 < "$CLUSTER_DIR/pki/ca.crt")"
+  (
+    umask 077
+    cat > "$out" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+  - name: gpufleet-lab
+    cluster:
+      server: https://127.0.0.1:${CLUSTER_APISERVER_PORT}
+      certificate-authority-data: ${ca_data}
+users:
+  - name: ${user}
+    user:
+      token: ${token}
+contexts:
+  - name: gpufleet-lab
+    context:
+      cluster: gpufleet-lab
+      user: ${user}
+      namespace: default
+current-context: gpufleet-lab
+KC
+  )
+}
+
+# Makes whatever is missing; never regenerates what exists, so etcd's service-account tokens
+# and the kubeconfigs in users' hands stay valid across restarts.
+cluster_pki() {
+  local pki="$CLUSTER_DIR/pki"
+  mkdir -p "$pki"
+  chmod 700 "$pki"
+  if [ ! -s "$pki/ca.crt" ] || [ ! -s "$pki/ca.key" ]; then _pki_ca "$pki"; fi
+  [ -s "$pki/apiserver.crt" ] || _pki_serving_cert "$pki"
+  [ -s "$pki/sa.key" ] || _pki_sa_keys "$pki"
+  [ -s "$pki/tokens.csv" ] || _pki_tokens "$pki"
+  # Kubeconfigs carry the port, so they are rewritten on every start.
+  _pki_kubeconfig "$CLUSTER_DIR/kubeconfig" gpufleet-admin "$(_pki_token_of "$pki" gpufleet-admin)"
+  _pki_kubeconfig "$pki/controller-manager.kubeconfig" system:kube-controller-manager \
+    "$(_pki_token_of "$pki" system:kube-controller-manager)"
+  _pki_kubeconfig "$pki/scheduler.kubeconfig" system:kube-scheduler \
+    "$(_pki_token_of "$pki" system:kube-scheduler)"
+  _pki_kubeconfig "$pki/kwok.kubeconfig" kwok "$(_pki_token_of "$pki" kwok)"
+}
