@@ -243,7 +243,7 @@ def parse_text(text, source):
             return [json.loads(text)]
         except ValueError as exc:
             lineno = getattr(exc, "lineno", None)
-            where = " at line %d column %d" % (lineno, exc.colno) if lineno else ""
+            where = " at line %s column %s" % (lineno, getattr(exc, "colno", "?")) if lineno else ""
             hint = ""
             # json's "Unterminated string starting at" is followed by the position we print anyway.
             reason = getattr(exc, "msg", str(exc)).replace(" starting at", "")

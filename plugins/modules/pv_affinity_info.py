@@ -12,7 +12,7 @@ module: pv_affinity_info
 short_description: Check PersistentVolume node affinity and zone co-location of PVs, PVCs and pods
 version_added: 0.1.0
 author:
-  - gpufleet maintainers
+  - gpufleet maintainers (@gpufleet)
 description:
   - Reads Nodes, PersistentVolumes, PersistentVolumeClaims, Pods and StorageClasses, from a live
     cluster (paged lists, through the kubernetes.core connection options) or from snapshot files,

@@ -12,7 +12,7 @@ module: storage_throughput
 short_description: Measure sequential read and write throughput of the filesystem under a directory
 version_added: 0.1.0
 author:
-  - gpufleet maintainers
+  - gpufleet maintainers (@gpufleet)
 description:
   - Writes a test file of O(size) in O(path) sequentially in blocks of O(block_size), reads it back,
     and reports MiB/s, IOPS, bytes and seconds per phase. The test file is removed afterwards, also

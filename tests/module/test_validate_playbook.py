@@ -64,7 +64,7 @@ def test_check_mode_writes_nothing(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "Check mode: no report written" in proc.stdout
     assert not (tmp_path / "report").exists()
-    assert [n for n in os.listdir(str(tmp_path / "cache"))] == []
+    assert not os.listdir(str(tmp_path / "cache"))
 
 
 @pytest.mark.parametrize("bad, expected", [

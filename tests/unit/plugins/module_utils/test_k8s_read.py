@@ -37,14 +37,14 @@ def test_list_all_follows_continue_tokens():
     api = FakeAPI({"/api/v1/pods": [{"metadata": {"name": "p%d" % i}} for i in range(7)]})
     items = list_all(api, "/api/v1/pods", 3)
     assert [i["metadata"]["name"] for i in items] == ["p%d" % i for i in range(7)]
-    assert [q.get("continue") for _, q in api.calls] == [None, "3", "6"]
-    assert all(q["limit"] == 3 for _, q in api.calls)
+    assert [q.get("continue") for _path, q in api.calls] == [None, "3", "6"]
+    assert all(q["limit"] == 3 for _path, q in api.calls)
 
 
 def test_read_inventory_reads_every_kind():
-    api = FakeAPI(dict((path, [{"metadata": {"name": key}}]) for key, path, _ in RESOURCES))
+    api = FakeAPI(dict((path, [{"metadata": {"name": key}}]) for key, path, _name in RESOURCES))
     inventory = read_inventory(api, page_size=10)
-    assert sorted(inventory) == sorted(key for key, _, _ in RESOURCES)
+    assert sorted(inventory) == sorted(key for key, _path, _name in RESOURCES)
     assert all(len(v) == 1 for v in inventory.values())
 
 

@@ -36,7 +36,7 @@ def pv(name, claim=None, affinity=None, phase=None, labels=None, **spec):
     if affinity is not None:
         spec["nodeAffinity"] = affinity
     if claim:
-        ns, _, cname = claim.partition("/")
+        ns, cname = claim.split("/", 1)
         spec["claimRef"] = {"namespace": ns, "name": cname}
     obj = {"kind": "PersistentVolume", "metadata": {"name": name}, "spec": spec}
     if labels:
@@ -47,7 +47,7 @@ def pv(name, claim=None, affinity=None, phase=None, labels=None, **spec):
 
 
 def pvc(ref, volume=None, phase="Bound", storage_class="local"):
-    ns, _, name = ref.partition("/")
+    ns, name = ref.split("/", 1)
     spec = {}
     if volume:
         spec["volumeName"] = volume
@@ -57,7 +57,7 @@ def pvc(ref, volume=None, phase="Bound", storage_class="local"):
 
 
 def pod(ref, node_name=None, claims=(), phase="Running", ephemeral=()):
-    ns, _, name = ref.partition("/")
+    ns, name = ref.split("/", 1)
     volumes = [{"name": "v%d" % i, "persistentVolumeClaim": {"claimName": c}} for i, c in enumerate(claims)]
     volumes += [{"name": e, "ephemeral": {"volumeClaimTemplate": {"spec": {}}}} for e in ephemeral]
     spec = {"volumes": volumes}
