@@ -9,7 +9,9 @@ The argument specs are what AWX and ansible-doc read, so the reference cannot dr
 
 import argparse
 import ast
+import json
 import os
+import re
 import sys
 
 import yaml
@@ -18,13 +20,19 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.path.join(REPO, "docs", "reference.md")
 
 
+_MARKUP = re.compile(r"\b[OVCIRPEML]\(([^()]*)\)")
+
+
 def _cell(value):
     if value is None:
         return ""
-    text = value if isinstance(value, str) else yaml.safe_dump(value, default_flow_style=True).strip()
-    if isinstance(value, str) and "\n" in text:
-        text = " ".join(text.split())
-    return text.replace("|", "\\|").replace("\n", " ")
+    if isinstance(value, str):
+        text = _MARKUP.sub(r"`\1`", value)
+    elif isinstance(value, (bool, int, float)):
+        text = json.dumps(value)
+    else:
+        text = json.dumps(value, sort_keys=True)
+    return " ".join(text.split()).replace("|", "\\|")
 
 
 def _desc(opt):
