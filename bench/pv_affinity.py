@@ -242,27 +242,32 @@ def generate(rng, n_nodes, n_pvs, n_pods, violations=0.002):
 
 
 def _analyse(doc, source):
+    """What the module does with one parsed snapshot file."""
     inventory = snapshot.empty_inventory()
     snapshot.add_document(doc, source, inventory)
-    snapshot.dedupe(inventory)
     return pv_affinity.analyze(inventory)
 
 
-def measure(path, repeat):
-    """(best json.load seconds, best analysis seconds, last result) over ``repeat`` runs."""
-    loads, analyses, result = [], [], None
-    for _run in range(repeat):
-        gc.collect()
-        t0 = time.perf_counter()
-        with open(path) as handle:
-            doc = json.load(handle)
-        loads.append(time.perf_counter() - t0)
-        gc.collect()
-        t0 = time.perf_counter()
-        result = _analyse(doc, path)
-        analyses.append(time.perf_counter() - t0)
-        del doc
-    return min(loads), min(analyses), result
+def measure(paths, repeat):
+    """Per file: (best json.load seconds, best analysis seconds, last result) over ``repeat``
+    rounds. The files take turns within each round, so a busy spell on the machine hits
+    both sizes alike instead of skewing one of them."""
+    loads = dict((p, []) for p in paths)
+    analyses = dict((p, []) for p in paths)
+    results = {}
+    for _round in range(repeat):
+        for path in paths:
+            gc.collect()
+            start = time.perf_counter()
+            with open(path) as handle:
+                doc = json.load(handle)
+            loads[path].append(time.perf_counter() - start)
+            gc.collect()
+            start = time.perf_counter()
+            results[path] = _analyse(doc, path)
+            analyses[path].append(time.perf_counter() - start)
+            del doc
+    return dict((p, (min(loads[p]), min(analyses[p]), results[p])) for p in paths)
 
 
 def main():
@@ -273,25 +278,30 @@ def main():
     base = dict(n_nodes=int(5000 * args.scale), n_pvs=int(20000 * args.scale), n_pods=int(40000 * args.scale))
     workdir = tempfile.mkdtemp(prefix="bench-pv-affinity-")
     try:
-        rows = {}
+        paths = {}
         for factor in (1, 2):
             sizes = dict((k, v * factor) for k, v in base.items())
             doc = generate(random.Random(42 * factor), **sizes)
-            path = os.path.join(workdir, "snapshot-%dx.json" % factor)
-            with open(path, "w") as handle:
+            paths[factor] = os.path.join(workdir, "snapshot-%dx.json" % factor)
+            with open(paths[factor], "w") as handle:
                 json.dump(doc, handle)
             del doc
-            load_s, analysis_s, result = measure(path, args.repeat)
-            rows[factor] = (load_s, analysis_s, os.path.getsize(path), result["summary"])
-            os.unlink(path)
+        measured = measure([paths[1], paths[2]], args.repeat)
+        rows = {}
+        for factor in (1, 2):
+            load_s, analysis_s, result = measured[paths[factor]]
+            rows[factor] = (load_s, analysis_s, os.path.getsize(paths[factor]), result["summary"])
         load1, an1, size1, summary1 = rows[1]
         load2, an2, size2, summary2 = rows[2]
         objects = summary1["objects"]
         print("snapshot 1x: %d nodes, %d PVs, %d PVCs, %d pods, %d StorageClasses, %d zones; %.0f MiB of JSON"
               % (objects["nodes"], objects["pvs"], objects["pvcs"], objects["pods"], objects["storageclasses"],
                  10, size1 / 2.0**20))
+        print("snapshot 2x: %d nodes, %d PVs, %d PVCs, %d pods; %.0f MiB of JSON"
+              % (summary2["objects"]["nodes"], summary2["objects"]["pvs"], summary2["objects"]["pvcs"],
+                 summary2["objects"]["pods"], size2 / 2.0**20))
         print("  findings 1x: %s" % json.dumps(summary1["by_check"], sort_keys=True))
-        print("  json.load 1x %.3f s   analysis 1x %.3f s   |  json.load 2x %.3f s   analysis 2x %.3f s   (best of %d)"
+        print("  json.load 1x %.3f s   analysis 1x %.3f s   |  json.load 2x %.3f s   analysis 2x %.3f s   (best of %d rounds, sizes taking turns)"
               % (load1, an1, load2, an2, args.repeat))
         ratio = an1 / load1
         scaling = an2 / an1

@@ -49,8 +49,20 @@ def parse_int64(text):
     return value
 
 
+_KEY_ERRORS = {}
+_VALUE_ERRORS = {}
+
+
 def label_key_error(key):
     """Why ``key`` is not a valid label key (qualified name), or None."""
+    if isinstance(key, str):
+        if key not in _KEY_ERRORS:
+            _KEY_ERRORS[key] = _label_key_error(key)
+        return _KEY_ERRORS[key]
+    return _label_key_error(key)
+
+
+def _label_key_error(key):
     if not isinstance(key, str) or not key:
         return "key %r is not a valid label key" % (key,)
     prefix, sep, name = key.rpartition("/")
@@ -64,6 +76,14 @@ def label_key_error(key):
 
 def label_value_error(value):
     """Why ``value`` is not a valid label value, or None."""
+    if isinstance(value, str):
+        if value not in _VALUE_ERRORS:
+            _VALUE_ERRORS[value] = _label_value_error(value)
+        return _VALUE_ERRORS[value]
+    return _label_value_error(value)
+
+
+def _label_value_error(value):
     if not isinstance(value, str):
         return "value %r is not a string" % (value,)
     if value == "":
@@ -236,9 +256,23 @@ def describe_selector(selector):
     return " OR ".join(terms)
 
 
+def _freeze_requirements(reqs):
+    return tuple((req.get("key"), req.get("operator"), tuple(req.get("values") or ())) for req in reqs or ())
+
+
 def selector_key(selector):
-    """A canonical string for a selector, so equal selectors share one evaluation."""
-    return json.dumps(selector, sort_keys=True, separators=(",", ":"))
+    """A hashable key for a selector, so equal selectors share one evaluation.
+
+    Built from the fields the evaluation reads (terms, keys, operators, values), in order; a
+    selector of another shape gets its JSON text as key instead.
+    """
+    try:
+        return tuple(
+            (_freeze_requirements(term.get("matchExpressions")), _freeze_requirements(term.get("matchFields")))
+            for term in (selector or {}).get("nodeSelectorTerms") or ()
+        )
+    except (AttributeError, TypeError):
+        return json.dumps(selector, sort_keys=True, separators=(",", ":"), default=repr)
 
 
 class NodeIndex(object):

@@ -4,12 +4,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
 import json
+import random
 
 import pytest
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils.snapshot import (
     SnapshotError,
+    _add_item_checked,
+    add_item,
+    empty_inventory,
     load_snapshot_files,
     load_text,
 )
@@ -175,3 +180,55 @@ def test_binary_file(tmp_path):
     with pytest.raises(SnapshotError) as exc:
         load_snapshot_files([str(path)])
     assert "not UTF-8" in str(exc.value)
+
+
+def _outcome(add, item):
+    inventory = empty_inventory()
+    try:
+        add(copy.deepcopy(item), "snap.json", "items[0]", inventory, None)
+    except SnapshotError as exc:
+        return str(exc)
+    return sum(len(v) for v in inventory.values())
+
+
+def _paths(obj, prefix=()):
+    yield prefix
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            for path in _paths(value, prefix + (key,)):
+                yield path
+    elif isinstance(obj, list):
+        for index, value in enumerate(obj):
+            for path in _paths(value, prefix + (index,)):
+                yield path
+
+
+def test_fast_path_accepts_nothing_the_detailed_checks_refuse():
+    """add_item's fast path and the detailed checks agree on every object and on thousands of
+    corruptions of them (a field removed, or replaced by another type)."""
+    rng = random.Random(3)
+    pv_with_terms = copy.deepcopy(PV)
+    pv_with_terms["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"].append(
+        {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["gpu-ucsd-1"]}]})
+    pvc_annotated = dict(PVC, metadata={"name": "c", "namespace": "ml", "annotations": {"a": "b"}})
+    pod_ephemeral = copy.deepcopy(POD)
+    pod_ephemeral["spec"]["volumes"].append({"name": "scratch", "ephemeral": {"volumeClaimTemplate": {}}})
+    pod_ephemeral["status"] = {"phase": "Running"}
+    sc_full = dict(SC, parameters={"k": "v"}, allowedTopologies=[], metadata={"name": "s", "annotations": {"x": "y"}})
+    replacements = [None, 0, 1.5, True, "", "text", [], ["x"], {}, {"k": 1}]
+    checked = 0
+    for base in (NODE, PV, pv_with_terms, PVC, pvc_annotated, POD, pod_ephemeral, SC, sc_full):
+        assert _outcome(add_item, base) == _outcome(_add_item_checked, base) == 1
+        for path in list(_paths(base))[1:]:
+            for _attempt in range(12):
+                item = copy.deepcopy(base)
+                parent = item
+                for key in path[:-1]:
+                    parent = parent[key]
+                if rng.random() < 0.2 and isinstance(parent, dict):
+                    del parent[path[-1]]
+                else:
+                    parent[path[-1]] = rng.choice(replacements)
+                assert _outcome(add_item, item) == _outcome(_add_item_checked, item), (path, item)
+                checked += 1
+    assert checked > 1000
