@@ -286,6 +286,7 @@ def main():
             with open(paths[factor], "w") as handle:
                 json.dump(doc, handle)
             del doc
+        load_before = os.getloadavg()
         measured = measure([paths[1], paths[2]], args.repeat)
         rows = {}
         for factor in (1, 2):
@@ -303,6 +304,7 @@ def main():
         print("  findings 1x: %s" % json.dumps(summary1["by_check"], sort_keys=True))
         print("  json.load 1x %.3f s   analysis 1x %.3f s   |  json.load 2x %.3f s   analysis 2x %.3f s   (best of %d rounds, sizes taking turns)"
               % (load1, an1, load2, an2, args.repeat))
+        print("  load average before: %s" % " ".join("%.2f" % x for x in load_before))
         ratio = an1 / load1
         scaling = an2 / an1
         ok_ratio = ratio <= 1.0
