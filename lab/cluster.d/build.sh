@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Builds the control-plane binaries from Go modules, once per set of versions.
+# Builds the control-plane binaries from Go modules, once per version of each component.
 # Sourced by lab/cluster; expects scripts/lib.sh and versions.sh to be sourced already.
 
 GPUFLEET_GO="${GPUFLEET_GO:-$(command -v go || echo /usr/local/go/bin/go)}"
@@ -14,23 +14,35 @@ cluster_go_env() {
   export GOTOOLCHAIN=local
 }
 
-cluster_bin_key() {
-  local gov
-  gov="$("$GPUFLEET_GO" env GOVERSION)"
-  printf 'k8s-%s_etcd-%s_kwok-%s_helm-%s_%s' "$GPUFLEET_K8S_VERSION" "$GPUFLEET_ETCD_VERSION" \
-    "$GPUFLEET_KWOK_VERSION" "$GPUFLEET_HELM_VERSION" "$gov"
+# Each component is cached on its own, keyed by its version and Go's, so bumping one version
+# rebuilds one component. The set in use is a directory of links named by all versions.
+_cluster_gov() { "$GPUFLEET_GO" env GOVERSION; }
+
+cluster_component_dir() {
+  local v
+  case "$1" in
+    kubernetes) v="$GPUFLEET_K8S_VERSION" ;;
+    etcd) v="$GPUFLEET_ETCD_VERSION" ;;
+    kwok) v="$GPUFLEET_KWOK_VERSION" ;;
+    helm) v="$GPUFLEET_HELM_VERSION" ;;
+  esac
+  printf '%s/cluster-bin/%s-%s-%s' "$GPUFLEET_CACHE" "$1" "$v" "$(_cluster_gov)"
 }
 
-cluster_bin_dir() { printf '%s/cluster-bin/%s' "$GPUFLEET_CACHE" "$(cluster_bin_key)"; }
+cluster_bin_dir() {
+  printf '%s/cluster-bin/set-k8s-%s_etcd-%s_kwok-%s_helm-%s_%s' "$GPUFLEET_CACHE" \
+    "$GPUFLEET_K8S_VERSION" "$GPUFLEET_ETCD_VERSION" "$GPUFLEET_KWOK_VERSION" \
+    "$GPUFLEET_HELM_VERSION" "$(_cluster_gov)"
+}
 
-CLUSTER_BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok helm)
+# component:file pairs of the set directory.
+CLUSTER_FILES=(etcd:etcd kubernetes:kube-apiserver kubernetes:kube-controller-manager
+  kubernetes:kube-scheduler kwok:kwok kwok:kwok-stages helm:helm)
 
 cluster_binaries_present() {
-  local dir b
+  local dir entry
   dir="$(cluster_bin_dir)"
-  [ -f "$dir/.complete" ] || return 1
-  for b in "${CLUSTER_BINARIES[@]}"; do [ -x "$dir/$b" ] || return 1; done
-  [ -d "$dir/kwok-stages" ]
+  for entry in "${CLUSTER_FILES[@]}"; do [ -e "$dir/${entry#*:}" ] || return 1; done
 }
 
 # Go's default parallelism is the core count; one compile per core is the fastest here
@@ -117,37 +129,44 @@ _build_helm() {
     -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$v" "helm.sh/helm/v3/cmd/helm@$v"
 }
 
-# Builds whatever is missing into a staging dir and moves it into place atomically, so an
-# interrupted build never leaves a half-filled cache directory that looks complete.
-cluster_build() {
-  cluster_go_env
-  [ -x "$GPUFLEET_GO" ] || die "Go not found (looked for 'go' on PATH and /usr/local/go/bin/go)"
-  if cluster_binaries_present; then
-    return 0
-  fi
-  local dir stage work t0 t
-  dir="$(cluster_bin_dir)"
+# Builds each missing component into a staging dir and moves it into place when complete, so
+# an interrupted build never leaves a cache entry that looks finished.
+_cluster_build_component() {
+  local name="$1" dir stage t=$SECONDS
+  dir="$(cluster_component_dir "$name")"
+  [ -f "$dir/.complete" ] && return 0
   stage="$dir.partial"
-  work="$GPUFLEET_CACHE/cluster-build"
-  mkdir -p "$stage" "$work"
-  t0=$SECONDS
-  log "building the control plane into $dir (once per set of versions; cold: tens of minutes)"
-  [ -x "$stage/helm" ] || { t=$SECONDS; _build_helm "$stage"; log "helm built in $((SECONDS - t)) s"; }
-  if [ ! -x "$stage/kwok" ] || [ ! -d "$stage/kwok-stages" ]; then
-    t=$SECONDS
-    _build_kwok "$stage"
-    log "kwok built in $((SECONDS - t)) s"
-  fi
-  [ -x "$stage/etcd" ] || { t=$SECONDS; _build_etcd "$stage" "$work"; log "etcd built in $((SECONDS - t)) s"; }
-  if [ ! -x "$stage/kube-apiserver" ] || [ ! -x "$stage/kube-controller-manager" ] \
-    || [ ! -x "$stage/kube-scheduler" ]; then
-    t=$SECONDS
-    _build_kubernetes "$stage" "$work"
-    log "kubernetes built in $((SECONDS - t)) s"
-  fi
-  printf 'built %s in %s s with %s\n' "$(date -u +%FT%TZ)" "$((SECONDS - t0))" \
-    "$("$GPUFLEET_GO" env GOVERSION)" > "$stage/.complete"
+  rm -rf "$stage"
+  mkdir -p "$stage"
+  case "$name" in
+    kubernetes) _build_kubernetes "$stage" "$GPUFLEET_CACHE/cluster-build" ;;
+    etcd) _build_etcd "$stage" "$GPUFLEET_CACHE/cluster-build" ;;
+    kwok) _build_kwok "$stage" ;;
+    helm) _build_helm "$stage" ;;
+  esac
+  printf 'built %s in %s s with %s\n' "$(date -u +%FT%TZ)" "$((SECONDS - t))" "$(_cluster_gov)" \
+    > "$stage/.complete"
   rm -rf "$dir"
   mv "$stage" "$dir"
+  log "$name built in $((SECONDS - t)) s"
+}
+
+cluster_build() {
+  [ -x "$GPUFLEET_GO" ] || die "Go not found (looked for 'go' on PATH and /usr/local/go/bin/go)"
+  cluster_go_env
+  cluster_binaries_present && return 0
+  local set t0=$SECONDS name entry
+  set="$(cluster_bin_dir)"
+  log "building the control plane from Go modules (once per version; cold: about 10 min on 2 cores)"
+  for name in helm kwok etcd kubernetes; do _cluster_build_component "$name"; done
+  mkdir -p "$set"
+  for entry in "${CLUSTER_FILES[@]}"; do
+    ln -sfn "$(cluster_component_dir "${entry%%:*}")/${entry#*:}" "$set/${entry#*:}"
+  done
+  # The compiled-package cache (about 4 GB) only pays off when a version changes; drop it
+  # unless asked to keep it. The module downloads (1.4 GB) stay.
+  if [ "${GPUFLEET_KEEP_GOCACHE:-0}" != 1 ]; then
+    "$GPUFLEET_GO" clean -cache
+  fi
   log "control plane built in $((SECONDS - t0)) s"
 }

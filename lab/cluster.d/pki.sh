@@ -31,6 +31,27 @@ EXT
   rm -f "$pki/apiserver.csr" "$pki/ca.srl"
 }
 
+# The aggregation layer's CA and the client cert the apiserver presents to extension API
+# servers (metrics adapters and the like); without them every component logs a missing
+# requestheader CA bundle.
+_pki_front_proxy() {
+  local pki="$1"
+  openssl req -x509 -new -nodes -newkey rsa:2048 -sha256 -days 3650 \
+    -keyout "$pki/front-proxy-ca.key" -out "$pki/front-proxy-ca.crt" -subj "/CN=gpufleet-lab-front-proxy-ca" \
+    -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
+    -addext "subjectKeyIdentifier=hash" 2>/dev/null
+  printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+    "extendedKeyUsage=clientAuth" "subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid:always" \
+    > "$pki/front-proxy-client.ext"
+  openssl req -new -nodes -newkey rsa:2048 -sha256 -keyout "$pki/front-proxy-client.key" \
+    -out "$pki/front-proxy-client.csr" -subj "/CN=front-proxy-client" 2>/dev/null
+  openssl x509 -req -in "$pki/front-proxy-client.csr" -CA "$pki/front-proxy-ca.crt" \
+    -CAkey "$pki/front-proxy-ca.key" -CAcreateserial -days 3650 -sha256 \
+    -extfile "$pki/front-proxy-client.ext" -out "$pki/front-proxy-client.crt" 2>/dev/null
+  rm -f "$pki/front-proxy-client.csr" "$pki/front-proxy-ca.srl"
+}
+
 _pki_sa_keys() {
   local pki="$1"
   openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$pki/sa.key" 2>/dev/null
@@ -90,6 +111,7 @@ cluster_pki() {
   chmod 700 "$pki"
   if [ ! -s "$pki/ca.crt" ] || [ ! -s "$pki/ca.key" ]; then _pki_ca "$pki"; fi
   [ -s "$pki/apiserver.crt" ] || _pki_serving_cert "$pki"
+  [ -s "$pki/front-proxy-client.crt" ] || _pki_front_proxy "$pki"
   [ -s "$pki/sa.key" ] || _pki_sa_keys "$pki"
   [ -s "$pki/tokens.csv" ] || _pki_tokens "$pki"
   # Kubeconfigs carry the port, so they are rewritten on every start.

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from kubernetes import client
+from kubernetes import client, config
 
 from cluster_helpers import run_cluster, wait_for
 
@@ -141,3 +141,31 @@ def test_killed_apiserver_is_reported_and_restarted_with_its_state(cluster, name
     assert fresh.read_namespaced_config_map("survivor", namespace).data == {"k": "v"}
     node = fresh.read_node("gpu-ucsd-1")
     assert [c.status for c in node.status.conditions if c.type == "Ready"] == ["True"]
+
+
+def test_a_fresh_state_dir_comes_up_and_down_leaves_no_process_behind(
+    cluster, tmp_path
+):
+    # A second control plane from nothing (new certificates, empty etcd) on ports of its own.
+    state_dir = tmp_path / "cluster"
+    env = {"GPUFLEET_CLUSTER_DIR": str(state_dir)}
+    env.update(dict(zip(PORT_VARS.values(), map(str, _free_ports(len(PORT_VARS))))))
+    try:
+        up = run_cluster("up", env=env, timeout=300)
+        assert up.returncode == 0, up.stderr
+        assert run_cluster("status", env=env, timeout=60).returncode == 0
+        second = client.CoreV1Api(
+            config.new_client_from_config(config_file=str(state_dir / "kubeconfig"))
+        )
+        assert (
+            len(second.list_node(label_selector="nvidia.com/gpu.present=true").items)
+            == 4
+        )
+        assert _processes_mentioning(str(state_dir))
+    finally:
+        down = run_cluster("down", env=env, timeout=120)
+    assert down.returncode == 0, down.stderr
+    assert _processes_mentioning(str(state_dir)) == []
+    assert run_cluster("status", env=env, timeout=60).returncode == 3
+    # Nothing mounted under the state dir either.
+    assert str(state_dir) not in Path("/proc/self/mountinfo").read_text()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cluster_helpers import CHARTS, REPO
+from cluster_helpers import CHARTS, REPO, wait_for
 
 pytestmark = pytest.mark.cluster
 
@@ -60,8 +60,23 @@ def _play(cluster, **extra_vars) -> dict:
         timeout=600,
         check=False,
     )
-    assert result.returncode == 0, f"{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
+    if result.returncode != 0:
+        failed = [
+            {"task": task["task"]["name"], "result": res}
+            for play in json.loads(result.stdout or '{"plays": []}')["plays"]
+            for task in play["tasks"]
+            for res in task["hosts"].values()
+            if res.get("failed")
+        ]
+        pytest.fail(
+            f"ansible-playbook failed: {json.dumps(failed, indent=1)[-8000:]}\n{result.stderr[-2000:]}"
+        )
     return json.loads(result.stdout)
+
+
+def _available(cluster, namespace, name):
+    deployment = cluster.apps.read_namespaced_deployment(name, namespace)
+    return deployment if deployment.status.available_replicas == 1 else None
 
 
 def _changed(output: dict) -> int:
@@ -91,8 +106,13 @@ def test_kubernetes_core_helm_installs_a_local_chart_idempotently(cluster, names
 
     configmap = cluster.core.read_namespaced_config_map("hello-hello", namespace)
     assert configmap.data == {"greeting": "hi"}
-    deployment = cluster.apps.read_namespaced_deployment("hello-hello", namespace)
-    # helm's --wait returned, so the Deployment's pod was scheduled and kwok made it Ready.
+    # helm 3's --wait counts a 1-replica Deployment ready with 0 pods (maxUnavailable 25%
+    # rounds down to 0), so wait here for kwok to make the scheduled pod Ready.
+    deployment = wait_for(
+        lambda: _available(cluster, namespace, "hello-hello"),
+        timeout=60,
+        what="deployment hello-hello available",
+    )
     assert deployment.status.available_replicas == 1
     pods = cluster.core.list_namespaced_pod(
         namespace, label_selector="app.kubernetes.io/instance=hello"

@@ -140,9 +140,12 @@ def test_local_pv_binds_only_when_a_pod_is_scheduled_and_the_pod_lands_on_its_no
         what="pod serve Running",
     )
     assert pod.spec.node_name == PV_NODE
-    # The scheduler chose the node and said so on the claim.
-    assert bound.metadata.annotations["volume.kubernetes.io/selected-node"] == PV_NODE
-    assert core.read_persistent_volume(local_pv).status.phase == "Bound"
+    volume = core.read_persistent_volume(local_pv)
+    assert volume.status.phase == "Bound"
+    assert (volume.spec.claim_ref.namespace, volume.spec.claim_ref.name) == (
+        namespace,
+        "cache",
+    )
 
 
 def test_a_pod_that_cannot_reach_the_pv_node_stays_pending_and_the_pv_unbound(
