@@ -175,58 +175,58 @@ def _check_storageclass(chk, item):
     chk.string_map(item["metadata"], "annotations", "metadata.annotations")
 
 
-# Fast paths: the same rules as the _check_* functions, written as plain type tests so that a
+# Fast paths: the same rules as the _check_* functions, written as flat isinstance tests so that a
 # well-formed snapshot of tens of thousands of objects is accepted at little more than the
 # cost of reading it. They only ever say "certainly well-formed"; anything else goes through
 # the detailed checks, which find the fault and name its place.
 def _str_or_none(value):
-    return value is None or type(value) is str
+    return value is None or isinstance(value, str)
 
 
 def _str_map_or_none(value):
     if value is None:
         return True
-    if type(value) is not dict:
+    if not isinstance(value, dict):
         return False
     for v in value.values():
-        if type(v) is not str:
+        if not isinstance(v, str):
             return False
     return True
 
 
 def _status_ok(item):
     status = item.get("status")
-    return status is None or (type(status) is dict and _str_or_none(status.get("phase")))
+    return status is None or (isinstance(status, dict) and _str_or_none(status.get("phase")))
 
 
 def _selector_ok(selector):
-    if type(selector) is not dict:
+    if not isinstance(selector, dict):
         return False
     terms = selector.get("nodeSelectorTerms")
     if terms is None:
         return True
-    if type(terms) is not list:
+    if not isinstance(terms, list):
         return False
     for term in terms:
-        if type(term) is not dict:
+        if not isinstance(term, dict):
             return False
         for field in ("matchExpressions", "matchFields"):
             reqs = term.get(field)
             if reqs is None:
                 continue
-            if type(reqs) is not list:
+            if not isinstance(reqs, list):
                 return False
             for req in reqs:
-                if type(req) is not dict:
+                if not isinstance(req, dict):
                     return False
                 key, operator, values = req.get("key"), req.get("operator"), req.get("values")
-                if type(key) is not str or not key or type(operator) is not str or not operator:
+                if not isinstance(key, str) or not key or not isinstance(operator, str) or not operator:
                     return False
                 if values is not None:
-                    if type(values) is not list:
+                    if not isinstance(values, list):
                         return False
                     for value in values:
-                        if type(value) is not str:
+                        if not isinstance(value, str):
                             return False
     return True
 
@@ -237,58 +237,58 @@ def _fast_node(item):
 
 def _fast_pv(item):
     spec = item.get("spec")
-    if type(spec) is not dict or not _str_map_or_none(item["metadata"].get("labels")):
+    if not isinstance(spec, dict) or not _str_map_or_none(item["metadata"].get("labels")):
         return False
     affinity = spec.get("nodeAffinity")
     if affinity is not None:
-        if type(affinity) is not dict:
+        if not isinstance(affinity, dict):
             return False
         required = affinity.get("required")
         if required is not None and not _selector_ok(required):
             return False
     claim = spec.get("claimRef")
     if claim is not None:
-        if type(claim) is not dict:
+        if not isinstance(claim, dict):
             return False
         name = claim.get("name")
-        if type(name) is not str or not name or not _str_or_none(claim.get("namespace")):
+        if not isinstance(name, str) or not name or not _str_or_none(claim.get("namespace")):
             return False
     for key in ("local", "hostPath"):
         value = spec.get(key)
-        if value is not None and type(value) is not dict:
+        if value is not None and not isinstance(value, dict):
             return False
     return _str_or_none(spec.get("storageClassName")) and _status_ok(item)
 
 
 def _fast_pvc(item):
     spec = item.get("spec")
-    return (type(spec) is dict and _str_or_none(spec.get("volumeName")) and _str_or_none(spec.get("storageClassName"))
+    return (isinstance(spec, dict) and _str_or_none(spec.get("volumeName")) and _str_or_none(spec.get("storageClassName"))
             and _status_ok(item) and _str_map_or_none(item["metadata"].get("annotations")))
 
 
 def _fast_pod(item):
     spec = item.get("spec")
-    if type(spec) is not dict or not _str_or_none(spec.get("nodeName")):
+    if not isinstance(spec, dict) or not _str_or_none(spec.get("nodeName")):
         return False
     volumes = spec.get("volumes")
     if volumes is not None:
-        if type(volumes) is not list:
+        if not isinstance(volumes, list):
             return False
         for volume in volumes:
-            if type(volume) is not dict:
+            if not isinstance(volume, dict):
                 return False
             name = volume.get("name")
-            if type(name) is not str or not name:
+            if not isinstance(name, str) or not name:
                 return False
             claim = volume.get("persistentVolumeClaim")
             if claim is not None:
-                if type(claim) is not dict:
+                if not isinstance(claim, dict):
                     return False
                 claim_name = claim.get("claimName")
-                if type(claim_name) is not str or not claim_name:
+                if not isinstance(claim_name, str) or not claim_name:
                     return False
             ephemeral = volume.get("ephemeral")
-            if ephemeral is not None and type(ephemeral) is not dict:
+            if ephemeral is not None and not isinstance(ephemeral, dict):
                 return False
     return _status_ok(item)
 
@@ -296,8 +296,8 @@ def _fast_pod(item):
 def _fast_storageclass(item):
     provisioner = item.get("provisioner")
     topologies = item.get("allowedTopologies")
-    return (type(provisioner) is str and provisioner != "" and _str_or_none(item.get("volumeBindingMode"))
-            and _str_map_or_none(item.get("parameters")) and (topologies is None or type(topologies) is list)
+    return (isinstance(provisioner, str) and provisioner != "" and _str_or_none(item.get("volumeBindingMode"))
+            and _str_map_or_none(item.get("parameters")) and (topologies is None or isinstance(topologies, list))
             and _str_map_or_none(item["metadata"].get("annotations")))
 
 
@@ -320,16 +320,16 @@ _CHECKS = {
 
 def add_item(item, source, place, inventory, default_kind=None):
     """Check one object and add it to ``inventory``; raise SnapshotError when it is malformed."""
-    if type(item) is dict:
+    if isinstance(item, dict):
         kind = item.get("kind", default_kind)
-        entry = KINDS.get(kind) if type(kind) is str else None
+        entry = KINDS.get(kind) if isinstance(kind, str) else None
         metadata = item.get("metadata")
-        if entry is not None and type(metadata) is dict:
+        if entry is not None and isinstance(metadata, dict):
             api_version = item.get("apiVersion")
             name = metadata.get("name")
             namespace = metadata.get("namespace")
-            if ((api_version is None or api_version in entry[2]) and type(name) is str and name
-                    and (type(namespace) is str and namespace if entry[1] else _str_or_none(namespace))
+            if ((api_version is None or api_version in entry[2]) and isinstance(name, str) and name
+                    and (isinstance(namespace, str) and namespace if entry[1] else _str_or_none(namespace))
                     and _FAST[kind](item)):
                 inventory[entry[0]].append(item)
                 return

@@ -195,12 +195,10 @@ def _paths(obj, prefix=()):
     yield prefix
     if isinstance(obj, dict):
         for key, value in obj.items():
-            for path in _paths(value, prefix + (key,)):
-                yield path
+            yield from _paths(value, prefix + (key,))
     elif isinstance(obj, list):
         for index, value in enumerate(obj):
-            for path in _paths(value, prefix + (index,)):
-                yield path
+            yield from _paths(value, prefix + (index,))
 
 
 def test_fast_path_accepts_nothing_the_detailed_checks_refuse():
