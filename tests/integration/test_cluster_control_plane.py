@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 from kubernetes import client
 
@@ -39,6 +41,21 @@ def test_lab_nodes_are_registered_ready_with_gpu_labels(cluster):
         assert node.status.allocatable["nvidia.com/gpu"] == "4"
         ready = [c for c in node.status.conditions if c.type == "Ready"]
         assert ready and ready[0].status == "True", f"{name} is not Ready: {ready}"
+
+
+def test_kwok_renews_a_lease_for_every_node(cluster):
+    # Without leases the node lifecycle controller marks the nodes (and their pods) NotReady
+    # after its grace period, and Deployments flap between available and not.
+    leases = (
+        client.CoordinationV1Api(cluster.api)
+        .list_namespaced_lease("kube-node-lease")
+        .items
+    )
+    renewed = {lease.metadata.name: lease.spec.renew_time for lease in leases}
+    now = datetime.now(timezone.utc)
+    for name in LAB_NODES:
+        assert name in renewed, f"no lease for {name}"
+        assert (now - renewed[name]).total_seconds() < 40, f"lease of {name} is stale"
 
 
 def test_scheduler_places_a_gpu_pod_in_the_requested_zone_and_kwok_runs_it(
