@@ -169,3 +169,35 @@ def test_a_fresh_state_dir_comes_up_and_down_leaves_no_process_behind(
     assert run_cluster("status", env=env, timeout=60).returncode == 3
     # Nothing mounted under the state dir either.
     assert str(state_dir) not in Path("/proc/self/mountinfo").read_text()
+
+
+def test_a_restarted_kwok_runs_pods_at_once(cluster, namespace):
+    # kwok takes a new identity on every start and would wait for the old one's node leases
+    # to expire (40 s) before it touched the nodes; `up` hands the leases back first.
+    before = _pids(cluster.state_dir)
+    os.kill(before["kwok"], signal.SIGKILL)
+    wait_for(
+        lambda: not Path(f"/proc/{before['kwok']}").exists(),
+        timeout=10,
+        what="kwok to die",
+    )
+    up = run_cluster("up", timeout=300)
+    assert up.returncode == 0, up.stderr
+    assert _pids(cluster.state_dir)["kwok"] != before["kwok"]
+
+    core = cluster.core
+    core.create_namespaced_pod(
+        namespace,
+        client.V1Pod(
+            metadata=client.V1ObjectMeta(name="after-restart"),
+            spec=client.V1PodSpec(
+                containers=[client.V1Container(name="c", image="registry.invalid/c:1")]
+            ),
+        ),
+    )
+    wait_for(
+        lambda: core.read_namespaced_pod("after-restart", namespace).status.phase
+        == "Running",
+        timeout=15,
+        what="pod after-restart Running",
+    )
