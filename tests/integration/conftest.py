@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ import pytest
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from cluster_helpers import CHARTS, REPO, run_cluster, wait_for  # noqa: F401
+from cluster_helpers import run_cluster, wait_for
 
 
 def pytest_configure(config):  # pylint: disable=redefined-outer-name
@@ -54,15 +55,14 @@ class Cluster:
         return config.new_client_from_config(config_file=str(self.kubeconfig))
 
 
-def _state_dir() -> Path:
-    env = {**os.environ}
-    cache = Path(
-        env.get(
-            "GPUFLEET_CACHE",
-            Path(env.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gpufleet",
-        )
-    )
-    return Path(env.get("GPUFLEET_CLUSTER_DIR", cache / "cluster"))
+def _exported(env_script: str) -> dict[str, str]:
+    """The variables of `lab/cluster env` (export NAME=value lines, shell-quoted)."""
+    exported = {}
+    for line in env_script.splitlines():
+        if line.startswith("export "):
+            name, value = line[len("export ") :].split("=", 1)
+            exported[name] = shlex.split(value)[0] if value else ""
+    return exported
 
 
 @pytest.fixture(scope="session")
@@ -77,15 +77,15 @@ def cluster() -> Cluster:
             pytrace=False,
         )
     print(f"lab/cluster up took {time.monotonic() - started:.1f} s (was up: {was_up})")
-    state_dir = _state_dir()
-    kubeconfig = state_dir / "kubeconfig"
-    env_lines = run_cluster("env", timeout=60).stdout
+    exported = _exported(run_cluster("env", timeout=60).stdout)
+    kubeconfig = Path(exported["K8S_AUTH_KUBECONFIG"])
+    state_dir = kubeconfig.parent
     env = {
         "K8S_AUTH_KUBECONFIG": str(kubeconfig),
         "KUBECONFIG": str(kubeconfig),
+        "GPUFLEET_HELM": exported["GPUFLEET_HELM"],
         "PATH": f"{state_dir / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
     }
-    assert "K8S_AUTH_KUBECONFIG" in env_lines
     api = config.new_client_from_config(config_file=str(kubeconfig))
     yield Cluster(kubeconfig=kubeconfig, state_dir=state_dir, api=api, env=env)
     api.close()

@@ -56,7 +56,7 @@ def _processes_mentioning(text: str) -> list[int]:
 
 
 def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
+    sockets = [socket.socket() for _index in range(count)]
     try:
         for sock in sockets:
             sock.bind(("127.0.0.1", 0))
