@@ -98,8 +98,8 @@ paths:
       sample: true
     is_symlink:
       description:
-        - Whether the path itself is a symbolic link. Roles refuse to manage such paths: a model
-          directory that points elsewhere is a classic way to fill or wipe the wrong disk.
+        - Whether the path itself is a symbolic link. The node roles refuse such paths, since a
+          data directory that points elsewhere fills or wipes the wrong disk.
       type: bool
       sample: false
     is_dir:

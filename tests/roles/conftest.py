@@ -45,7 +45,8 @@ class Target:
                     "all": {
                         "hosts": {
                             "roletest": {
-                                "ansible_connection": "containers.podman.podman",
+                                "ansible_connection": "gpufleet.cluster.podman_pipelined",
+                                "ansible_pipelining": True,
                                 "ansible_host": CONTAINER,
                                 "ansible_python_interpreter": "/usr/bin/python3",
                                 "ansible_remote_tmp": "/tmp/.ansible-tmp",

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Converge speed of playbooks/prepare_nodes.yml on the podman lab, as ratios measured in
+one run, each with its target:
+
+  rerun / first : idempotent re-run of all lab hosts vs their first converge   (<= 0.40)
+  all / one     : first converge of all lab hosts vs of one GPU node           (<= 1.50)
+
+Each first converge starts from freshly created hosts and an empty fact cache for them
+(a new fleet has none). Exits non-zero when a target is missed. The lab is removed at the
+end. Run through bench/run (which activates the toolchain) or with it activated:
+  bench/converge.py
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+ONE = "gpu-ucsd-1"
+TARGETS = {"rerun/first": 0.40, "all/one": 1.50}
+RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+
+
+def sh(*args):
+    return subprocess.run([str(a) for a in args], capture_output=True, text=True, check=True, cwd=str(REPO))
+
+
+
+
+def fresh_lab():
+    sh("ansible-playbook", "lab/hosts.yml", "-e", "lab_state=absent")
+    sh("ansible-playbook", "lab/hosts.yml")
+    # A new fleet has no cached facts: drop the lab hosts' entries (only theirs).
+    facts = REPO / ".cache" / "facts"
+    for host in ["nfs-1", "gpu-ucsd-1", "gpu-ucsd-2", "gpu-sdsu-1", "gpu-sdsu-2"]:
+        path = facts / host
+        if path.is_file():
+            path.unlink()
+        elif path.is_dir():
+            shutil.rmtree(path)
+
+
+def converge(*limit):
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1")
+    start = time.monotonic()
+    proc = subprocess.run(
+        ["ansible-playbook", "playbooks/prepare_nodes.yml", *limit],
+        capture_output=True, text=True, cwd=str(REPO), env=env, check=False,
+    )
+    elapsed = time.monotonic() - start
+    recap = {m[0]: (int(m[2]), int(m[3]) + int(m[4])) for m in RECAP.findall(proc.stdout)}
+    if proc.returncode != 0 or any(bad for _, bad in recap.values()):
+        sys.stderr.write(proc.stdout[-4000:])
+        raise SystemExit("converge %s failed" % " ".join(limit))
+    return elapsed, sum(changed for changed, _ in recap.values())
+
+
+def main():
+    try:
+        fresh_lab()
+        t_one, _ = converge("--limit", ONE)
+        fresh_lab()
+        t_first, changed_first = converge()
+        t_rerun, changed_rerun = converge()
+    finally:
+        subprocess.run(["ansible-playbook", "lab/hosts.yml", "-e", "lab_state=absent"], cwd=str(REPO),
+                       capture_output=True, check=False)
+
+    ratios = {"rerun/first": t_rerun / t_first, "all/one": t_first / t_one}
+    print("prepare_nodes.yml on the podman lab (4 GPU nodes + 1 NFS server, %d CPUs)" % os.cpu_count())
+    print("  first converge, one GPU node (%s): %6.1f s" % (ONE, t_one))
+    print("  first converge, all 5 hosts:       %6.1f s  (changed=%d)" % (t_first, changed_first))
+    print("  idempotent re-run, all 5 hosts:    %6.1f s  (changed=%d)" % (t_rerun, changed_rerun))
+    missed = []
+    for name, value in ratios.items():
+        ok = value <= TARGETS[name]
+        print("  %-12s %5.2f  target <= %.2f  %s" % (name, value, TARGETS[name], "ok" if ok else "MISSED"))
+        if not ok:
+            missed.append(name)
+    if changed_rerun:
+        print("  re-run changed %d tasks: not idempotent" % changed_rerun)
+        missed.append("idempotence")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
