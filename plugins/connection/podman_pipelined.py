@@ -22,7 +22,9 @@ description:
     for every command.
   - Files are still copied as C(containers.podman.podman) copies them.
 author:
-  - gpufleet maintainers
+  - gpufleet maintainers (@gpufleet)
+requirements:
+  - the containers.podman collection
 options:
   remote_addr:
     description: Name or ID of the container.

@@ -20,11 +20,13 @@ description:
   - Read-only. Never changes the host and always returns C(changed=false). Roles use it to
     refuse to format a device that holds anything.
 author:
-  - gpufleet maintainers
+  - gpufleet maintainers (@gpufleet)
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 options:
   device:

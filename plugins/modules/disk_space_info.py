@@ -22,11 +22,13 @@ description:
   - Read-only. Never changes the host and always returns C(changed=false).
   - Fails only when O(fail_on_violation=true) and a path has less than O(min_free_gb) free.
 author:
-  - gpufleet maintainers
+  - gpufleet maintainers (@gpufleet)
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 options:
   paths:
