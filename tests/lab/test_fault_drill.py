@@ -83,6 +83,7 @@ def test_stopped_node_mid_run(fresh_lab):
     # The failure names the host that went away ...
     assert re.search(r"(fatal|failed): \[%s\]" % VICTIM, text), text[-3000:]
     assert recap[VICTIM]["failed"] + recap[VICTIM]["unreachable"] >= 1
+    print("\n".join(line for line in text.splitlines() if "[%s]" % VICTIM in line and ("fatal" in line or "failed" in line)))
     # ... and the others finished.
     for host in SURVIVORS:
         assert recap[host]["failed"] == 0 and recap[host]["unreachable"] == 0, (host, recap[host])
