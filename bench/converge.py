@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Converge speed of playbooks/prepare_nodes.yml on the podman lab, as ratios measured in
 one run, each with its target:
 
@@ -28,8 +28,6 @@ RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+f
 
 def sh(*args):
     return subprocess.run([str(a) for a in args], capture_output=True, text=True, check=True, cwd=str(REPO))
-
-
 
 
 def fresh_lab():
@@ -64,18 +62,18 @@ def converge(*limit):
     elapsed = time.monotonic() - start
     CPU[" ".join(limit) or "all"] = cpu_busy_seconds() - cpu_start
     recap = {m[0]: (int(m[2]), int(m[3]) + int(m[4])) for m in RECAP.findall(proc.stdout)}
-    if proc.returncode != 0 or any(bad for _, bad in recap.values()):
+    if proc.returncode != 0 or any(bad for _changed, bad in recap.values()):
         sys.stderr.write(proc.stdout[-4000:])
         raise SystemExit("converge %s failed" % " ".join(limit))
-    return elapsed, sum(changed for changed, _ in recap.values())
+    return elapsed, sum(changed for changed, _bad in recap.values())
 
 
 def main():
     try:
         fresh_lab()
-        t_one, _ = converge("--limit", ONE)
+        t_one = converge("--limit", ONE)[0]
         cpu_one = CPU.popitem()[1]
-        t_one_rerun, _ = converge("--limit", ONE)
+        t_one_rerun = converge("--limit", ONE)[0]
         cpu_one_rerun = CPU.popitem()[1]
         fresh_lab()
         t_first, changed_first = converge()

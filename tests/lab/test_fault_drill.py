@@ -8,12 +8,14 @@ converge of playbooks/prepare_nodes.yml, while the nodes are installing packages
   reformatted),
 - a third run changes nothing.
 
-Builds the lab from scratch (lab/hosts.yml) and removes it at the end. Needs root, podman
-and loop devices: run it with the lab tests, not with the unit tests.
+Builds its own copy of the lab from scratch (lab/hosts.yml on a copy of inventories/lab with
+other container names, network and subnet, so a lab started by scripts/lab is left alone) and
+removes it at the end. Needs root, podman and loop devices: `scripts/test lab`.
 """
 
 import os
 import re
+import shutil
 import subprocess
 import threading
 from pathlib import Path
@@ -29,8 +31,21 @@ TRIGGER = "TASK [gpufleet.cluster.node_prep : Install node packages (Debian fami
 RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)")
 
 
+PREFIX = "gpufleet-drill"
+INVENTORY = None  # set by the fresh_lab fixture: the drill's copy of inventories/lab
+
+
 def container(host):
-    return "gpufleet-lab-" + host
+    return PREFIX + "-" + host
+
+
+def drill_inventory(dest):
+    """inventories/lab with the drill's own container names, network, subnet and state dir."""
+    shutil.copytree(REPO / "inventories" / "lab", dest)
+    for path in dest.rglob("*.yml"):
+        text = path.read_text()
+        path.write_text(text.replace("gpufleet-lab", PREFIX).replace("10.89.40.", "10.89.41."))
+    return dest
 
 
 def run(*args, check=True):
@@ -38,8 +53,11 @@ def run(*args, check=True):
 
 
 def playbook(*args, on_line=None):
-    """Run ansible-playbook, feeding each output line to on_line; returns (rc, text, recap)."""
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    """Run ansible-playbook on the drill's inventory, feeding each output line to on_line;
+    returns (rc, text, recap)."""
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_INVENTORY=str(INVENTORY),
+               # its own fact cache: the lab's hosts have the same names
+               ANSIBLE_CACHE_PLUGIN_CONNECTION=str(INVENTORY.parent / "facts"))
     proc = subprocess.Popen(
         ["ansible-playbook", *[str(a) for a in args]],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=str(REPO),
@@ -60,13 +78,15 @@ def playbook(*args, on_line=None):
 
 
 @pytest.fixture(scope="module")
-def fresh_lab():
-    run("ansible-playbook", "lab/hosts.yml", "-e", "lab_state=absent")
-    run("ansible-playbook", "lab/hosts.yml")
+def fresh_lab(tmp_path_factory):
+    global INVENTORY  # pylint: disable=global-statement
+    INVENTORY = drill_inventory(tmp_path_factory.mktemp("drill") / "inventory")
+    run("ansible-playbook", "-i", INVENTORY, "lab/hosts.yml", "-e", "lab_state=absent")
+    run("ansible-playbook", "-i", INVENTORY, "lab/hosts.yml")
     try:
         yield
     finally:
-        run("ansible-playbook", "lab/hosts.yml", "-e", "lab_state=absent", check=False)
+        run("ansible-playbook", "-i", INVENTORY, "lab/hosts.yml", "-e", "lab_state=absent", check=False)
 
 
 def test_stopped_node_mid_run(fresh_lab):

@@ -150,7 +150,7 @@ def test_nfs_check_refuses_a_path_that_is_not_nfs(target):
     variables = dict(BASE["nfs_client"], nfs_client_mounts=[{"export": "/srv/nfs/greptimedb", "path": "/srv"}])
     rc, report = target.role("nfs_client", variables, tasks_from="verify")
     assert rc != 0
-    _, message = failure_message(report)
+    message = failure_message(report)[1]
     assert message.startswith("nfs_client on roletest: /srv is not NFS from 10.0.0.5:/srv/nfs/greptimedb:")
     assert "nothing is mounted there, it is part of / (overlay" in message
     assert podman_diff() == before

@@ -98,7 +98,7 @@ def test_shortfall_fails_when_asked(tmp_path, table):
 
 
 def test_relative_path_is_refused(tmp_path, table):
-    mount_table, _ = table
+    mount_table = table[0]
     rc, result = run_module(tmp_path, paths=["raid/models"], mount_table=mount_table)
     assert rc == 1
     assert "is relative" in result["msg"]
