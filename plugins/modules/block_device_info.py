@@ -23,11 +23,13 @@ author:
   - gpufleet maintainers (@gpufleet)
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
+    details:
+      - Only reads; check mode runs in full.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
+extends_documentation_fragment:
+  - gpufleet.cluster.read_only
 options:
   device:
     description: Path of the block device.
