@@ -44,7 +44,7 @@ def drill_inventory(dest):
     shutil.copytree(REPO / "inventories" / "lab", dest)
     for path in dest.rglob("*.yml"):
         text = path.read_text()
-        path.write_text(text.replace("gpufleet-lab", PREFIX).replace("10.89.40.", "10.89.41."))
+        path.write_text(text.replace("gpufleet-lab", PREFIX).replace("10.89.40.", "10.89.42."))
     return dest
 
 
