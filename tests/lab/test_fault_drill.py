@@ -98,7 +98,7 @@ def test_stopped_node_mid_run(fresh_lab):
             threading.Thread(target=run, args=("podman", "stop", "--time", "2", container(VICTIM))).start()
 
     rc, text, recap = playbook("playbooks/prepare_nodes.yml", on_line=pull_the_plug)
-    assert stopped.is_set(), "the run never reached the trigger task"
+    assert stopped.is_set(), "the run never reached the trigger task:\n" + text[-3000:]
     assert rc != 0
     # The failure names the host that went away ...
     assert re.search(r"(fatal|failed): \[%s\]" % VICTIM, text), text[-3000:]
