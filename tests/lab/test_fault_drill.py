@@ -32,7 +32,6 @@ RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+f
 
 
 PREFIX = "gpufleet-drill"
-INVENTORY = None  # set by the fresh_lab fixture: the drill's copy of inventories/lab
 
 
 def container(host):
@@ -52,12 +51,12 @@ def run(*args, check=True):
     return subprocess.run([str(a) for a in args], capture_output=True, text=True, check=check, cwd=str(REPO))
 
 
-def playbook(*args, on_line=None):
+def playbook(inventory, *args, on_line=None):
     """Run ansible-playbook on the drill's inventory, feeding each output line to on_line;
     returns (rc, text, recap)."""
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_INVENTORY=str(INVENTORY),
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_INVENTORY=str(inventory),
                # its own fact cache: the lab's hosts have the same names
-               ANSIBLE_CACHE_PLUGIN_CONNECTION=str(INVENTORY.parent / "facts"))
+               ANSIBLE_CACHE_PLUGIN_CONNECTION=str(inventory.parent / "facts"))
     proc = subprocess.Popen(
         ["ansible-playbook", *[str(a) for a in args]],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=str(REPO),
@@ -79,14 +78,14 @@ def playbook(*args, on_line=None):
 
 @pytest.fixture(scope="module")
 def fresh_lab(tmp_path_factory):
-    global INVENTORY  # pylint: disable=global-statement
-    INVENTORY = drill_inventory(tmp_path_factory.mktemp("drill") / "inventory")
-    run("ansible-playbook", "-i", INVENTORY, "lab/hosts.yml", "-e", "lab_state=absent")
-    run("ansible-playbook", "-i", INVENTORY, "lab/hosts.yml")
+    """The drill's hosts, created from scratch; yields the path of their inventory."""
+    inventory = drill_inventory(tmp_path_factory.mktemp("drill") / "inventory")
+    run("ansible-playbook", "-i", inventory, "lab/hosts.yml", "-e", "lab_state=absent")
+    run("ansible-playbook", "-i", inventory, "lab/hosts.yml")
     try:
-        yield
+        yield inventory
     finally:
-        run("ansible-playbook", "-i", INVENTORY, "lab/hosts.yml", "-e", "lab_state=absent", check=False)
+        run("ansible-playbook", "-i", inventory, "lab/hosts.yml", "-e", "lab_state=absent", check=False)
 
 
 def test_stopped_node_mid_run(fresh_lab):
@@ -97,7 +96,7 @@ def test_stopped_node_mid_run(fresh_lab):
             stopped.set()
             threading.Thread(target=run, args=("podman", "stop", "--time", "2", container(VICTIM))).start()
 
-    rc, text, recap = playbook("playbooks/prepare_nodes.yml", on_line=pull_the_plug)
+    rc, text, recap = playbook(fresh_lab, "playbooks/prepare_nodes.yml", on_line=pull_the_plug)
     assert stopped.is_set(), "the run never reached the trigger task:\n" + text[-3000:]
     assert rc != 0
     # The failure names the host that went away ...
@@ -117,7 +116,7 @@ def test_stopped_node_mid_run(fresh_lab):
         run("podman", "exec", container(host), "sh", "-c", "echo %s > %s" % (host, marker))
 
     run("podman", "start", container(VICTIM))
-    rc, text, recap = playbook("playbooks/prepare_nodes.yml")
+    rc, text, recap = playbook(fresh_lab, "playbooks/prepare_nodes.yml")
     assert rc == 0, text[-3000:]
     assert all(r["failed"] == 0 and r["unreachable"] == 0 for r in recap.values()), recap
 
@@ -129,6 +128,6 @@ def test_stopped_node_mid_run(fresh_lab):
     for host in GPU_SURVIVORS:
         assert run("podman", "exec", container(host), "cat", marker).stdout.strip() == host
 
-    rc, text, recap = playbook("playbooks/prepare_nodes.yml")
+    rc, text, recap = playbook(fresh_lab, "playbooks/prepare_nodes.yml")
     assert rc == 0
     assert all(r["changed"] == 0 for r in recap.values()), recap
