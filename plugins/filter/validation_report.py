@@ -16,9 +16,11 @@ from ansible_collections.gpufleet.cluster.plugins.module_utils.validation_report
 )
 
 
-def validation_report(placement, nodes, generated):
+def validation_report(placement, nodes, generated, sections=None):
     try:
-        return build_report(placement, nodes, generated)
+        return build_report(placement, nodes, generated, sections)
+    except ValueError as exc:
+        raise AnsibleFilterError("validation_report: a cluster layer's report section is malformed: %s" % exc)
     except (AttributeError, KeyError, TypeError) as exc:
         raise AnsibleFilterError("validation_report: the registered results have an unexpected shape: %s" % exc)
 

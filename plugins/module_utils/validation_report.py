@@ -8,6 +8,17 @@ pv_affinity_info (``placement``) and, per GPU node, of storage_throughput (a loo
 disk_space_info (``nodes``) into one dict: a status, counts per severity, a flat list of
 node-side problems, and the cleaned-up results. The JSON report is this dict; the HTML
 report renders it. Pure: no I/O.
+
+The cluster layers (storage, TensorFusion, telemetry, model storage) each add a *section*
+(``sections``): what the layer deployed, as tables of rows, plus the layer's own problems and
+notes. A section is a dict::
+
+    {"name": "storage", "title": "LINSTOR storage",
+     "tables": [{"title": "StorageClasses", "columns": ["Name", "Pool"], "rows": [["a", "b"]]}],
+     "problems": [{"severity": "warning", "subject": "pvc x", "message": "..."}],
+     "notes": ["No LINSTOR controller runs in the lab ..."]}
+
+``check_section`` says what is wrong with one; ``build_report`` refuses a malformed section.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -92,11 +103,56 @@ def _node(host, data, problems):
     }
 
 
-def build_report(placement, nodes, generated):
+def check_section(section):
+    """What is wrong with a report section (see the module docstring): a list of messages."""
+    if not isinstance(section, dict):
+        return ["a section must be a dict, not %s" % type(section).__name__]
+    errors = []
+    name = section.get("name")
+    if not isinstance(name, str) or not name:
+        errors.append("a section needs a non-empty string 'name'")
+        name = "?"
+    unknown = sorted(set(section) - set(("name", "title", "tables", "problems", "notes")))
+    if unknown:
+        errors.append("section %s: unknown keys %s" % (name, ", ".join(unknown)))
+    for index, table in enumerate(section.get("tables") or []):
+        columns = table.get("columns") if isinstance(table, dict) else None
+        if not isinstance(columns, list) or not columns:
+            errors.append("section %s: table %d needs a list of 'columns'" % (name, index))
+            continue
+        for row in table.get("rows") or []:
+            if not isinstance(row, list) or len(row) != len(columns):
+                errors.append("section %s: table %r has a row that is not a list of %d cells: %r"
+                              % (name, table.get("title"), len(columns), row))
+    for problem in section.get("problems") or []:
+        if not isinstance(problem, dict) or problem.get("severity") not in SEVERITIES or not problem.get("message"):
+            errors.append("section %s: a problem needs a severity (%s) and a message: %r"
+                          % (name, ", ".join(SEVERITIES), problem))
+    return errors
+
+
+def _section(section, problems):
+    errors = check_section(section)
+    if errors:
+        raise ValueError("; ".join(errors))
+    for problem in section.get("problems") or []:
+        problems.append(_problem(problem["severity"], section["name"], problem.get("host"),
+                                 problem.get("subject"), problem["message"]))
+    return {
+        "name": section["name"],
+        "title": section.get("title") or section["name"],
+        "tables": [{"title": t.get("title") or "", "columns": list(t["columns"]),
+                    "rows": [list(r) for r in t.get("rows") or []]} for t in section.get("tables") or []],
+        "notes": list(section.get("notes") or []),
+    }
+
+
+def build_report(placement, nodes, generated, sections=None):
     """The report dict; see the module docstring. ``nodes`` maps host -> {throughput, disk_space}."""
     problems = []
     report_placement = _placement(placement, problems)
     report_nodes = dict((host, _node(host, nodes[host], problems)) for host in sorted(nodes or {}))
+    report_sections = [_section(s, problems) for s in sections or []]
     counts = dict((s, 0) for s in SEVERITIES)
     for problem in problems:
         counts[problem["severity"]] += 1
@@ -113,6 +169,7 @@ def build_report(placement, nodes, generated):
         "problems": problems,
         "placement": report_placement,
         "nodes": report_nodes,
+        "sections": report_sections,
     }
 
 

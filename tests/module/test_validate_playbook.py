@@ -51,12 +51,25 @@ def test_report_is_written_then_the_run_fails_on_errors(tmp_path):
     assert oct(os.stat(str(tmp_path / "report")).st_mode & 0o777) == "0o750"
 
 
+LAYER_SECTION = {"name": "demo", "title": "Demo layer <b>",
+                 "tables": [{"title": "Claims", "columns": ["Claim", "Phase"], "rows": [["cache/a", "Pending"]]}],
+                 "problems": [{"severity": "warning", "subject": "pvc cache/a", "message": "claim Pending"}],
+                 "notes": ["proven in the lab only"]}
+
+
 def test_fail_on_never_passes_and_thresholds_are_errors(tmp_path):
-    proc = run_validate(tmp_path, {"validation_report_fail_on": "never", "storage_validation_min_write_mibps": 10**9})
+    # A cluster layer's section reaches the report through a <role>_report_section variable.
+    proc = run_validate(tmp_path, {"validation_report_fail_on": "never", "storage_validation_min_write_mibps": 10**9,
+                                   "demo_report_section": LAYER_SECTION})
     assert proc.returncode == 0, proc.stdout[-3000:]
     report = json.loads((tmp_path / "report" / "report.json").read_text())
     below = [p for p in report["problems"] if "below min_write_mibps" in p["message"]]
     assert sorted(p["host"] for p in below) == ["node-a", "node-b"]
+    assert [s["name"] for s in report["sections"]] == ["demo"]
+    assert [p["message"] for p in report["problems"] if p["source"] == "demo"] == ["claim Pending"]
+    html = (tmp_path / "report" / "report.html").read_text()
+    assert "<h2>Demo layer &lt;b&gt;</h2>" in html and "<td>cache/a</td><td>Pending</td>" in html
+    assert "proven in the lab only" in html and "claim Pending" in html
 
 
 def test_check_mode_writes_nothing(tmp_path):

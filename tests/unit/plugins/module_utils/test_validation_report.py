@@ -6,7 +6,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.gpufleet.cluster.plugins.module_utils.validation_report import build_report, gate
+from ansible_collections.gpufleet.cluster.plugins.module_utils.validation_report import build_report, check_section, gate
 
 NOW = "2026-01-01T12:00:00Z"
 
@@ -106,3 +106,48 @@ def test_skipped_loop_items():
 )
 def test_gate(counts, fail_on, expected):
     assert gate({"counts": dict(counts, info=0)}, fail_on) is expected
+
+
+STORAGE_SECTION = {
+    "name": "storage",
+    "title": "LINSTOR storage",
+    "tables": [{"title": "StorageClasses", "columns": ["Name", "Binding"], "rows": [["fast", "WaitForFirstConsumer"]]}],
+    "problems": [{"severity": "warning", "subject": "pvc cache/a", "message": "Pending"},
+                 {"severity": "info", "message": "no LINSTOR controller"}],
+    "notes": ["lab"],
+}
+
+
+def test_sections_are_kept_and_their_problems_counted():
+    report = build_report(placement(), {}, NOW, [STORAGE_SECTION])
+    assert report["status"] == "warnings"
+    assert report["counts"] == {"error": 0, "warning": 1, "info": 1}
+    assert report["sections"] == [{"name": "storage", "title": "LINSTOR storage", "notes": ["lab"],
+                                   "tables": STORAGE_SECTION["tables"]}]
+    assert [(p["source"], p["subject"], p["severity"]) for p in report["problems"]] == [
+        ("storage", "pvc cache/a", "warning"), ("storage", None, "info")]
+
+
+def test_no_sections():
+    assert build_report(placement(), {}, NOW)["sections"] == []
+    assert build_report(placement(), {}, NOW, [])["sections"] == []
+
+
+@pytest.mark.parametrize("section, message", [
+    ("storage", "must be a dict"),
+    ({"title": "x"}, "non-empty string 'name'"),
+    ({"name": "s", "rows": []}, "unknown keys rows"),
+    ({"name": "s", "tables": [{"rows": []}]}, "table 0 needs a list of 'columns'"),
+    ({"name": "s", "tables": [{"title": "t", "columns": ["a", "b"], "rows": [["only one"]]}]}, "not a list of 2 cells"),
+    ({"name": "s", "problems": [{"severity": "fatal", "message": "m"}]}, "needs a severity"),
+    ({"name": "s", "problems": [{"severity": "error"}]}, "and a message"),
+])
+def test_malformed_sections(section, message):
+    errors = check_section(section)
+    assert any(message in e for e in errors), errors
+    with pytest.raises(ValueError, match=message):
+        build_report(placement(), {}, NOW, [section])
+
+
+def test_good_section_has_no_errors():
+    assert check_section(STORAGE_SECTION) == []
