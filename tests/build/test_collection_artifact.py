@@ -46,7 +46,7 @@ def _repo_files(*parts):
 def test_manifest_names_the_collection(manifest):
     info = manifest["collection_info"]
     assert (info["namespace"], info["name"]) == ("gpufleet", "cluster")
-    for dep in ("kubernetes.core", "ansible.posix", "community.general"):
+    for dep in ("kubernetes.core", "ansible.posix", "ansible.utils", "community.general"):
         assert dep in info["dependencies"], dep
 
 
