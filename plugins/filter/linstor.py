@@ -29,6 +29,12 @@ def linstor_input_problems(inputs):
         raise AnsibleFilterError("linstor_input_problems: unexpected input shape: %s" % exc)
 
 
+def claim_problems(claims, prefix):
+    """pvc_problems for one claim given as role variables named <prefix>_<field>."""
+    problems = linstor.pvc_problems("@", claims)
+    return [p.replace("@[0].", prefix + "_").replace("@[0]", prefix) for p in problems]
+
+
 def linstor_storageclass(sc):
     """The StorageClass object for one entry of linstor_storage_classes."""
     obj = {
@@ -96,6 +102,19 @@ def linstor_problem_line(problem):
     return "%s: %s: %s" % (problem.get("severity"), problem.get("subject") or "storage", problem.get("message"))
 
 
+def linstor_summary_lines(section):
+    """Lines for the run's output: notes, problems, and each claim with its phase."""
+    lines = list(section.get("notes") or [])
+    lines += [linstor_problem_line(p) for p in section.get("problems") or []]
+    for table in section.get("tables") or []:
+        if table.get("title") == "Claims":
+            for row in table.get("rows") or []:
+                lines.append("claim %s (%s, %s): %s%s%s" % (row[0], row[1], row[2], row[4] or "?",
+                                                           " on %s" % row[5] if row[5] else "",
+                                                           " - %s" % row[8] if row[8] else ""))
+    return lines
+
+
 def helm_release_pending(status):
     return linstor.release_pending(status)
 
@@ -109,6 +128,7 @@ class FilterModule(object):
             "linstor_pool_changes": linstor_pool_changes,
             "linstor_change_side": linstor_change_side,
             "claim_users": claim_users,
+            "claim_problems": claim_problems,
             "saved_claim": saved_claim,
             "zone_affinity": zone_affinity,
             "zone_affinity_problems": zone_affinity_problems,
@@ -116,4 +136,5 @@ class FilterModule(object):
             "fio_read_result": fio_read_result,
             "linstor_report_section": linstor_report_section,
             "linstor_problem_line": linstor_problem_line,
+            "linstor_summary_lines": linstor_summary_lines,
         }

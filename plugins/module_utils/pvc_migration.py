@@ -1,0 +1,59 @@
+# -*- coding: utf-8 -*-
+# Copyright: gpufleet.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Decisions of the migrate_pvc role: what the new claim is and what a run has to do.
+
+``plan`` looks at the claim in the cluster, the saved backup and the wanted claim, and says
+whether to do nothing, replace the claim (delete + create), create it (an earlier run was
+interrupted after the delete), or restore the backup. Pure: no I/O.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.gpufleet.cluster.plugins.module_utils.linstor import saved_claim
+
+
+def _spec_key(claim):
+    spec = (claim or {}).get("spec") or {}
+    return (spec.get("storageClassName"), spec.get("volumeMode") or "Filesystem",
+            ((spec.get("resources") or {}).get("requests") or {}).get("storage"),
+            tuple(sorted(spec.get("accessModes") or [])))
+
+
+def new_claim(base, name, namespace, storage_class, size="", volume_mode="", access_modes=None):
+    """The new claim: the old one's labels, size, access and volume mode unless given."""
+    base = saved_claim(base) if base else {"metadata": {}, "spec": {}}
+    spec = base.get("spec") or {}
+    meta = {"name": name, "namespace": namespace}
+    if (base.get("metadata") or {}).get("labels"):
+        meta["labels"] = base["metadata"]["labels"]
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": meta,
+        "spec": {
+            "storageClassName": storage_class,
+            "accessModes": list(access_modes or spec.get("accessModes") or ["ReadWriteOnce"]),
+            "volumeMode": volume_mode or spec.get("volumeMode") or "Filesystem",
+            "resources": {"requests": {"storage": size or ((spec.get("resources") or {}).get("requests") or {}).get("storage")}},
+        },
+    }
+
+
+def plan(current, backup, wanted, rollback=False):
+    """{action, reason}: action is none, replace, create or restore (see the module docstring)."""
+    if rollback:
+        if not backup:
+            return {"action": "error", "reason": "no saved claim to restore: the migration never saved one"}
+        if current and _spec_key(current) == _spec_key(backup):
+            return {"action": "none", "reason": "the claim already is the saved one"}
+        return {"action": "restore" if current else "create-backup", "reason": "restore the saved claim"}
+    if current is None:
+        return {"action": "create", "reason": "the claim does not exist (an earlier run deleted it, or it never existed)"}
+    if _spec_key(current) == _spec_key(wanted):
+        return {"action": "none", "reason": "the claim already has the new definition"}
+    if not wanted["spec"]["resources"]["requests"]["storage"]:
+        return {"action": "error", "reason": "no size for the new claim"}
+    return {"action": "replace", "reason": "the claim's class, size, mode or access modes differ from the new definition"}

@@ -1,0 +1,409 @@
+"""The linstor role and playbooks/migrate_pvc.yml against the real control plane.
+
+The Piraeus operator chart is the stand-in of tests/charts/piraeus, staged with the upstream
+v2.6.0 CRDs from ../shared/upstream/piraeus/crds (never committed). The release uses the real
+names (piraeus-operator in piraeus-datastore; the CRDs are cluster-wide), so a lab started by
+scripts/lab loses its storage layer to these tests: `scripts/lab` puts it back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from kubernetes import client, dynamic
+from kubernetes.client.rest import ApiException
+
+from cluster_helpers import REPO, run_cluster, wait_for
+
+pytestmark = pytest.mark.cluster
+
+NAMESPACE = "piraeus-datastore"
+RELEASE = "piraeus-operator"
+CLAIMS_NS = "t-linstor-claims"
+SC = "linstor-fast-cache"
+CRDS = ["linstorclusters.piraeus.io", "linstorsatelliteconfigurations.piraeus.io",
+        "linstorsatellites.piraeus.io", "linstornodeconnections.piraeus.io"]
+STORAGE_NODES = ["gpu-ucsd-1", "gpu-sdsu-1"]
+PLAYBOOK = REPO / "playbooks" / "storage.yml"
+MIGRATE = REPO / "playbooks" / "migrate_pvc.yml"
+RECAP = re.compile(r"^localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+
+
+class Run:
+    def __init__(self, proc):
+        self.proc = proc
+        self.out = proc.stdout + proc.stderr
+        match = RECAP.search(proc.stdout)
+        self.changed = int(match.group(2)) if match else None
+        self.failed = int(match.group(4)) if match else None
+
+    @property
+    def rc(self):
+        return self.proc.returncode
+
+
+def _ansible(name):
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else name
+
+
+def play(cluster, extra, playbook=PLAYBOOK, args=(), timeout=600, popen=False):
+    cmd = [_ansible("ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook),
+           "-e", json.dumps({"ansible_python_interpreter": sys.executable, **extra}), *args]
+    env = {**os.environ, **cluster.env, "ANSIBLE_STDOUT_CALLBACK": "default", "ANSIBLE_NOCOLOR": "1",
+           "ANSIBLE_FORCE_COLOR": "0"}
+    if popen:
+        return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return Run(subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False))
+
+
+@pytest.fixture(scope="module")
+def charts(tmp_path_factory):
+    dest = tmp_path_factory.mktemp("charts")
+    subprocess.run([sys.executable, str(REPO / "tests" / "charts" / "stage"), str(dest), "piraeus"], check=True,
+                   capture_output=True)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def base_vars(cluster, charts):
+    return {
+        "linstor_chart_ref": str(charts / "piraeus"),
+        "linstor_helm_binary": cluster.env["GPUFLEET_HELM"],
+        "linstor_storage_nodes": STORAGE_NODES,
+        "linstor_storage_pools": [{"name": "fast-cache", "fileThinPool": {"directory": "/raid/linstor-pools/fast-cache"}}],
+        "linstor_pvcs": [
+            {"name": "ms-swift-cache-pvc", "namespace": CLAIMS_NS, "storage_class": SC, "size": "500Gi"},
+            {"name": "ms-swift-cache-pvc-block", "namespace": CLAIMS_NS, "storage_class": SC, "size": "500Gi",
+             "volume_mode": "Block"},
+        ],
+        # Over the whole cluster: other tests' objects would count. test_seed_flow_... runs it.
+        "linstor_verify_placement": False,
+    }
+
+
+def _dyn(cluster):
+    return dynamic.DynamicClient(cluster.api)
+
+
+def _cr(cluster, kind, name):
+    return _dyn(cluster).resources.get(api_version="piraeus.io/v1", kind=kind).get(name=name).to_dict()
+
+
+def _helm_revision(cluster):
+    out = subprocess.run([cluster.env["GPUFLEET_HELM"], "list", "-n", NAMESPACE, "-a", "-o", "json"],
+                         env={**os.environ, **cluster.env}, capture_output=True, text=True, check=True).stdout
+    releases = [r for r in json.loads(out) if r["name"] == RELEASE]
+    return (int(releases[0]["revision"]), releases[0]["status"]) if releases else (None, None)
+
+
+def _contains(sent, got, path="spec"):
+    """Every field sent is still there, unchanged: nothing pruned by the real schema."""
+    if isinstance(sent, dict):
+        assert isinstance(got, dict), "%s: %r became %r" % (path, sent, got)
+        for key, value in sent.items():
+            assert key in got, "%s.%s was pruned by the CRD schema" % (path, key)
+            _contains(value, got[key], "%s.%s" % (path, key))
+    elif isinstance(sent, list):
+        assert isinstance(got, list) and len(got) == len(sent), "%s: %r became %r" % (path, sent, got)
+        for index, (a, b) in enumerate(zip(sent, got)):
+            _contains(a, b, "%s[%d]" % (path, index))
+    else:
+        assert sent == got, "%s: %r became %r" % (path, sent, got)
+
+
+def _resource_versions(cluster):
+    """resourceVersion of every object the role touches (absent ones as None)."""
+    versions = {}
+    dyn = _dyn(cluster)
+    for kind, name in (("LinstorCluster", "linstorcluster"), ("LinstorSatelliteConfiguration", "gpufleet-storage-pools")):
+        try:
+            versions[kind] = _cr(cluster, kind, name)["metadata"]["resourceVersion"]
+        except Exception:  # pylint: disable=broad-except  # kind or object absent
+            versions[kind] = None
+    for sc in cluster.storage.list_storage_class().items:
+        if sc.metadata.name in (SC, "t-linstor-extra"):  # other tests' classes come and go
+            versions["sc/" + sc.metadata.name] = sc.metadata.resource_version
+    for pvc in cluster.core.list_namespaced_persistent_volume_claim(CLAIMS_NS).items:
+        versions["pvc/" + pvc.metadata.name] = pvc.metadata.resource_version
+    versions["deployment"] = dyn.resources.get(api_version="apps/v1", kind="Deployment").get(
+        namespace=NAMESPACE, name="piraeus-operator-controller-manager").metadata.resourceVersion
+    versions["helm"] = _helm_revision(cluster)
+    return versions
+
+
+@pytest.fixture(scope="module")
+def installed(cluster, base_vars):
+    """The storage layer converged once; the tests below build on it."""
+    first = play(cluster, base_vars)
+    assert first.rc == 0, first.out[-6000:]
+    yield first
+    # Leave the cluster as the module found it: no release, no CRDs, no claims namespace.
+    play(cluster, {**base_vars, "linstor_state": "absent", "linstor_pvcs": []})
+    try:
+        cluster.core.delete_namespace(CLAIMS_NS)
+    except ApiException:
+        pass
+
+
+def test_first_run_installs_and_the_second_changes_nothing(cluster, base_vars, installed):
+    assert installed.changed > 0
+    revision, status = _helm_revision(cluster)
+    assert status == "deployed"
+    # CRDs Established and the operator Available before any custom resource was applied.
+    order = [line for line in installed.out.splitlines() if line.startswith("TASK [")]
+    names = [re.sub(r"^TASK \[gpufleet\.cluster\.linstor : (.*)\].*$", r"\1", t) for t in order]
+    assert names.index("Wait until the operator's CRDs are Established") < names.index(
+        "Apply the LinstorCluster and the satellite configuration")
+    assert names.index("Wait until the operator Deployment is Available") < names.index(
+        "Apply the LinstorCluster and the satellite configuration")
+    apiext = client.ApiextensionsV1Api(cluster.api)
+    for crd in CRDS:
+        conditions = {c.type: c.status for c in apiext.read_custom_resource_definition(crd).status.conditions}
+        assert conditions["Established"] == "True"
+
+    again = play(cluster, base_vars)
+    assert again.rc == 0, again.out[-4000:]
+    assert again.changed == 0, again.out[-6000:]
+    assert _helm_revision(cluster) == (revision, "deployed")
+
+
+def test_custom_resources_are_accepted_by_the_real_schema_and_read_back_whole(cluster, installed):
+    lc = _cr(cluster, "LinstorCluster", "linstorcluster")
+    sent = {
+        "nodeAffinity": {"nodeSelectorTerms": [{"matchExpressions": [
+            {"key": "kubernetes.io/hostname", "operator": "In", "values": sorted(STORAGE_NODES)}]}]},
+        "csiNode": {"podTemplate": {"spec": {"tolerations": [
+            {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]}}},
+        "highAvailabilityController": {"podTemplate": {"spec": {"tolerations": [
+            {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]}}},
+    }
+    _contains(sent, lc["spec"])
+    sat = _cr(cluster, "LinstorSatelliteConfiguration", "gpufleet-storage-pools")
+    _contains({"storagePools": [{"name": "fast-cache", "fileThinPool": {"directory": "/raid/linstor-pools/fast-cache"}}],
+               "podTemplate": {"spec": {"tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists",
+                                                         "effect": "NoSchedule"}]}}}, sat["spec"])
+    sc = cluster.storage.read_storage_class(SC)
+    assert sc.provisioner == "linstor.csi.linbit.com"
+    assert sc.volume_binding_mode == "WaitForFirstConsumer" and sc.allow_volume_expansion is True
+    assert sc.parameters == {"linstor.csi.linbit.com/storagePool": "fast-cache",
+                             "linstor.csi.linbit.com/placementCount": "1",
+                             "linstor.csi.linbit.com/allowRemoteVolumeAccess": "false",
+                             "csi.storage.k8s.io/fstype": "xfs"}
+    claims = {c.metadata.name: c for c in cluster.core.list_namespaced_persistent_volume_claim(CLAIMS_NS).items}
+    assert claims["ms-swift-cache-pvc"].spec.volume_mode == "Filesystem"
+    assert claims["ms-swift-cache-pvc-block"].spec.volume_mode == "Block"
+    # WaitForFirstConsumer: Pending without a consumer, reported as expected, never waited on.
+    assert {c.status.phase for c in claims.values()} == {"Pending"}
+    assert "expected: WaitForFirstConsumer" in installed.out
+
+
+def test_check_mode_changes_nothing_and_diff_shows_the_refused_storageclass_change(cluster, base_vars, installed):
+    before = _resource_versions(cluster)
+    changed = dict(base_vars, linstor_chart_values={"installCRDs": True, "replicaCount": 2},
+                   linstor_storage_classes=[{"name": SC, "storage_pool": "fast-cache", "placement_count": "1"},
+                                            {"name": "t-linstor-extra", "storage_pool": "fast-cache"}],
+                   linstor_pvcs=base_vars["linstor_pvcs"] + [
+                       {"name": "t-new", "namespace": CLAIMS_NS, "storage_class": SC, "size": "1Gi"}])
+    check = play(cluster, changed, args=("--check", "--diff"))
+    assert check.rc == 0, check.out[-6000:]
+    assert check.changed > 0  # it says what would change ...
+    assert _resource_versions(cluster) == before  # ... and changes nothing
+    assert not any(sc.metadata.name == "t-linstor-extra" for sc in cluster.storage.list_storage_class().items)
+
+    # A changed immutable field: refused with a diff, nothing applied.
+    moved = dict(base_vars, linstor_storage_classes=[{"name": SC, "storage_pool": "fast-cache", "placement_count": "2"}])
+    refused = play(cluster, moved, args=("--diff",))
+    assert refused.rc != 0
+    assert '-        "linstor.csi.linbit.com/placementCount": "1"' in refused.out or \
+        '"linstor.csi.linbit.com/placementCount": "1"' in refused.out, refused.out[-4000:]
+    assert "fields Kubernetes never updates in place" in refused.out
+    assert "linstor_replace_storageclasses: true" in refused.out
+    assert "Traceback" not in refused.out and "Forbidden" not in refused.out  # never a raw API error
+    assert _resource_versions(cluster) == before
+
+
+def test_upgrade_on_a_changed_value_then_no_change(cluster, base_vars, installed):
+    revision, _ = _helm_revision(cluster)
+    upgraded = play(cluster, dict(base_vars, linstor_chart_values={"installCRDs": True, "replicaCount": 2}))
+    assert upgraded.rc == 0, upgraded.out[-4000:]
+    assert _helm_revision(cluster) == (revision + 1, "deployed")
+    assert cluster.apps.read_namespaced_deployment("piraeus-operator-controller-manager", NAMESPACE).spec.replicas == 2
+    same = play(cluster, dict(base_vars, linstor_chart_values={"installCRDs": True, "replicaCount": 2}))
+    assert same.changed == 0 and _helm_revision(cluster) == (revision + 1, "deployed"), same.out[-4000:]
+    back = play(cluster, base_vars)
+    assert back.rc == 0 and _helm_revision(cluster) == (revision + 2, "deployed")
+
+
+def test_replace_storageclasses_recreates_a_changed_class(cluster, base_vars, installed):
+    uid = cluster.storage.read_storage_class(SC).metadata.uid
+    two = dict(base_vars, linstor_replace_storageclasses=True,
+               linstor_storage_classes=[{"name": SC, "storage_pool": "fast-cache", "placement_count": "2"}])
+    replaced = play(cluster, two)
+    assert replaced.rc == 0, replaced.out[-4000:]
+    sc = cluster.storage.read_storage_class(SC)
+    assert sc.metadata.uid != uid and sc.parameters["linstor.csi.linbit.com/placementCount"] == "2"
+    restored = play(cluster, dict(base_vars, linstor_replace_storageclasses=True))
+    assert restored.rc == 0
+    assert cluster.storage.read_storage_class(SC).parameters["linstor.csi.linbit.com/placementCount"] == "1"
+
+
+def _local_pv(name, node, mode="Filesystem"):
+    return client.V1PersistentVolume(
+        metadata=client.V1ObjectMeta(name=name, labels={"gpufleet.test": "linstor"}),
+        spec=client.V1PersistentVolumeSpec(
+            capacity={"storage": "500Gi"}, access_modes=["ReadWriteOnce"], volume_mode=mode,
+            persistent_volume_reclaim_policy="Retain", storage_class_name=SC,
+            local=client.V1LocalVolumeSource(path="/raid/linstor-standin"),
+            node_affinity=client.V1VolumeNodeAffinity(required=client.V1NodeSelector(node_selector_terms=[
+                client.V1NodeSelectorTerm(match_expressions=[client.V1NodeSelectorRequirement(
+                    key="kubernetes.io/hostname", operator="In", values=[node])])]))))
+
+
+def test_seed_flow_claim_binds_when_a_pod_uses_it_on_the_volumes_node(cluster, base_vars, installed, cluster_scoped):
+    # A static local PV of the class stands in for the CSI driver (no LINSTOR runs here).
+    cluster.core.create_persistent_volume(_local_pv("t-linstor-standin", "gpu-sdsu-1"))
+    cluster_scoped(cluster.core.delete_persistent_volume, "t-linstor-standin")
+    assert cluster.core.read_namespaced_persistent_volume_claim("ms-swift-cache-pvc", CLAIMS_NS).status.phase == "Pending"
+    bench = play(cluster, dict(base_vars, linstor_fio_benchmark=True, linstor_job_zones=["sdsu"], linstor_verify_placement=True,
+                               linstor_fio_benchmark_pvc={"name": "ms-swift-cache-pvc", "namespace": CLAIMS_NS},
+                               linstor_fio_benchmark_timeout=120))
+    assert bench.rc == 0, bench.out[-6000:]
+    pods = cluster.core.list_namespaced_pod(CLAIMS_NS, label_selector="job-name=storage-benchmark-ms-swift-cache-pvc").items
+    assert len(pods) == 1 and pods[0].spec.node_name == "gpu-sdsu-1"
+    claim = cluster.core.read_namespaced_persistent_volume_claim("ms-swift-cache-pvc", CLAIMS_NS)
+    assert claim.status.phase == "Bound" and claim.spec.volume_name == "t-linstor-standin"
+    # No kubelet: the Job "completes" (kwok) but has no log, and the report says so.
+    assert "fio result unavailable" in bench.out
+    # pv_affinity_info ran over the cluster with fail_on=error and passed.
+    assert "Check PV node affinity and zone co-location over the cluster" in bench.out
+    client.BatchV1Api(cluster.api).delete_namespaced_job("storage-benchmark-ms-swift-cache-pvc", CLAIMS_NS,
+                                                         propagation_policy="Foreground")
+
+
+def test_an_unknown_zone_is_refused_with_the_zones_that_exist(cluster, base_vars, installed):
+    refused = play(cluster, dict(base_vars, linstor_job_zones=["chico"]))
+    assert refused.rc != 0
+    assert "zone 'chico' is carried by no node" in refused.out and "sdsu, ucsd" in refused.out
+
+
+def _pending_upgrade(cluster, charts, base_vars):
+    """Leave the release pending-upgrade the way an interrupted run does (helm/helm#7476)."""
+    helm = [cluster.env["GPUFLEET_HELM"], "upgrade", RELEASE, str(charts / "piraeus"), "-n", NAMESPACE,
+            "--set", "installCRDs=true", "--set", "nodeSelector.gpufleet/none=nowhere", "--wait", "--timeout", "5m"]
+    proc = subprocess.Popen(helm, env={**os.environ, **cluster.env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: _helm_revision(cluster)[1] == "pending-upgrade", timeout=60, what="release pending-upgrade")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert _helm_revision(cluster)[1] == "pending-upgrade"
+
+
+def test_a_release_left_pending_is_refused_then_recovered_when_allowed(cluster, charts, base_vars, installed):
+    revision, _ = _helm_revision(cluster)
+    _pending_upgrade(cluster, charts, base_vars)
+    refused = play(cluster, base_vars)
+    assert refused.rc != 0
+    assert "is 'pending-upgrade'" in refused.out and "linstor_recover_pending_release: true" in refused.out
+    assert _helm_revision(cluster) == (revision + 1, "pending-upgrade")
+    recovered = play(cluster, dict(base_vars, linstor_recover_pending_release=True))
+    assert recovered.rc == 0, recovered.out[-6000:]
+    rev, status = _helm_revision(cluster)
+    assert status == "deployed" and rev == revision + 1
+    deployment = cluster.apps.read_namespaced_deployment("piraeus-operator-controller-manager", NAMESPACE)
+    assert not (deployment.spec.template.spec.node_selector or {})
+
+
+def test_the_api_server_stopped_mid_run_and_the_rerun_converges(cluster, base_vars, installed):
+    cluster.core.delete_namespaced_persistent_volume_claim("ms-swift-cache-pvc-block", CLAIMS_NS)
+    wait_for(lambda: not [c for c in cluster.core.list_namespaced_persistent_volume_claim(CLAIMS_NS).items
+                          if c.metadata.name == "ms-swift-cache-pvc-block"], timeout=60, what="claim deleted")
+    proc = play(cluster, base_vars, popen=True)
+    output = []
+    for line in proc.stdout:
+        output.append(line)
+        if "TASK [gpufleet.cluster.linstor : Apply the StorageClasses]" in line:
+            break
+    pid_file = cluster.state_dir / "run" / "kube-apiserver.pid"
+    os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
+    rest, _ = proc.communicate(timeout=300)
+    output.append(rest)
+    assert proc.returncode != 0, "".join(output)[-4000:]
+    up = run_cluster("up", timeout=300)
+    assert up.returncode == 0, up.stderr
+    cluster.api = cluster.new_api()
+    again = play(cluster, base_vars)
+    assert again.rc == 0, again.out[-6000:]
+    names = [c.metadata.name for c in client.CoreV1Api(cluster.api).list_namespaced_persistent_volume_claim(CLAIMS_NS).items]
+    assert "ms-swift-cache-pvc-block" in names
+    final = play(cluster, base_vars)
+    assert final.changed == 0, final.out[-4000:]
+
+
+def test_removal_is_refused_while_a_satellite_exists(cluster, base_vars, installed):
+    sats = _dyn(cluster).resources.get(api_version="piraeus.io/v1", kind="LinstorSatellite")
+    sats.create(body={"apiVersion": "piraeus.io/v1", "kind": "LinstorSatellite", "metadata": {"name": "gpu-ucsd-1"},
+                      "spec": {"clusterRef": {"name": "linstorcluster"}}})
+    try:
+        refused = play(cluster, dict(base_vars, linstor_state="absent"))
+        assert refused.rc != 0 and "LinstorSatellites gpu-ucsd-1" in refused.out, refused.out[-3000:]
+        assert _helm_revision(cluster)[1] == "deployed"
+    finally:
+        sats.delete(name="gpu-ucsd-1")
+
+
+# --- migrate_pvc ------------------------------------------------------------------------------
+
+def _old_claim(cluster, namespace):
+    cluster.storage.create_storage_class(client.V1StorageClass(
+        metadata=client.V1ObjectMeta(name="t-rook-ceph-block"), provisioner="rook-ceph.rbd.csi.ceph.com",
+        volume_binding_mode="Immediate"))
+    cluster.core.create_namespaced_persistent_volume_claim(namespace, client.V1PersistentVolumeClaim(
+        metadata=client.V1ObjectMeta(name="ms-swift-cache-pvc", labels={"app": "ms-swift"}),
+        spec=client.V1PersistentVolumeClaimSpec(access_modes=["ReadWriteOnce"], storage_class_name="t-rook-ceph-block",
+                                                resources=client.V1VolumeResourceRequirements(requests={"storage": "200Gi"}))))
+
+
+def test_migrate_pvc_guards_migration_and_rollback(cluster, installed, namespace, cluster_scoped, tmp_path):
+    _old_claim(cluster, namespace)
+    cluster_scoped(cluster.storage.delete_storage_class, "t-rook-ceph-block")
+    cluster.core.create_namespaced_pod(namespace, client.V1Pod(
+        metadata=client.V1ObjectMeta(name="trainer"),
+        spec=client.V1PodSpec(containers=[client.V1Container(name="c", image="registry.invalid/x:1")],
+                              volumes=[client.V1Volume(name="cache", persistent_volume_claim=client.V1PersistentVolumeClaimVolumeSource(
+                                  claim_name="ms-swift-cache-pvc"))])))
+    migrate = {"migrate_pvc_namespace": namespace, "migrate_pvc_backup_dir": str(tmp_path)}
+    used = play(cluster, dict(migrate, confirm_data_loss=True), playbook=MIGRATE)
+    assert used.rc != 0 and "is used by %s/trainer" % namespace in used.out, used.out[-3000:]
+    cluster.core.delete_namespaced_pod("trainer", namespace, grace_period_seconds=0)
+    wait_for(lambda: not cluster.core.list_namespaced_pod(namespace).items, timeout=60, what="pod gone")
+
+    unconfirmed = play(cluster, migrate, playbook=MIGRATE)
+    assert unconfirmed.rc != 0 and "confirm_data_loss=true" in unconfirmed.out and "Nothing was changed" in unconfirmed.out
+    old = cluster.core.read_namespaced_persistent_volume_claim("ms-swift-cache-pvc", namespace)
+    assert old.spec.storage_class_name == "t-rook-ceph-block"
+
+    done = play(cluster, dict(migrate, confirm_data_loss=True), playbook=MIGRATE)
+    assert done.rc == 0, done.out[-4000:]
+    new = cluster.core.read_namespaced_persistent_volume_claim("ms-swift-cache-pvc", namespace)
+    assert new.metadata.uid != old.metadata.uid and new.spec.storage_class_name == SC
+    assert new.spec.resources.requests["storage"] == "200Gi" and new.metadata.labels["app"] == "ms-swift"
+    assert new.status.phase == "Pending" and "as expected for a WaitForFirstConsumer class" in done.out
+    saved = json.loads((tmp_path / ("%s_ms-swift-cache-pvc.json" % namespace)).read_text())
+    assert saved["spec"]["storageClassName"] == "t-rook-ceph-block"
+    again = play(cluster, dict(migrate, confirm_data_loss=True), playbook=MIGRATE)
+    assert again.rc == 0 and again.changed == 0, again.out[-3000:]
+
+    rollback = play(cluster, dict(migrate, confirm_data_loss=True, migrate_pvc_rollback=True), playbook=MIGRATE)
+    assert rollback.rc == 0, rollback.out[-4000:]
+    restored = cluster.core.read_namespaced_persistent_volume_claim("ms-swift-cache-pvc", namespace)
+    assert restored.spec.storage_class_name == "t-rook-ceph-block" and restored.metadata.uid != new.metadata.uid
