@@ -98,14 +98,14 @@ def linstor_report_section(data):
         raise AnsibleFilterError("linstor_report_section: unexpected input shape: %s" % exc)
 
 
-def linstor_problem_line(problem):
+def _problem_line(problem):
     return "%s: %s: %s" % (problem.get("severity"), problem.get("subject") or "storage", problem.get("message"))
 
 
 def linstor_summary_lines(section):
     """Lines for the run's output: notes, problems, and each claim with its phase."""
     lines = list(section.get("notes") or [])
-    lines += [linstor_problem_line(p) for p in section.get("problems") or []]
+    lines += [_problem_line(p) for p in section.get("problems") or []]
     for table in section.get("tables") or []:
         if table.get("title") == "Claims":
             for row in table.get("rows") or []:
@@ -135,6 +135,5 @@ class FilterModule(object):
             "helm_release_pending": helm_release_pending,
             "fio_read_result": fio_read_result,
             "linstor_report_section": linstor_report_section,
-            "linstor_problem_line": linstor_problem_line,
             "linstor_summary_lines": linstor_summary_lines,
         }

@@ -50,10 +50,10 @@ def plan(current, backup, wanted, rollback=False):
         if current and _spec_key(current) == _spec_key(backup):
             return {"action": "none", "reason": "the claim already is the saved one"}
         return {"action": "restore" if current else "create-backup", "reason": "restore the saved claim"}
+    if not wanted["spec"]["resources"]["requests"]["storage"]:
+        return {"action": "error", "reason": "no size for the new claim"}
     if current is None:
         return {"action": "create", "reason": "the claim does not exist (an earlier run deleted it, or it never existed)"}
     if _spec_key(current) == _spec_key(wanted):
         return {"action": "none", "reason": "the claim already has the new definition"}
-    if not wanted["spec"]["resources"]["requests"]["storage"]:
-        return {"action": "error", "reason": "no size for the new claim"}
     return {"action": "replace", "reason": "the claim's class, size, mode or access modes differ from the new definition"}

@@ -1,0 +1,88 @@
+"""The linstor role refuses bad input before it changes anything, naming variable, value and fix."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from kubernetes.client.rest import ApiException
+
+from test_linstor import play
+
+pytestmark = pytest.mark.cluster
+
+SC = "t-bad-input-class"
+GOOD = {
+    "linstor_chart_ref": "/nonexistent/chart/never/reached",
+    "linstor_storage_nodes": ["gpu-ucsd-1"],
+    "linstor_release_name": "t-bad-input-piraeus",
+    "linstor_namespace": "t-bad-input",
+    "linstor_storage_pools": [{"name": "fast-cache", "lvmThinPool": {"volumeGroup": "vg", "thinPool": "thin"}}],
+    "linstor_storage_classes": [{"name": SC, "storage_pool": "fast-cache"}],
+    "linstor_pvcs": [{"name": "t-bad-claim", "namespace": "t-bad-input", "storage_class": SC, "size": "1Gi"}],
+}
+
+
+def _set(variables, path, value):
+    """Set variables[a][0][b] = value for path 'a.0.b'."""
+    keys = [int(k) if k.isdigit() else k for k in path.split(".")]
+    target = variables
+    for key in keys[:-1]:
+        target = target[key]
+    target[keys[-1]] = value
+
+
+CASES = [
+    ("linstor_storage_pools.0.name", "a",
+     "linstor_storage_pools[0].name='a' is not a LINSTOR storage pool name: 3 to 48 letters"),
+    ("linstor_storage_pools.0.filePool", {"directory": "/p"},
+     "has pool types lvmThinPool and filePool; give exactly one"),
+    ("linstor_storage_pools.0.source", {"hostDevices": ["sdb"]},
+     "linstor_storage_pools[0].source.hostDevices[0]='sdb' is not an absolute device path under /dev; write it as '/dev/sdb'"),
+    ("linstor_storage_pools.0.source", {"hostDevices": ["/dev/loop7"]},
+     "'/dev/loop7' is a loop device: the operator's pvcreate fails on loop devices"),
+    ("linstor_storage_classes.0.placement_count", "0",
+     "linstor_storage_classes[0].placement_count='0' must be a whole number of replicas of at least 1"),
+    ("linstor_storage_classes.0.placement_count", "abc",
+     "linstor_storage_classes[0].placement_count='abc' must be a whole number"),
+    ("linstor_storage_classes.0.allow_remote_volume_access", "maybe",
+     "allow_remote_volume_access='maybe' is not a remote-access policy: use \"false\""),
+    ("linstor_storage_classes.0.parameters", {"linstor.csi.linbit.com/replicaCount": "2"},
+     "'linstor.csi.linbit.com/replicaCount', which linstor-csi does not know"),
+    ("linstor_storage_classes.0.volume_binding_mode", "WaitForFirstConsumers",
+     "volume_binding_mode='WaitForFirstConsumers' is not a binding mode"),
+    ("linstor_pvcs.0.volume_mode", "Block", None),  # with the fstype below
+    ("linstor_pvcs.0.size", "5GB", "linstor_pvcs[0].size='5GB' is not a Kubernetes quantity; use binary units such as '500Gi'"),
+    ("linstor_job_zones", ["chico"], "linstor_job_zones: zone 'chico' is carried by no node"),
+    ("linstor_storage_nodes", ["gpu-ucsd-9"], "linstor_storage_nodes names gpu-ucsd-9, which the cluster has no Node for"),
+    ("linstor_storage_pools.0.lvmThinPool", None, None),  # replaced by a relative file pool below
+]
+
+
+@pytest.mark.parametrize("path, value, expected", [c for c in CASES if c[2]], ids=[c[0] + "=" + repr(c[1]) for c in CASES if c[2]])
+def test_bad_input_is_refused_before_anything_changes(cluster, path, value, expected):
+    variables = copy.deepcopy(GOOD)
+    _set(variables, path, value)
+    run = play(cluster, variables)
+    assert run.rc != 0
+    assert expected in run.out, run.out[-3000:]
+    assert run.changed == 0
+    _nothing_applied(cluster)
+
+
+def test_block_claim_with_a_filesystem_type_and_a_relative_file_pool(cluster):
+    variables = copy.deepcopy(GOOD)
+    variables["linstor_pvcs"][0].update(volume_mode="Block", fstype="xfs")
+    variables["linstor_storage_pools"][0] = {"name": "fast-cache", "fileThinPool": {"directory": "pools/fast"}}
+    run = play(cluster, variables)
+    assert run.rc != 0
+    assert "linstor_pvcs[0]: a Block claim has no filesystem, but fstype='xfs' is set" in run.out
+    assert "linstor_storage_pools[0].fileThinPool.directory='pools/fast' must be an absolute path" in run.out
+    _nothing_applied(cluster)
+
+
+def _nothing_applied(cluster):
+    with pytest.raises(ApiException) as err:
+        cluster.storage.read_storage_class(SC)
+    assert err.value.status == 404
+    assert "t-bad-input" not in [n.metadata.name for n in cluster.core.list_namespace().items]

@@ -1,0 +1,56 @@
+"""The linstor filters' own bits of logic (the rest is module_utils.linstor's)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.gpufleet.cluster.plugins.filter import linstor as f
+
+
+def test_claim_problems_name_the_role_variables():
+    problems = f.claim_problems([{"name": "c", "namespace": "default", "storage_class": "x", "size": "5GB"}], "migrate_pvc")
+    assert problems == ["migrate_pvc_size='5GB' is not a Kubernetes quantity; use binary units such as '500Gi' or '2Ti' "
+                        "('GB' is not a unit Kubernetes knows)"]
+
+
+def test_change_side():
+    changes = {"sc": [{"field": "parameters", "before": {"a": "1"}, "after": {"a": "2"}}]}
+    assert f.linstor_change_side(changes, "before") == {"sc": {"parameters": {"a": "1"}}}
+    assert f.linstor_change_side(changes, "after") == {"sc": {"parameters": {"a": "2"}}}
+    with pytest.raises(AnsibleFilterError):
+        f.linstor_change_side(changes, "middle")
+
+
+def test_storageclass_object():
+    sc = f.linstor_storageclass({"name": "fast", "storage_pool": "pool", "mount_options": ["noatime"],
+                                 "labels": {"a": "b"}, "allow_volume_expansion": False})
+    assert sc["provisioner"] == "linstor.csi.linbit.com" and sc["mountOptions"] == ["noatime"]
+    assert sc["volumeBindingMode"] == "WaitForFirstConsumer" and sc["reclaimPolicy"] == "Delete"
+    assert sc["allowVolumeExpansion"] is False and sc["metadata"]["labels"] == {"a": "b"}
+
+
+def test_summary_lines():
+    section = {"notes": ["n"], "problems": [{"severity": "warning", "subject": "pvc a/b", "message": "Pending"}],
+               "tables": [{"title": "Claims", "columns": list("123456789"),
+                           "rows": [["a/b", "cls", "Block", "1Gi", "Pending", "", "", "", "expected"],
+                                    ["a/c", "cls", "Filesystem", "1Gi", "Bound", "pv-1", "n1", "", ""]]}]}
+    assert f.linstor_summary_lines(section) == ["n", "warning: pvc a/b: Pending",
+                                                "claim a/b (cls, Block): Pending - expected",
+                                                "claim a/c (cls, Filesystem): Bound on pv-1"]
+
+
+def test_input_problems_collects_every_kind():
+    problems = f.linstor_input_problems({
+        "storage_pools": [{"name": "a", "lvmPool": {}}],
+        "existing_pools": ["old-pool"],
+        "storage_classes": [{"name": "c1", "storage_pool": "old-pool"}, {"name": "c2", "storage_pool": "unknown"}],
+        "pvcs": [{"name": "p", "storage_class": "c3", "size": "1Gi"}],
+    })
+    assert len(problems) == 3, problems
+    assert "name='a'" in problems[0] and "storage_pool='unknown'" in problems[1] and "storage_class='c3'" in problems[2]
+    assert f.zone_affinity("z")["nodeAffinity"]
+    with pytest.raises(AnsibleFilterError):
+        f.zone_affinity([])
