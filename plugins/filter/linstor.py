@@ -109,9 +109,9 @@ def linstor_summary_lines(section):
     for table in section.get("tables") or []:
         if table.get("title") == "Claims":
             for row in table.get("rows") or []:
-                lines.append("claim %s (%s, %s): %s%s%s" % (row[0], row[1], row[2], row[4] or "?",
-                                                           " on %s" % row[5] if row[5] else "",
-                                                           " - %s" % row[8] if row[8] else ""))
+                where = " on %s" % row[5] if row[5] else ""
+                note = " - %s" % row[8] if row[8] else ""
+                lines.append("claim %s (%s, %s): %s%s%s" % (row[0], row[1], row[2], row[4] or "?", where, note))
     return lines
 
 

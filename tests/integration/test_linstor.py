@@ -14,7 +14,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -232,7 +231,7 @@ def test_check_mode_changes_nothing_and_diff_shows_the_refused_storageclass_chan
 
 
 def test_upgrade_on_a_changed_value_then_no_change(cluster, base_vars, installed):
-    revision, _ = _helm_revision(cluster)
+    revision = _helm_revision(cluster)[0]
     upgraded = play(cluster, dict(base_vars, linstor_chart_values={"installCRDs": True, "replicaCount": 2}))
     assert upgraded.rc == 0, upgraded.out[-4000:]
     assert _helm_revision(cluster) == (revision + 1, "deployed")
@@ -309,7 +308,7 @@ def _pending_upgrade(cluster, charts, base_vars):
 
 
 def test_a_release_left_pending_is_refused_then_recovered_when_allowed(cluster, charts, base_vars, installed):
-    revision, _ = _helm_revision(cluster)
+    revision = _helm_revision(cluster)[0]
     _pending_upgrade(cluster, charts, base_vars)
     refused = play(cluster, base_vars)
     assert refused.rc != 0
@@ -335,7 +334,7 @@ def test_the_api_server_stopped_mid_run_and_the_rerun_converges(cluster, base_va
             break
     pid_file = cluster.state_dir / "run" / "kube-apiserver.pid"
     os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
-    rest, _ = proc.communicate(timeout=300)
+    rest = proc.communicate(timeout=300)[0]
     output.append(rest)
     assert proc.returncode != 0, "".join(output)[-4000:]
     up = run_cluster("up", timeout=300)

@@ -40,7 +40,8 @@ def test_good_pools(pool):
     ({"name": "vg1", "lvmPool": {"volumeGroup": "vg one"}}, "volumeGroup='vg one' is not a valid LVM name"),
     ({"name": "tp1", "lvmThinPool": {"volumeGroup": "vg", "thinPool": "th/in"}}, "thinPool='th/in'"),
     ({"name": "rel", "filePool": {"directory": "pools/a"}}, "directory='pools/a' must be an absolute path"),
-    ({"name": "dev", "lvmPool": {}, "source": {"hostDevices": ["sdb"]}}, "hostDevices[0]='sdb' is not an absolute device path under /dev; write it as '/dev/sdb'"),
+    ({"name": "dev", "lvmPool": {}, "source": {"hostDevices": ["sdb"]}},
+     "hostDevices[0]='sdb' is not an absolute device path under /dev; write it as '/dev/sdb'"),
     ({"name": "dev", "lvmPool": {}, "source": {"hostDevices": ["/dev/loop3"]}}, "is a loop device: the operator's pvcreate fails"),
     ({"name": "dev", "lvmPool": {}, "source": {"hostDevices": ["/dev//nvme0n1"]}}, "not a clean path; write it as '/dev/nvme0n1'"),
     ({"name": "dev", "lvmPool": {}, "source": {"hostDevices": []}}, "must be a non-empty list"),
@@ -332,9 +333,9 @@ def test_report_section_pending_claim_used_by_a_pod_and_benchmark():
 
 
 def test_report_section_with_a_controller():
-    data = _report_input(controller_service=True, controller={"nodes": [{"name": "n1", "connection_status": "OFFLINE", "type": "SATELLITE"}],
-                                                               "storage_pools": [{"node": "n1", "name": "fast", "driver": "LVM_THIN",
-                                                                                  "free_gib": 0, "total_gib": 10}]})
+    controller = {"nodes": [{"name": "n1", "connection_status": "OFFLINE", "type": "SATELLITE"}],
+                  "storage_pools": [{"node": "n1", "name": "fast", "driver": "LVM_THIN", "free_gib": 0, "total_gib": 10}]}
+    data = _report_input(controller_service=True, controller=controller)
     section = linstor.report_section(data)
     subjects = [p["subject"] for p in section["problems"]]
     assert "satellite n1" in subjects and "storage pool fast on n1" in subjects
