@@ -540,6 +540,21 @@ def release_pending(status):
 
 # --- the seed's fio benchmark Job ------------------------------------------------------------
 
+def _short_reason(reason):
+    """The gist of an error text: the API's Status message if it carries one, else its first line."""
+    import json  # pylint: disable=import-outside-toplevel
+    text = str(reason or "").strip()
+    for line in text.splitlines():
+        if line.startswith("HTTP response body: "):
+            try:
+                message = json.loads(line[len("HTTP response body: "):]).get("message")
+            except (ValueError, AttributeError):
+                message = None
+            if message:
+                return message[:300]
+    return text.splitlines()[0][:300] if text else ""
+
+
 def fio_job_result(log, unavailable_reason):
     """The benchmark's read figures from the Job's log (fio --output-format=json), or why not.
 
@@ -550,7 +565,7 @@ def fio_job_result(log, unavailable_reason):
     text = log or ""
     start = text.find("{")
     if start < 0:
-        return {"result": None, "unavailable": "no fio output: %s" % (unavailable_reason or "the Job's log is empty")}
+        return {"result": None, "unavailable": "no fio output: %s" % (_short_reason(unavailable_reason) or "the Job's log is empty")}
     try:
         data = json.loads(text[start:])
     except ValueError as exc:

@@ -341,3 +341,12 @@ def test_report_section_with_a_controller():
     assert "satellite n1" in subjects and "storage pool fast on n1" in subjects
     failed = linstor.report_section(_report_input(controller_service=True, controller={"failed": True, "msg": "503"}))
     assert any("did not answer" in p["message"] for p in failed["problems"])
+
+
+def test_fio_unavailable_reason_is_the_apis_message():
+    error = ('Unable to retrieve log from Pod due to: 500\nReason: Internal Server Error\n'
+             'HTTP response body: {"kind":"Status","status":"Failure","message":"dial tcp 127.0.0.1:10250: connect: '
+             'connection refused","code":500}\n\nOriginal traceback: ...')
+    assert linstor.fio_job_result("", error)["unavailable"] == (
+        "no fio output: dial tcp 127.0.0.1:10250: connect: connection refused")
+    assert linstor.fio_job_result("", "the Job did not complete\nmore")["unavailable"] == "no fio output: the Job did not complete"
