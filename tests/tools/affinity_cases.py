@@ -4,10 +4,14 @@
 accepts (tests/integration/test_pv_affinity_generator_dry_run.py checks a sample with
 server-side dry-run whenever this file changes). The affinities cover every operator (In,
 NotIn, Exists, DoesNotExist, Gt, Lt) with 1-4 values where values belong, integers with
-leading zeros, signs and out of int64 range, non-integers where the API does not check them
-(Gt/Lt values), empty label values, keys no node has, one to four terms per PV, empty terms,
-and matchFields In/NotIn on metadata.name naming existing and missing nodes. Node labels
-reuse the same small value pools, so most requirements are decided both ways.
+leading zeros and out of int64 range, non-integers (Gt/Lt values must only be valid label
+values), empty label values, keys no node has, one to four terms per PV, empty terms, and
+matchFields In/NotIn on metadata.name naming existing and missing nodes. Node labels reuse the
+same small value pools, so most requirements are decided both ways.
+
+``legacy=True`` adds values the API refuses today (Kubernetes 1.36 checks every value of a
+required node affinity as a label value: "-1", "+3", " 3", "3\n") but that PVs created by
+older API servers may still carry, and snapshots may hold.
 
 Same seed, same objects: a failure is replayed with GPUFLEET_AFFINITY_SEED=<seed>.
 """
@@ -32,11 +36,11 @@ ZONES = ("ucsd", "sdsu", "gatech")
 NODE_INTS = ("0", "1", "2", "4", "8", "007", "010", "9223372036854775807", "9223372036854775808",
              "99999999999999999999", "1e3", "x", "")
 TIERS = ("a", "b", "c", "")
-# Gt/Lt values: the API checks only that there is one, so signs, spaces, out-of-range
-# numbers and words all reach the scheduler.
-COMPARE_VALUES = ("0", "1", "2", "3", "7", "8", "007", "08", "-1", "-0", "+3", "9223372036854775806",
-                  "9223372036854775807", "9223372036854775808", "-9223372036854775808", "99999999999999999999",
-                  "1e3", "abc", "", " 3", "3 ")
+# Gt/Lt values: the API checks that there is one and that it is a label value, not that it
+# is an integer: out-of-range numbers, words and "" reach the scheduler.
+COMPARE_VALUES = ("0", "1", "2", "3", "7", "8", "007", "08", "9223372036854775806", "9223372036854775807",
+                  "9223372036854775808", "99999999999999999999", "1e3", "abc", "")
+LEGACY_VALUES = ("-1", "-0", "+3", "-9223372036854775808", " 3", "3 ", "3\n")
 MISSING_NODE = "ghost.example.org"
 
 def _node_name(i):
@@ -69,7 +73,7 @@ def nodes(rng, count):
     return result
 
 
-def _values_for(rng, key, names, count):
+def _values_for(rng, key, names, count, legacy=False):
     if key == HOSTNAME:
         pool = list(names) + [n.split(".")[0] for n in names if "." in n] + ["nope"]
     elif key == ZONE:
@@ -80,18 +84,20 @@ def _values_for(rng, key, names, count):
         pool = list(TIERS) + ["z"]
     else:
         pool = ["a", "", "1"]
+    if legacy:
+        pool = pool + list(LEGACY_VALUES)
     return [rng.choice(pool) for _ in range(count)]
 
 
-def expression(rng, names):
+def expression(rng, names, legacy=False):
     key = rng.choice(KEYS)
     operator = rng.choice(OPERATORS)
     req = {"key": key, "operator": operator}
     if operator in ("In", "NotIn"):
-        req["values"] = _values_for(rng, key, names, rng.choice((1, 1, 2, 3, 4)))
+        req["values"] = _values_for(rng, key, names, rng.choice((1, 1, 2, 3, 4)), legacy)
     elif operator in ("Gt", "Lt"):
         req["key"] = rng.choice((GPUS, GPUS, GPUS, TIER, ABSENT, ZONE))
-        req["values"] = [rng.choice(COMPARE_VALUES)]
+        req["values"] = [rng.choice(COMPARE_VALUES + (LEGACY_VALUES if legacy else ()))]
     return req
 
 
@@ -100,17 +106,17 @@ def field(rng, names):
     return {"key": "metadata.name", "operator": rng.choice(FIELD_OPERATORS), "values": [value]}
 
 
-def term(rng, names):
+def term(rng, names, legacy=False):
     roll = rng.random()
     if roll < 0.05:
         return {}
     if roll < 0.08:
         return {"matchExpressions": []}
     result = {}
-    expressions = [expression(rng, names) for _ in range(rng.choice((0, 1, 1, 2, 2, 3)))]
+    expressions = [expression(rng, names, legacy) for _ in range(rng.choice((0, 1, 1, 2, 2, 3)))]
     fields = [field(rng, names) for _ in range(rng.choice((0, 0, 0, 1, 1, 2)))]
     if not expressions and not fields:
-        expressions = [expression(rng, names)]
+        expressions = [expression(rng, names, legacy)]
     if expressions:
         result["matchExpressions"] = expressions
     if fields:
@@ -118,7 +124,7 @@ def term(rng, names):
     return result
 
 
-def pvs(rng, count, names, prefix="af-pv"):
+def pvs(rng, count, names, prefix="af-pv", legacy=False):
     result = []
     for i in range(count):
         name = "%s-%d" % (prefix, i)
@@ -135,16 +141,16 @@ def pvs(rng, count, names, prefix="af-pv"):
         else:
             spec["nfs"] = {"server": "nfs.example.org", "path": "/export/%d" % i}
         if with_affinity:
-            spec["nodeAffinity"] = {"required": {"nodeSelectorTerms": [term(rng, names) for _ in range(rng.choice((1, 1, 2, 2, 3, 4)))]}}
+            spec["nodeAffinity"] = {"required": {"nodeSelectorTerms": [term(rng, names, legacy) for _ in range(rng.choice((1, 1, 2, 2, 3, 4)))]}}
         result.append({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": name}, "spec": spec})
     return result
 
 
-def generate(seed, n_nodes=40, n_pvs=3000, prefix="af-pv"):
+def generate(seed, n_nodes=40, n_pvs=3000, prefix="af-pv", legacy=False):
     rng = random.Random(seed)
     node_list = nodes(rng, n_nodes)
     names = [n["metadata"]["name"] for n in node_list]
-    return {"nodes": node_list, "pvs": pvs(rng, n_pvs, names, prefix)}
+    return {"nodes": node_list, "pvs": pvs(rng, n_pvs, names, prefix, legacy)}
 
 
 def features(cases):
@@ -153,7 +159,7 @@ def features(cases):
         ["op:" + op for op in OPERATORS]
         + ["field:" + op for op in FIELD_OPERATORS]
         + ["values:%d" % n for n in (0, 1, 2, 3, 4)]
-        + ["leading-zero", "out-of-int64", "signed", "not-integer", "empty-value", "empty-term",
+        + ["leading-zero", "out-of-int64", "not-integer", "empty-value", "empty-term",
            "several-terms", "field-missing-node", "no-affinity", "node-label-empty", "node-label-leading-zero",
            "node-label-out-of-int64"], 0)
 
@@ -191,8 +197,8 @@ def features(cases):
                         bump("leading-zero")
                     if digits.isdigit() and int(digits) >= 2**63:
                         bump("out-of-int64")
-                    if value[:1] in "+-" and value != "":
-                        bump("signed")
+                    if value in LEGACY_VALUES:
+                        found["legacy"] = found.get("legacy", 0) + 1
                     if req["operator"] in ("Gt", "Lt") and not digits.isdigit():
                         bump("not-integer")
             for req in t.get("matchFields") or []:
