@@ -98,7 +98,7 @@ options:
       - cinder.csi.openstack.org
   admitted_nodes:
     description:
-      - Also return RV(pvs), per PV the nodes its affinity admits.
+      - "Also return C(pvs): per PV its uid, creation time, claim and the nodes its affinity admits."
       - Off by default because on a large fleet a PV admitting a zone lists hundreds of names.
     type: bool
     default: false
