@@ -43,6 +43,7 @@ COMPARE_VALUES = ("0", "1", "2", "3", "7", "8", "007", "08", "922337203685477580
 LEGACY_VALUES = ("-1", "-0", "+3", "-9223372036854775808", " 3", "3 ", "3\n")
 MISSING_NODE = "ghost.example.org"
 
+
 def _node_name(i):
     zone = ZONES[i % len(ZONES)]
     if i % 7 == 6:
@@ -86,7 +87,7 @@ def _values_for(rng, key, names, count, legacy=False):
         pool = ["a", "", "1"]
     if legacy:
         pool = pool + list(LEGACY_VALUES)
-    return [rng.choice(pool) for _ in range(count)]
+    return [rng.choice(pool) for _value in range(count)]
 
 
 def expression(rng, names, legacy=False):
@@ -113,8 +114,8 @@ def term(rng, names, legacy=False):
     if roll < 0.08:
         return {"matchExpressions": []}
     result = {}
-    expressions = [expression(rng, names, legacy) for _ in range(rng.choice((0, 1, 1, 2, 2, 3)))]
-    fields = [field(rng, names) for _ in range(rng.choice((0, 0, 0, 1, 1, 2)))]
+    expressions = [expression(rng, names, legacy) for _expr in range(rng.choice((0, 1, 1, 2, 2, 3)))]
+    fields = [field(rng, names) for _field in range(rng.choice((0, 0, 0, 1, 1, 2)))]
     if not expressions and not fields:
         expressions = [expression(rng, names, legacy)]
     if expressions:
@@ -141,7 +142,7 @@ def pvs(rng, count, names, prefix="af-pv", legacy=False):
         else:
             spec["nfs"] = {"server": "nfs.example.org", "path": "/export/%d" % i}
         if with_affinity:
-            spec["nodeAffinity"] = {"required": {"nodeSelectorTerms": [term(rng, names, legacy) for _ in range(rng.choice((1, 1, 2, 2, 3, 4)))]}}
+            spec["nodeAffinity"] = {"required": {"nodeSelectorTerms": [term(rng, names, legacy) for _term in range(rng.choice((1, 1, 2, 2, 3, 4)))]}}
         result.append({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": name}, "spec": spec})
     return result
 
