@@ -421,7 +421,8 @@ class NodeIndex(object):
             result = set()
             for term in (selector or {}).get("nodeSelectorTerms") or []:
                 result |= self._term_nodes(term, node_fields)
-            found = self._memo[key] = frozenset(result)
+            # Every node: share the one set (a matchFields-only PV admits all of them).
+            found = self._memo[key] = self.all if len(result) == len(self.all) else frozenset(result)
         return found
 
     def volume_affinity(self, selector):

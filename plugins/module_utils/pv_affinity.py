@@ -316,11 +316,11 @@ class _Analysis(object):
                 bound_to = (pvc.get("spec") or {}).get("volumeName")
                 if bound_to and bound_to != name:
                     continue
-                # A PV whose claimRef names an earlier claim of the same name (its uid differs) is
-                # not this claim's volume. A PV replaced by LINSTOR's affinity controller keeps the
-                # claimRef, uid included, so it still is.
+                # A claim not bound by name: a PV whose claimRef names an earlier claim of the same
+                # name (its uid differs, e.g. a Released PV) is not its volume. A PV replaced by
+                # LINSTOR's affinity controller keeps the claimRef, uid included, so it still is.
                 ref_uid, claim_uid = claim_ref.get("uid"), _meta(pvc).get("uid")
-                if ref_uid and claim_uid and ref_uid != claim_uid:
+                if not bound_to and ref_uid and claim_uid and ref_uid != claim_uid:
                     continue
             linstor = is_linstor_pv(pv)
             for pod in consumers.get(claim_key, ()):

@@ -227,6 +227,10 @@ def test_pv_of_an_earlier_claim_of_the_same_name_is_not_this_claims_volume():
     # The same claim (same uid) is judged.
     inv["pvcs"][0]["metadata"]["uid"] = "uid-of-the-first-claim"
     assert len(findings(inv, "pod-node-violates-pv-affinity")) == 1
+    # A claim bound to the PV by name is its claim, whatever the uids say.
+    inv["pvcs"] = [pvc("ml/models", volume="old")]
+    inv["pvcs"][0]["metadata"]["uid"] = "uid-of-the-second-claim"
+    assert len(findings(inv, "pod-node-violates-pv-affinity")) == 1
 
 
 def linstor_pv(name, claim, *hosts):
