@@ -372,7 +372,7 @@ class _Analysis(object):
 
     def matchfields_ignored(self, name, obj, node_local, selector, matching, fields):
         index = self.index
-        if matching == index.all:
+        if matching is index.all:
             really = "every node (%d)" % len(matching)
         elif matching:
             really = "%d node(s): %s" % (len(matching), _name_list(matching))
