@@ -393,6 +393,9 @@ class NodeIndex(object):
         pairs = [self._label_sets(req) for req in term.get("matchExpressions") or []]
         if node_fields:
             pairs.extend(self._field_sets(req) for req in term.get("matchFields") or [])
+        if not pairs:
+            # Only matchFields, skipped for a PV: the term admits every node (no copy of them).
+            return self.all
         for pos, neg in pairs:
             if pos is not None:
                 positives.append(pos)
@@ -420,7 +423,11 @@ class NodeIndex(object):
         if found is None:
             result = set()
             for term in (selector or {}).get("nodeSelectorTerms") or []:
-                result |= self._term_nodes(term, node_fields)
+                nodes = self._term_nodes(term, node_fields)
+                if nodes is self.all:
+                    result = nodes
+                    break
+                result |= nodes
             # Every node: share the one set (a matchFields-only PV admits all of them).
             found = self._memo[key] = self.all if len(result) == len(self.all) else frozenset(result)
         return found
