@@ -3,7 +3,8 @@
 
 Generates a snapshot like `kubectl get nodes,pv,pvc,pods,storageclasses -A -o json` writes for
 a fleet of 5,000 nodes, 20,000 PVs, 20,000 PVCs and 40,000 pods over 10 zones, and one twice
-that size. Measured side by side in this run:
+that size (0.7 % of the PVs pinned with matchFields, which volume binding ignores, so every check
+has work). Measured side by side in this run:
 
   analysis / json.load   time to check and analyze the parsed snapshot (everything the module
                          does after parsing: shape checks, index, every check, zone map) over
@@ -152,7 +153,12 @@ def generate(rng, n_nodes, n_pvs, n_pods, violations=0.002):
                 "claimRef": {"kind": "PersistentVolumeClaim", "namespace": ns, "name": pvc_name, "apiVersion": "v1",
                              "uid": _uid(rng), "resourceVersion": str(rng.randint(1, 10**8))}}
         home = rng.choice(names)
-        if kind < 0.70:
+        if kind < 0.007:
+            # Pinned with matchFields, which volume binding ignores (pv-affinity-matchfields-ignored).
+            spec.update(storageClassName="local-storage", local={"path": "/mnt/disks/ssd%d" % (i % 8)},
+                        nodeAffinity=_selector([{"matchFields": [_expr("metadata.name", "In", [home])]}]))
+            allowed = [home]
+        elif kind < 0.70:
             spec.update(storageClassName="local-storage", local={"path": "/mnt/disks/ssd%d" % (i % 8)},
                         nodeAffinity=_selector([{"matchExpressions": [_expr(HOSTNAME, "In", [home])]}]))
             allowed = [home]

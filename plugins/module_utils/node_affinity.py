@@ -11,11 +11,24 @@ Two ways to answer "which nodes does this v1.NodeSelector admit":
   a label index (label key -> value -> node names), so checking N volumes against M nodes
   costs about the size of the candidate sets, never N x M.
 
+Both come in two flavours, because Kubernetes itself has two:
+
+* a pod's node affinity (the scheduler's NodeAffinity plugin) sees the whole node, so a term's
+  ``matchFields`` are checked against the node's name;
+* a PersistentVolume's node affinity (volume binding, pkg/scheduler/framework/plugins/
+  volumebinding/binder.go) is checked with k8s.io/component-helpers/storage/volume
+  CheckNodeAffinity(pv, node.Labels), which builds a node from the labels alone. A node without
+  a name has no fields, and nodeaffinity skips ``matchFields`` then: in a PV they are ignored
+  (still parsed, so an invalid one still voids its term). ``node_fields=False`` (and
+  ``NodeIndex.volume_nodes``) gives this answer.
+
 Both follow the API's rules: terms are ORed, the requirements inside a term ANDed; an empty
 term list and a term without requirements match nothing; In/NotIn need values, Exists and
 DoesNotExist none, Gt/Lt exactly one integer; NotIn and DoesNotExist match nodes without the
-label; Gt/Lt never match a label that is not an integer; matchFields knows ``metadata.name``
-with In/NotIn and one value. A term with an invalid requirement matches nothing (the scheduler
+label; Gt/Lt never match a label that is not an integer; a Gt/Lt value must be an integer that
+is also a valid label value (digits only: "-1" and "+3" are parse errors, as in
+k8s.io/apimachinery labels.NewRequirement); matchFields knows ``metadata.name`` with In/NotIn and
+one value. A term with an invalid requirement matches nothing (the scheduler
 treats it as a parse error) and the reason is kept for the message.
 
 Pure functions, no I/O.
@@ -32,11 +45,12 @@ OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt")
 FIELD_OPERATORS = ("In", "NotIn")
 NODE_NAME_FIELD = "metadata.name"
 
-_INT64_RE = re.compile(r"^[+-]?[0-9]+$")
+# \Z, not $: Go's regexp $ is the end of the text, Python's $ also matches before a final newline.
+_INT64_RE = re.compile(r"^[+-]?[0-9]+\Z")
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
-_NAME_RE = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
-_DNS1123_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_NAME_RE = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]\Z")
+_DNS1123_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z")
 
 
 def parse_int64(text):
@@ -116,6 +130,9 @@ def requirement_error(req):
             return "%s on key %r needs exactly one value" % (operator, key)
         if parse_int64(values[0]) is None:
             return "%s on key %r needs an integer value, got %r" % (operator, key, values[0])
+        # labels.NewRequirement checks every value as a label value too: no sign allowed.
+        if label_value_error(values[0]):
+            return "%s on key %r needs an unsigned integer (a valid label value), got %r" % (operator, key, values[0])
         return None
     for value in values:
         error = label_value_error(value)
@@ -207,19 +224,32 @@ def match_term(term, labels, node_name):
     return True
 
 
-def match_node_selector(selector, node):
+def match_node_selector(selector, node, node_fields=True):
     """Whether the v1.NodeSelector ``selector`` admits ``node`` (a v1.Node dict).
 
-    ``selector`` is e.g. a PV's ``spec.nodeAffinity.required``. Terms are ORed; no terms
-    (missing, null or empty list) match nothing.
+    Terms are ORed; no terms (missing, null or empty list) match nothing. With
+    ``node_fields=False`` the node is seen as volume binding sees it for a PV's
+    ``spec.nodeAffinity.required``: labels only, so ``matchFields`` are skipped.
     """
     metadata = node.get("metadata") or {}
     labels = metadata.get("labels") or {}
-    name = metadata.get("name") or ""
+    name = (metadata.get("name") or "") if node_fields else ""
     for term in (selector or {}).get("nodeSelectorTerms") or []:
         if match_term(term, labels, name):
             return True
     return False
+
+
+def ignored_match_fields(selector):
+    """The matchFields of the valid terms of a PV's affinity: what volume binding ignores.
+
+    Terms with a parse error are left out: they match nothing either way.
+    """
+    ignored = []
+    for term in (selector or {}).get("nodeSelectorTerms") or []:
+        if isinstance(term, dict) and term.get("matchFields") and not term_error(term):
+            ignored.extend(term["matchFields"])
+    return ignored
 
 
 def selector_errors(selector):
@@ -278,9 +308,11 @@ def selector_key(selector):
 class NodeIndex(object):
     """Nodes indexed by label, answering selector queries with set algebra.
 
-    ``matching_nodes(selector)`` returns the frozenset of node names a selector admits; the
-    work is proportional to the candidate sets the selector's requirements name (e.g. one node
-    for ``hostname In (x)``), and results are memoized per distinct selector. Only terms made
+    ``matching_nodes(selector)`` returns the frozenset of node names a selector admits as a
+    pod's node affinity does (names included); ``volume_nodes(selector)`` as volume binding
+    admits nodes for a PV's affinity (labels only, matchFields skipped). The work is
+    proportional to the candidate sets the selector's requirements name (e.g. one node for
+    ``hostname In (x)``), and results are memoized per distinct selector. Only terms made
     of nothing but negative requirements (NotIn, DoesNotExist, field NotIn) start from the set
     of all nodes: once per distinct selector.
     """
@@ -311,6 +343,7 @@ class NodeIndex(object):
                 self.zone_of[name] = zone
         self.all = frozenset(self.labels)
         self._memo = {}
+        self._volume_memo = {}
 
     def __contains__(self, name):
         return name in self.labels
@@ -352,13 +385,17 @@ class NodeIndex(object):
             named = set(self.all) if value == "" else set()
         return (named, None) if req["operator"] == "In" else (None, named)
 
-    def _term_nodes(self, term):
+    def _term_nodes(self, term, node_fields):
         if not isinstance(term, dict) or term_is_empty(term) or term_error(term):
             return set()
         positives = []
         negatives = []
         pairs = [self._label_sets(req) for req in term.get("matchExpressions") or []]
-        pairs.extend(self._field_sets(req) for req in term.get("matchFields") or [])
+        if node_fields:
+            pairs.extend(self._field_sets(req) for req in term.get("matchFields") or [])
+        if not pairs:
+            # Only matchFields, skipped for a PV: the term admits every node (no copy of them).
+            return self.all
         for pos, neg in pairs:
             if pos is not None:
                 positives.append(pos)
@@ -379,16 +416,36 @@ class NodeIndex(object):
             result -= neg
         return result
 
-    def matching_nodes(self, selector):
+    def matching_nodes(self, selector, node_fields=True):
         """frozenset of the names of the nodes ``selector`` (a v1.NodeSelector) admits."""
-        key = selector_key(selector)
+        key = (node_fields, selector_key(selector))
         found = self._memo.get(key)
         if found is None:
             result = set()
             for term in (selector or {}).get("nodeSelectorTerms") or []:
-                result |= self._term_nodes(term)
-            found = self._memo[key] = frozenset(result)
+                nodes = self._term_nodes(term, node_fields)
+                if nodes is self.all:
+                    result = nodes
+                    break
+                result |= nodes
+            # Every node: share the one set (a matchFields-only PV admits all of them).
+            found = self._memo[key] = self.all if len(result) == len(self.all) else frozenset(result)
         return found
+
+    def volume_affinity(self, selector):
+        """(volume_nodes(selector), the matchFields volume binding ignores in it), memoized."""
+        key = selector_key(selector)
+        found = self._volume_memo.get(key)
+        if found is None:
+            found = self._volume_memo[key] = (self.volume_nodes(selector), tuple(ignored_match_fields(selector)))
+        return found
+
+    def volume_nodes(self, selector):
+        """The nodes a PV with ``spec.nodeAffinity.required: selector`` can be used on.
+
+        As volume binding decides (CheckNodeAffinity: node labels only, matchFields skipped).
+        """
+        return self.matching_nodes(selector, node_fields=False)
 
     def zones_of(self, names):
         return {self.zone_of[n] for n in names if n in self.zone_of}

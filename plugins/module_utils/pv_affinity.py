@@ -6,6 +6,10 @@
 ``analyze(inventory, ...)`` takes the plain-dict inventory (see snapshot.py) and returns
 findings, a summary and a zone map. Pure: no I/O, no AnsibleModule.
 
+PV node affinity is judged as the scheduler's volume binding judges it (node labels only,
+so ``matchFields`` are ignored: see node_affinity), since that is what decides where a pod
+using the volume may run.
+
 Cost: one pass over each kind of object. PV node affinity is evaluated through
 node_affinity.NodeIndex (set algebra on a label index, memoized per distinct selector), so
 the work grows with the number of objects, not with PVs x nodes.
@@ -21,6 +25,8 @@ from ansible_collections.gpufleet.cluster.plugins.module_utils.node_affinity imp
     selector_errors,
 )
 
+HOSTNAME_LABEL = "kubernetes.io/hostname"
+
 DEFAULT_ZONE_LABEL = "topology.kubernetes.io/zone"
 LINSTOR_PROVISIONER = "linstor.csi.linbit.com"
 NO_ZONE = "(no zone)"
@@ -28,6 +34,7 @@ NO_ZONE = "(no zone)"
 CHECKS = (
     "local-pv-without-affinity",
     "pv-affinity-matches-no-node",
+    "pv-affinity-matchfields-ignored",
     "pod-node-violates-pv-affinity",
     "cross-zone-pod-volume",
     "zonal-storageclass-immediate-binding",
@@ -127,6 +134,32 @@ def linstor_remote_access(parameters):
     return "restricted", access
 
 
+def _name_list(names, limit=5):
+    ordered = sorted(names)
+    if len(ordered) > limit:
+        return "%s and %d more" % (", ".join(ordered[:limit]), len(ordered) - limit)
+    return ", ".join(ordered)
+
+
+def _describe_fields(fields):
+    return " AND ".join("%s %s (%s)" % (req.get("key"), req.get("operator"), ", ".join(req.get("values") or ()))
+                        for req in fields)
+
+
+def _hostname_expressions(fields, index):
+    """The matchExpressions that say what ``fields`` meant: the named node's hostname label."""
+    parts = []
+    for req in fields:
+        value = (req.get("values") or [""])[0]
+        host = (index.labels.get(value) or {}).get(HOSTNAME_LABEL, value)
+        parts.append("{key: %s, operator: %s, values: [%s]}" % (HOSTNAME_LABEL, req.get("operator"), host))
+    return ", ".join(parts)
+
+
+def is_linstor_pv(pv):
+    return ((pv.get("spec") or {}).get("csi") or {}).get("driver") == LINSTOR_PROVISIONER
+
+
 def _storageclass_lookup(storageclasses):
     by_name = {}
     default = None
@@ -154,7 +187,7 @@ def _affinity_zone_values(selector, zone_label):
 
 
 class _Analysis(object):
-    def __init__(self, inventory, zone_label, zonal_provisioners, skip_checks):
+    def __init__(self, inventory, zone_label, zonal_provisioners, skip_checks, admitted_nodes=False):
         self.inv = inventory
         self.zone_label = zone_label
         self.zonal_provisioners = frozenset(zonal_provisioners)
@@ -167,6 +200,8 @@ class _Analysis(object):
         self.zone_pvs = {}
         self.zone_pods = {}
         self._zones_memo = {}
+        self._sorted_memo = {}
+        self.pv_nodes = {} if admitted_nodes else None
 
     def add(self, check, severity, obj, message, related=None):
         if check in self.enabled:
@@ -230,6 +265,7 @@ class _Analysis(object):
             phase = (pv.get("status") or {}).get("phase")
 
             source = spec.get("local") or spec.get("hostPath")
+            node_local = spec.get("local") is not None or spec.get("hostPath") is not None
             if source is not None and selector is None:
                 kind = "local" if spec.get("local") is not None else "hostPath"
                 self.add(
@@ -243,7 +279,9 @@ class _Analysis(object):
 
             matching = None
             if selector is not None:
-                matching = index.matching_nodes(selector)
+                matching, ignored_fields = index.volume_affinity(selector)
+                if ignored_fields:
+                    self.matchfields_ignored(name, obj, node_local, selector, matching, ignored_fields)
                 if not matching:
                     errors = selector_errors(selector)
                     why = (" Its affinity is invalid: %s." % "; ".join(errors)) if errors else ""
@@ -255,6 +293,14 @@ class _Analysis(object):
                         "Restore or relabel the node the data is on, or recreate the PV with an affinity that "
                         "names an existing node." % (name, describe_selector(selector), why, users),
                     )
+
+            if self.pv_nodes is not None:
+                self.pv_nodes[name] = {
+                    "uid": metadata.get("uid"),
+                    "created": metadata.get("creationTimestamp"),
+                    "claim": claim_desc,
+                    "nodes": self.sorted_names(matching) if matching is not None else None,
+                }
 
             zones = self.pv_zones(pv, selector, matching)
             if zones:
@@ -270,6 +316,13 @@ class _Analysis(object):
                 bound_to = (pvc.get("spec") or {}).get("volumeName")
                 if bound_to and bound_to != name:
                     continue
+                # A claim not bound by name: a PV whose claimRef names an earlier claim of the same
+                # name (its uid differs, e.g. a Released PV) is not its volume. A PV replaced by
+                # LINSTOR's affinity controller keeps the claimRef, uid included, so it still is.
+                ref_uid, claim_uid = claim_ref.get("uid"), _meta(pvc).get("uid")
+                if not bound_to and ref_uid and claim_uid and ref_uid != claim_uid:
+                    continue
+            linstor = is_linstor_pv(pv)
             for pod in consumers.get(claim_key, ()):
                 node = (pod.get("spec") or {}).get("nodeName")
                 if not node or node not in index:
@@ -277,16 +330,26 @@ class _Analysis(object):
                 pod_obj = _ref("Pod", _meta(pod)["name"], _meta(pod).get("namespace"))
                 related = [obj, _ref("PersistentVolumeClaim", claim_key[1], claim_key[0]), _ref("Node", node)]
                 if matching is not None and node not in matching:
-                    self.add(
-                        "pod-node-violates-pv-affinity", "error", pod_obj,
-                        "Pod %s runs on node %s, but the volume %s (claim %s) is only available on nodes "
-                        "matching %s. The affinity is stale (e.g. LINSTOR replicas moved, the node was "
-                        "relabelled) or the pod was placed by hand. Delete the pod so the scheduler places it "
-                        "on a matching node, or fix the PV's affinity to where the data now is."
-                        % (pod_obj["namespace"] + "/" + pod_obj["name"], node, name, claim_desc,
-                           describe_selector(selector)),
-                        related,
-                    )
+                    pod_desc = pod_obj["namespace"] + "/" + pod_obj["name"]
+                    if linstor:
+                        message = (
+                            "Pod %s runs on node %s, but the LINSTOR volume %s (claim %s) is only available on "
+                            "nodes matching %s. LINSTOR moved the volume's replicas (evacuation, rebalancing, a "
+                            "replaced node) and the PV's affinity, which Kubernetes cannot change in place, still "
+                            "names where they were. Deploy the LINSTOR Affinity Controller "
+                            "(piraeusdatastore/linstor-affinity-controller, Helm chart "
+                            "piraeus-charts/linstor-affinity-controller): it replaces such a PV, same name and "
+                            "claim, with one whose affinity follows the replicas. If the pod was placed by hand, "
+                            "delete it so the scheduler places it on a matching node."
+                            % (pod_desc, node, name, claim_desc, describe_selector(selector)))
+                    else:
+                        message = (
+                            "Pod %s runs on node %s, but the volume %s (claim %s) is only available on nodes "
+                            "matching %s. The affinity is stale (the node was relabelled, the data moved) or the "
+                            "pod was placed by hand. Delete the pod so the scheduler places it on a matching node, "
+                            "or recreate the PV with an affinity naming where the data now is."
+                            % (pod_desc, node, name, claim_desc, describe_selector(selector)))
+                    self.add("pod-node-violates-pv-affinity", "error", pod_obj, message, related)
                 pod_zone = index.zone_of.get(node)
                 if zones and pod_zone and pod_zone not in zones:
                     self.add(
@@ -299,6 +362,36 @@ class _Analysis(object):
                            ", ".join(sorted(zones)), " or ".join(sorted(zones)), self.zone_label),
                         related,
                     )
+
+    def sorted_names(self, names):
+        key = id(names)
+        found = self._sorted_memo.get(key)
+        if found is None:
+            found = self._sorted_memo[key] = (names, sorted(names))
+        return found[1]
+
+    def matchfields_ignored(self, name, obj, node_local, selector, matching, fields):
+        index = self.index
+        if matching is index.all:
+            really = "every node (%d)" % len(matching)
+        elif matching:
+            really = "%d node(s): %s" % (len(matching), _name_list(matching))
+        else:
+            really = "no node"
+        meant = index.matching_nodes(selector)
+        if meant != matching:
+            really += ", not only %s" % (_name_list(meant) if meant else "the nodes its matchFields name")
+        risk = (" A pod using this node-local volume can start on a node that does not hold its data."
+                if node_local else "")
+        self.add(
+            "pv-affinity-matchfields-ignored", "error" if node_local else "warning", obj,
+            "PersistentVolume %s restricts its nodes with matchFields (%s), which volume binding ignores: the "
+            "scheduler checks a PV's node affinity against the node's labels only (CheckNodeAffinity in "
+            "k8s.io/component-helpers/storage/volume), so the PV really admits %s.%s Recreate the PV with the "
+            "requirement as a matchExpression on the node's %s label instead, e.g. matchExpressions: [%s]; PV node "
+            "affinity cannot be changed in place."
+            % (name, _describe_fields(fields), really, risk, HOSTNAME_LABEL, _hostname_expressions(fields, index)),
+        )
 
     # -- StorageClasses --------------------------------------------------------------------
     def check_storageclasses(self):
@@ -418,18 +511,25 @@ def _sort_key(finding):
     return (_SEVERITY_RANK[finding["severity"]], finding["check"], obj["kind"], obj["namespace"] or "", obj["name"])
 
 
-def analyze(inventory, zone_label=DEFAULT_ZONE_LABEL, zonal_provisioners=DEFAULT_ZONAL_PROVISIONERS, skip_checks=()):
+def analyze(inventory, zone_label=DEFAULT_ZONE_LABEL, zonal_provisioners=DEFAULT_ZONAL_PROVISIONERS, skip_checks=(),
+            admitted_nodes=False):
     """Run every check on ``inventory``; returns {"findings", "summary", "zones"}.
 
-    Findings are sorted by severity (error first), check id and object.
+    Findings are sorted by severity (error first), check id and object. With
+    ``admitted_nodes`` the result also has "pvs": per PV name its uid, creation time, claim
+    and the sorted names of the nodes volume binding lets it be used on (None: no affinity,
+    every node).
     """
-    analysis = _Analysis(inventory, zone_label, zonal_provisioners, skip_checks)
+    analysis = _Analysis(inventory, zone_label, zonal_provisioners, skip_checks, admitted_nodes)
     consumers = analysis.consumers()
     analysis.check_pvs(consumers)
     analysis.check_storageclasses()
     analysis.check_pvcs(consumers)
     findings = sorted(analysis.findings, key=_sort_key)
-    return {"findings": findings, "summary": summarize(findings, inventory), "zones": analysis.zones()}
+    result = {"findings": findings, "summary": summarize(findings, inventory), "zones": analysis.zones()}
+    if analysis.pv_nodes is not None:
+        result["pvs"] = analysis.pv_nodes
+    return result
 
 
 def should_fail(summary, fail_on):

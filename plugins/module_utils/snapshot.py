@@ -450,13 +450,35 @@ def load_snapshot_files(paths):
     return dedupe(inventory) if documents > 1 else inventory
 
 
+def _replaces(new, old):
+    """Whether ``new`` should stand for its name rather than ``old`` (read earlier).
+
+    The same object (same uid, or no uids) read twice: the later read. Two objects of the same
+    name with different uids: one replaced the other (deleted and created again, as LINSTOR's
+    affinity controller does with a PV whose replicas moved), so the newer creation time wins
+    whatever the order of the files.
+    """
+    new_meta, old_meta = new["metadata"], old["metadata"]
+    new_uid, old_uid = new_meta.get("uid"), old_meta.get("uid")
+    if not new_uid or not old_uid or new_uid == old_uid:
+        return True
+    new_time, old_time = new_meta.get("creationTimestamp"), old_meta.get("creationTimestamp")
+    if not isinstance(new_time, str) or not isinstance(old_time, str) or new_time == old_time:
+        return True
+    # RFC 3339 in UTC ("2025-01-02T03:04:05Z", as the API writes it) sorts as text.
+    return new_time > old_time
+
+
 def dedupe(inventory):
-    """Keep one object per kind/namespace/name (the last one read)."""
+    """Keep one object per kind/namespace/name: the newest incarnation, then the last one read."""
     for key in INVENTORY_KEYS:
         seen = {}
         for item in inventory[key]:
             metadata = item["metadata"]
-            seen[(metadata.get("namespace"), metadata["name"])] = item
+            ident = (metadata.get("namespace"), metadata["name"])
+            old = seen.get(ident)
+            if old is None or _replaces(item, old):
+                seen[ident] = item
         if len(seen) != len(inventory[key]):
             inventory[key] = list(seen.values())
     return inventory

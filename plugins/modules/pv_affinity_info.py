@@ -18,14 +18,19 @@ description:
     cluster (paged lists, through the kubernetes.core connection options) or from snapshot files,
     and reports placement problems as findings with a stable check id, a severity and a message
     saying what is wrong and how to fix it.
-  - "Node affinity is evaluated as Kubernetes does: terms are ORed, the requirements of a term ANDed;
-    operators V(In), V(NotIn), V(Exists), V(DoesNotExist), V(Gt), V(Lt); C(matchFields) on
-    C(metadata.name); an empty term list or a term without requirements matches no node; a term with
-    an invalid requirement (unknown operator, wrong number of values, non-integer for V(Gt)/V(Lt))
-    matches no node."
+  - "A PV's node affinity is evaluated as the scheduler's volume binding evaluates it
+    (C(CheckNodeAffinity) in C(k8s.io/component-helpers/storage/volume)): terms are ORed, the requirements
+    of a term ANDed; operators V(In), V(NotIn), V(Exists), V(DoesNotExist), V(Gt), V(Lt); the node is seen
+    through its labels only, so C(matchFields) are ignored; an empty term list or a term without
+    requirements matches no node; a term with an invalid requirement (unknown operator, wrong number of
+    values, a V(Gt)/V(Lt) value that is not an unsigned 64-bit integer) matches no node. A differential
+    test compares this with Kubernetes' own code on thousands of generated PVs."
   - "Check ids: V(local-pv-without-affinity) (a C(local) or C(hostPath) PV without required node affinity, error);
     V(pv-affinity-matches-no-node) (no node satisfies a PV's affinity; error when the PV is claimed, warning otherwise);
-    V(pod-node-violates-pv-affinity) (a running or pending pod using the PV's claim is on a node the affinity excludes, error);
+    V(pv-affinity-matchfields-ignored) (a PV's affinity uses C(matchFields), which volume binding ignores, so the PV
+    admits more nodes than it names; error for C(local) and C(hostPath) PVs, warning otherwise);
+    V(pod-node-violates-pv-affinity) (a running or pending pod using the PV's claim is on a node the affinity excludes,
+    error; for a LINSTOR PV the message names the LINSTOR Affinity Controller as the fix);
     V(cross-zone-pod-volume) (the pod's node is in another zone than the volume, warning);
     V(zonal-storageclass-immediate-binding) (a StorageClass of node- or zone-local storage binds immediately, warning);
     V(pvc-pending) (a Pending claim: info when its StorageClass waits for a first consumer and none exists, error otherwise);
@@ -33,6 +38,10 @@ description:
     info when it is a restricting policy such as C(fromSame))."
   - "A volume's zone is the set of zones of the nodes its affinity admits; without affinity, its O(zone_label) label."
   - The work grows with the number of objects, not with PVs times nodes, so it runs on fleets of thousands of nodes.
+  - "Snapshots that hold the same object twice count it once: the newest incarnation (a PV deleted and created
+    again under the same name, as LINSTOR's affinity controller replaces one, has a new uid and creation time),
+    else the one read last. A PV whose C(claimRef) uid differs from its claim's uid belongs to an earlier claim
+    of that name and is not checked against the claim's pods."
   - Never changes anything. Fails only as O(fail_on) says.
 options:
   snapshot:
@@ -87,6 +96,12 @@ options:
       - disk.csi.azure.com
       - kubernetes.io/azure-disk
       - cinder.csi.openstack.org
+  admitted_nodes:
+    description:
+      - "Also return C(pvs): per PV its uid, creation time, claim and the nodes its affinity admits."
+      - Off by default because on a large fleet a PV admitting a zone lists hundreds of names.
+    type: bool
+    default: false
   skip_checks:
     description:
       - Check ids not to report.
@@ -95,6 +110,7 @@ options:
     choices:
       - local-pv-without-affinity
       - pv-affinity-matches-no-node
+      - pv-affinity-matchfields-ignored
       - pod-node-violates-pv-affinity
       - cross-zone-pod-volume
       - zonal-storageclass-immediate-binding
@@ -201,6 +217,29 @@ zones:
   returned: always
   type: dict
   sample: {"ucsd": {"nodes": ["gpu-ucsd-1"], "pvs": ["model-storage-pv"], "pods": ["ml/trainer-0"]}}
+pvs:
+  description:
+    - Per PV name, what the checks used; only with O(admitted_nodes=true).
+  returned: when O(admitted_nodes=true)
+  type: dict
+  sample: {"model-storage-pv": {"uid": "5b0c...", "created": "2025-06-01T10:00:00Z", "claim": "ml/model-storage",
+           "nodes": ["gpu-ucsd-1"]}}
+  contains:
+    uid:
+      description: The PV's uid (a PV replaced under the same name has a new one).
+      type: str
+    created:
+      description: The PV's creation time.
+      type: str
+    claim:
+      description: The claim in its C(claimRef) as C(namespace/name), or null.
+      type: str
+    nodes:
+      description:
+        - Sorted names of the nodes the PV may be used on, as volume binding decides (node labels only,
+          C(matchFields) ignored); null when the PV has no required node affinity (every node).
+      type: list
+      elements: str
 source:
   description: Where the objects came from.
   returned: always
@@ -244,6 +283,7 @@ def argspec():
         page_size=dict(type="int", default=500),
         zonal_provisioners=dict(type="list", elements="str", default=list(DEFAULT_ZONAL_PROVISIONERS)),
         skip_checks=dict(type="list", elements="str", choices=list(CHECKS), default=[]),
+        admitted_nodes=dict(type="bool", default=False),
     )
     return spec
 
@@ -286,6 +326,7 @@ def main():
         zone_label=params["zone_label"],
         zonal_provisioners=params["zonal_provisioners"],
         skip_checks=params["skip_checks"],
+        admitted_nodes=params["admitted_nodes"],
     )
     result["source"] = source
     if should_fail(result["summary"], params["fail_on"]):

@@ -60,7 +60,8 @@ def test_every_shipped_file_is_in_the_artifact(installed, tree):
 def test_lab_and_dev_clutter_is_not_shipped():
     with tarfile.open(TARBALL) as tar:
         names = tar.getnames()
-    for clutter in ("lab/", "scripts/", ".ci/", "bench/", "requirements/", "inventories/lab/", "tests/output/"):
+    for clutter in ("lab/", "scripts/", ".ci/", "bench/", "requirements/", "inventories/lab/", "tests/output/",
+                    "tests/tools/"):
         assert not [n for n in names if n.startswith(clutter)], clutter
     assert "README.md" in names and "meta/runtime.yml" in names
 

@@ -178,3 +178,85 @@ def test_kubeconfig_option_and_wrong_context(cluster, tmp_path):
     result = run_pv_affinity_info(cluster, tmp_path, kubeconfig=str(cluster.kubeconfig), context="no-such-context")
     assert result["failed"] is True
     assert "no-such-context" in result["msg"]
+
+
+def by_name_only(node):
+    """A node affinity that names its node with matchFields alone (what volume binding ignores)."""
+    return client.V1NodeSelector(node_selector_terms=[client.V1NodeSelectorTerm(
+        match_fields=[client.V1NodeSelectorRequirement(key="metadata.name", operator="In", values=[node])])])
+
+
+def test_matchfields_pv_is_used_from_another_zone_and_reported(cluster, namespace, cluster_scoped, tmp_path):
+    # A static local PV "pinned" to gpu-ucsd-1 with matchFields only, its claim, and a pod that
+    # asks for zone sdsu: the real scheduler's volume binding ignores matchFields and places it.
+    core = cluster.core
+    name = namespace + "-by-name"
+    volume = local_pv(name, None, claim="by-name", namespace=namespace)
+    volume.spec.node_affinity = client.V1VolumeNodeAffinity(required=by_name_only("gpu-ucsd-1"))
+    core.create_persistent_volume(volume)
+    cluster_scoped(core.delete_persistent_volume, name)
+    core.create_namespaced_persistent_volume_claim(namespace, claim("by-name", volume=name))
+    body = pod("reader", "by-name")
+    body.spec.node_selector = {"topology.kubernetes.io/zone": "sdsu"}
+    core.create_namespaced_pod(namespace, body)
+
+    placed = wait_for(lambda: core.read_namespaced_pod("reader", namespace).spec.node_name, timeout=60,
+                      what="the scheduler to place the pod")
+    assert placed in ("gpu-sdsu-1", "gpu-sdsu-2")
+
+    result = run_pv_affinity_info(cluster, tmp_path, admitted_nodes=True)
+    assert not result.get("failed"), result.get("msg")
+    assert findings_about(result, name) == [("pv-affinity-matchfields-ignored", "error", name)]
+    (finding,) = [f for f in result["findings"] if f["object"]["name"] == name]
+    assert "volume binding ignores" in finding["message"] and "kubernetes.io/hostname" in finding["message"]
+    assert "gpu-sdsu-1" in finding["message"] or "every node" in finding["message"]
+    # The pod is where the scheduler legitimately put it: no violation, not even cross-zone.
+    assert findings_about(result, "reader") == []
+    assert {"gpu-ucsd-1", "gpu-ucsd-2", "gpu-sdsu-1", "gpu-sdsu-2"} <= set(result["pvs"][name]["nodes"])
+
+
+def linstor_pv(name, node, claim_ref):
+    return client.V1PersistentVolume(
+        metadata=client.V1ObjectMeta(name=name),
+        spec=client.V1PersistentVolumeSpec(
+            capacity={"storage": "10Gi"}, access_modes=["ReadWriteOnce"], persistent_volume_reclaim_policy="Retain",
+            storage_class_name="", claim_ref=claim_ref,
+            csi=client.V1CSIPersistentVolumeSource(driver="linstor.csi.linbit.com", volume_handle=name, fs_type="xfs"),
+            node_affinity=client.V1VolumeNodeAffinity(required=selector("kubernetes.io/hostname", node))))
+
+
+def test_linstor_pv_replaced_by_the_affinity_controller(cluster, namespace, cluster_scoped, tmp_path):
+    # The LINSTOR volume's replica sits on gpu-ucsd-2, where its pod runs, but the PV still
+    # names gpu-ucsd-1: the message names the affinity controller. Then the PV is replaced as
+    # linstor-affinity-controller does it (Retain, delete, drop finalizers, create again with
+    # the same name and claimRef): the replacement is the claim's volume, with a new uid.
+    core = cluster.core
+    name = namespace + "-linstor"
+    core.create_persistent_volume(linstor_pv(name, "gpu-ucsd-1", client.V1ObjectReference(
+        kind="PersistentVolumeClaim", namespace=namespace, name="cache")))
+    cluster_scoped(core.delete_persistent_volume, name)
+    core.create_namespaced_persistent_volume_claim(namespace, claim("cache", volume=name))
+    core.create_namespaced_pod(namespace, pod("trainer", "cache", node="gpu-ucsd-2"))
+    bound = wait_for(lambda: core.read_namespaced_persistent_volume_claim("cache", namespace).status.phase == "Bound"
+                     and core.read_namespaced_persistent_volume_claim("cache", namespace), timeout=60, what="the claim to bind")
+
+    result = run_pv_affinity_info(cluster, tmp_path, admitted_nodes=True)
+    assert findings_about(result, "trainer") == [("pod-node-violates-pv-affinity", "error", "trainer")]
+    (violation,) = [f for f in result["findings"] if f["object"]["name"] == "trainer"]
+    assert "LINSTOR Affinity Controller" in violation["message"] and "piraeusdatastore/linstor-affinity-controller" in violation["message"]
+    old_uid = core.read_persistent_volume(name).metadata.uid
+    assert result["pvs"][name]["uid"] == old_uid
+
+    core.patch_persistent_volume(name, {"spec": {"persistentVolumeReclaimPolicy": "Retain"}})
+    core.delete_persistent_volume(name)
+    core.patch_persistent_volume(name, {"metadata": {"finalizers": None}})
+    wait_for(lambda: name not in [p.metadata.name for p in core.list_persistent_volume().items], timeout=60,
+             what="the old PV to go")
+    core.create_persistent_volume(linstor_pv(name, "gpu-ucsd-2", client.V1ObjectReference(
+        kind="PersistentVolumeClaim", namespace=namespace, name="cache", uid=bound.metadata.uid)))
+    wait_for(lambda: core.read_persistent_volume(name).status.phase == "Bound", timeout=60, what="the replacement to bind")
+
+    replaced = run_pv_affinity_info(cluster, tmp_path, admitted_nodes=True)
+    assert findings_about(replaced, "trainer", name) == []
+    entry = replaced["pvs"][name]
+    assert entry["uid"] != old_uid and entry["claim"] == "%s/cache" % namespace and entry["nodes"] == ["gpu-ucsd-2"]

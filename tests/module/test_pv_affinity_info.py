@@ -1,5 +1,7 @@
 """gpufleet.cluster.pv_affinity_info through ansible-playbook, on snapshot files."""
 
+import json
+
 import pytest
 
 MODULE = "gpufleet.cluster.pv_affinity_info"
@@ -28,14 +30,19 @@ def test_every_check_reported_from_yaml(run_module, files):
         "local-pv-without-affinity",
         "pod-node-violates-pv-affinity",
         "pv-affinity-matches-no-node",
+        "pv-affinity-matchfields-ignored",
         "pvc-pending",
         "remote-volume-access-enabled",
         "zonal-storageclass-immediate-binding",
     ]
-    assert result["summary"]["by_severity"] == {"error": 4, "warning": 3, "info": 0}
+    assert result["summary"]["by_severity"] == {"error": 5, "warning": 3, "info": 0}
     by_check = dict((f["check"], f) for f in result["findings"])
     assert by_check["pod-node-violates-pv-affinity"]["object"] == {"kind": "Pod", "namespace": "default", "name": "sft-qwen3vl-0"}
     assert "host-10-97-65-155" in by_check["pv-affinity-matches-no-node"]["message"]
+    assert by_check["pv-affinity-matchfields-ignored"]["object"]["name"] == "scratch-by-name"
+    assert "volume binding ignores" in by_check["pv-affinity-matchfields-ignored"]["message"]
+    # pvc-7f3a is a LINSTOR volume: the fix is the affinity controller.
+    assert "linstor-affinity-controller" in by_check["pod-node-violates-pv-affinity"]["message"]
     for finding in result["findings"]:
         assert set(finding) == {"check", "severity", "object", "message", "related"}
         assert set(finding["object"]) == {"kind", "namespace", "name"}
@@ -46,9 +53,9 @@ def test_fail_on(run_module, files, fail_on, fails):
     result = run_module(MODULE, {"snapshot": [files("cluster-violations.yaml")], "fail_on": fail_on})
     assert bool(result.get("failed")) is fails
     assert result["changed"] is False
-    assert len(result["findings"]) == 7  # the findings come back even when the task fails
+    assert len(result["findings"]) == 8  # the findings come back even when the task fails
     if fails:
-        assert "4 error(s), 3 warning(s)" in result["msg"] and "fail_on=%s" % fail_on in result["msg"]
+        assert "5 error(s), 3 warning(s)" in result["msg"] and "fail_on=%s" % fail_on in result["msg"]
 
 
 def test_fail_on_warning_with_only_info_passes(run_module, files):
@@ -58,7 +65,7 @@ def test_fail_on_warning_with_only_info_passes(run_module, files):
 
 def test_check_mode_gives_the_same_answer(run_module, files):
     result = run_module(MODULE, {"snapshot": [files("cluster-violations.yaml")]}, check=True)
-    assert result["changed"] is False and len(result["findings"]) == 7
+    assert result["changed"] is False and len(result["findings"]) == 8
 
 
 def test_snapshots_are_merged(run_module, files):
@@ -108,3 +115,40 @@ def test_unreachable_cluster_is_a_clear_error(run_module):
 def test_page_size_must_be_positive(run_module, files):
     result = run_module(MODULE, {"snapshot": [files("cluster-healthy.json")], "page_size": 0})
     assert result["failed"] is True and "page_size=0" in result["msg"]
+
+
+def _replaced_pv(tmp_path, name, uid, created, host):
+    doc = {"apiVersion": "v1", "kind": "List", "items": [{
+        "apiVersion": "v1", "kind": "PersistentVolume",
+        "metadata": {"name": "pvc-1", "uid": uid, "creationTimestamp": created},
+        "spec": {"csi": {"driver": "linstor.csi.linbit.com", "volumeHandle": "pvc-1"},
+                 "claimRef": {"namespace": "ml", "name": "cache", "uid": "claim-uid"},
+                 "nodeAffinity": {"required": {"nodeSelectorTerms": [
+                     {"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In", "values": [host]}]}]}}},
+        "status": {"phase": "Bound"}}]}
+    path = tmp_path / name
+    path.write_text(json.dumps(doc))
+    return str(path)
+
+
+@pytest.mark.parametrize("new_first", [False, True])
+def test_snapshots_before_and_after_a_pv_replacement(run_module, files, tmp_path, new_first):
+    # LINSTOR's affinity controller replaced pvc-1 (new uid, creation time and affinity): the
+    # replacement is the PV, whatever the order of the files.
+    old = _replaced_pv(tmp_path, "before.json", "uid-old", "2025-01-01T00:00:00Z", "gpu-ucsd-1")
+    new = _replaced_pv(tmp_path, "after.json", "uid-new", "2025-02-01T00:00:00Z", "gpu-ucsd-2")
+    snapshots = [new, old] if new_first else [old, new]
+    result = run_module(MODULE, {"snapshot": [files("cluster-healthy.json")] + snapshots, "admitted_nodes": True})
+    assert not result.get("failed"), result.get("msg")
+    assert result["pvs"]["pvc-1"] == {"uid": "uid-new", "created": "2025-02-01T00:00:00Z", "claim": "ml/cache",
+                                      "nodes": ["gpu-ucsd-2"]}
+    assert result["summary"]["objects"]["pvs"] == 2  # the healthy snapshot's PV and pvc-1, once
+
+
+def test_admitted_nodes_option(run_module, files):
+    plain = run_module(MODULE, {"snapshot": [files("cluster-violations.yaml")]})
+    assert "pvs" not in plain
+    result = run_module(MODULE, {"snapshot": [files("cluster-violations.yaml")], "admitted_nodes": True})
+    assert result["pvs"]["scratch-by-name"]["nodes"] == ["gpu-sdsu-1", "gpu-ucsd-1"]  # matchFields ignored
+    assert result["pvs"]["model-storage-pv"]["nodes"] == []
+    assert result["pvs"]["raid-models-anywhere"]["nodes"] is None

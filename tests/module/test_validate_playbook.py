@@ -35,15 +35,15 @@ def test_report_is_written_then_the_run_fails_on_errors(tmp_path):
     assert "What to fix is in %s/report.html" % (tmp_path / "report") in proc.stdout
     report = json.loads((tmp_path / "report" / "report.json").read_text())
     assert report["status"] == "failed"
-    # Placement: 4 errors and 3 warnings from the snapshot; nodes: node-b's missing directory.
-    assert report["counts"] == {"error": 5, "warning": 3, "info": 0}
+    # Placement: 5 errors and 3 warnings from the snapshot; nodes: node-b's missing directory.
+    assert report["counts"] == {"error": 6, "warning": 3, "info": 0}
     assert [(p["host"], p["source"]) for p in report["problems"]] == [("node-b", "throughput")]
     assert "does not exist" in report["problems"][0]["message"]
     assert sorted(report["nodes"]) == ["node-a", "node-b"]
     measured = report["nodes"]["node-a"]["throughput"][0]
     assert measured["ok"] and measured["engine"] == "builtin" and measured["read"]["mibps"] > 0
     assert report["nodes"]["node-a"]["disk_space"]["paths"][0]["fstype"]
-    assert report["placement"]["ran"] and len(report["placement"]["findings"]) == 7
+    assert report["placement"]["ran"] and len(report["placement"]["findings"]) == 8
     html = (tmp_path / "report" / "report.html").read_text()
     assert html.startswith("<!DOCTYPE html>") and "FAILED" in html
     assert "<script" not in html and "http://" not in html and "https://" not in html  # self-contained

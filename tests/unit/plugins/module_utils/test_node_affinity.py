@@ -1,7 +1,9 @@
-"""Node-selector semantics against the Kubernetes API's documented behaviour.
+"""Node-selector semantics, rule by rule (tests/module/test_pv_affinity_differential.py
+compares them with Kubernetes' own code on generated cases).
 
 Each rule is checked twice: one node at a time (match_node_selector) and for all nodes at once
-through the label index (NodeIndex.matching_nodes); the two must always agree.
+through the label index (NodeIndex.matching_nodes); the two must always agree, for a pod's
+node affinity (names seen) and for a PV's as volume binding checks it (labels only).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,6 +17,7 @@ import pytest
 from ansible_collections.gpufleet.cluster.plugins.module_utils.node_affinity import (
     NodeIndex,
     describe_selector,
+    ignored_match_fields,
     label_key_error,
     match_node_selector,
     parse_int64,
@@ -60,6 +63,16 @@ def matched(selector, nodes=None):
     direct = {n["metadata"]["name"] for n in nodes if match_node_selector(selector, n)}
     indexed = set(NodeIndex(nodes).matching_nodes(selector))
     assert direct == indexed, (selector, direct, indexed)
+    volume_matched(selector, nodes)
+    return direct
+
+
+def volume_matched(selector, nodes=None):
+    """Names a PV with this affinity admits (volume binding: labels only), both ways."""
+    nodes = NODES if nodes is None else nodes
+    direct = {n["metadata"]["name"] for n in nodes if match_node_selector(selector, n, node_fields=False)}
+    indexed = set(NodeIndex(nodes).volume_nodes(selector))
+    assert direct == indexed, (selector, direct, indexed)
     return direct
 
 
@@ -82,7 +95,10 @@ def matched(selector, nodes=None):
         (expr("gpus", "Gt", "8"), set()),
         (expr("gpus", "Lt", "4"), {"n2"}),
         (expr("gpus", "Lt", "100"), {"n1", "n2"}),
-        (expr("gpus", "Gt", "-1"), {"n1", "n2"}),
+        (expr("gpus", "Gt", "0"), {"n1", "n2"}),
+        (expr("gpus", "Lt", "008"), {"n2"}),  # leading zeros: strconv.ParseInt reads 8
+        (expr("gpus", "Lt", "9223372036854775807"), {"n1", "n2"}),
+        (expr("zone", "In", ""), set()),  # an empty value is a value; no node has zone=""
     ],
 )
 def test_operators(requirement, expected):
@@ -100,6 +116,14 @@ def test_operators(requirement, expected):
         expr("gpus", "Gt"),
         expr("gpus", "Lt", "four"),  # must be an integer
         expr("gpus", "Gt", "1.5"),
+        expr("gpus", "Gt", "9223372036854775808"),  # out of int64 range
+        # An integer, but not a valid label value: labels.NewRequirement rejects a sign. (The
+        # API accepts these PVs: it only counts Gt/Lt values. Found by the differential test.)
+        expr("gpus", "Gt", "-1"),
+        expr("gpus", "Lt", "+3"),
+        expr("gpus", "Gt", "-0"),
+        expr("gpus", "Gt", "3\n"),  # Python's $ would let a final newline through; Go's does not
+        expr("zone", "In", "ucsd\n"),
         expr("zone", "Equals", "ucsd"),  # unknown operator
         expr("bad key!", "DoesNotExist"),  # invalid label key
         expr("zone", "NotIn", "not a label value!"),
@@ -153,6 +177,21 @@ def test_match_fields_metadata_name():
     assert matched(sel(term(fields=[expr("spec.unschedulable", "In", "true")]))) == set()
 
 
+def test_volume_binding_ignores_match_fields():
+    # CheckNodeAffinity builds the node from its labels: no name, no fields, matchFields skipped.
+    assert volume_matched(sel(term(fields=[expr("metadata.name", "In", "n3")]))) == {"n1", "n2", "n3", "n4"}
+    assert volume_matched(sel(term(fields=[expr("metadata.name", "In", "gone")]))) == {"n1", "n2", "n3", "n4"}
+    assert volume_matched(sel(term(expr("zone", "In", "ucsd"), fields=[expr("metadata.name", "NotIn", "n1")]))) == {"n1", "n3"}
+    # ...but an invalid matchFields still voids its term.
+    assert volume_matched(sel(term(expr("zone", "In", "ucsd"), fields=[expr("metadata.name", "In", "n1", "n3")]))) == set()
+    assert ignored_match_fields(sel(term(fields=[expr("metadata.name", "In", "n3")]), term(expr("zone", "In", "x")))) == [
+        expr("metadata.name", "In", "n3")]
+    assert ignored_match_fields(sel(term(expr("zone", "Bad"), fields=[expr("metadata.name", "In", "n3")]))) == []
+    index = NodeIndex(NODES)
+    nodes, fields = index.volume_affinity(sel(term(fields=[expr("metadata.name", "In", "n3")])))
+    assert nodes is index.all and fields == (expr("metadata.name", "In", "n3"),)  # shared, not copied
+
+
 @pytest.mark.parametrize(
     "field",
     [
@@ -168,7 +207,8 @@ def test_invalid_match_fields_match_nothing(field):
 @pytest.mark.parametrize(
     "text, value",
     [("0", 0), ("42", 42), ("-7", -7), ("+3", 3), ("9223372036854775807", 2**63 - 1),
-     ("9223372036854775808", None), ("1_000", None), (" 1", None), ("1.0", None), ("", None), ("0x10", None)],
+     ("9223372036854775808", None), ("1_000", None), (" 1", None), ("1.0", None), ("", None), ("0x10", None),
+     ("007", 7), ("1\n", None)],
 )
 def test_parse_int64_is_go_strconv(text, value):
     assert parse_int64(text) == value
@@ -177,7 +217,8 @@ def test_parse_int64_is_go_strconv(text, value):
 @pytest.mark.parametrize(
     "key, ok",
     [("zone", True), ("topology.kubernetes.io/zone", True), ("nvidia.com/gpu.product", True),
-     ("a" * 63, True), ("a" * 64, False), ("-bad", False), ("Bad.Prefix/x", False), ("/x", False), ("x/", False), ("", False)],
+     ("a" * 63, True), ("a" * 64, False), ("-bad", False), ("Bad.Prefix/x", False), ("/x", False), ("x/", False), ("", False),
+     ("zone\n", False), ("example.org\n/zone", False), ("a/b/c", False)],
 )
 def test_label_keys(key, ok):
     assert (label_key_error(key) is None) == ok

@@ -215,6 +215,151 @@ def test_claim_bound_to_another_volume_is_not_this_volumes_user():
     assert findings(inv, "pod-node-violates-pv-affinity") == []
 
 
+def test_pv_of_an_earlier_claim_of_the_same_name_is_not_this_claims_volume():
+    # The claim was deleted and created again (new uid) and waits for a volume; the old PV,
+    # Released, still names it in claimRef with the old uid.
+    inv = healthy()
+    inv["pvs"] = [pv("old", claim="ml/models", affinity=on_host("gpu-sdsu-1"), phase="Released")]
+    inv["pvs"][0]["spec"]["claimRef"]["uid"] = "uid-of-the-first-claim"
+    inv["pvcs"] = [pvc("ml/models", phase="Pending")]
+    inv["pvcs"][0]["metadata"]["uid"] = "uid-of-the-second-claim"
+    assert findings(inv, "pod-node-violates-pv-affinity") == []
+    # The same claim (same uid) is judged.
+    inv["pvcs"][0]["metadata"]["uid"] = "uid-of-the-first-claim"
+    assert len(findings(inv, "pod-node-violates-pv-affinity")) == 1
+    # A claim bound to the PV by name is its claim, whatever the uids say.
+    inv["pvcs"] = [pvc("ml/models", volume="old")]
+    inv["pvcs"][0]["metadata"]["uid"] = "uid-of-the-second-claim"
+    assert len(findings(inv, "pod-node-violates-pv-affinity")) == 1
+
+
+def linstor_pv(name, claim, *hosts):
+    obj = pv(name, claim=claim, affinity={"required": {"nodeSelectorTerms": [
+        {"matchExpressions": [{"key": "topology.linstor.csi.linbit.com/node", "operator": "In", "values": [h]}]} for h in hosts]}},
+        csi={"driver": "linstor.csi.linbit.com", "volumeHandle": name})
+    return obj
+
+
+def linstor_nodes():
+    return [node(n["metadata"]["name"], n["metadata"]["labels"].get(ZONE),
+                 **{"topology.linstor.csi.linbit.com/node": n["metadata"]["name"]}) for n in NODES]
+
+
+def test_pod_node_violates_linstor_pv_affinity_names_the_affinity_controller():
+    inv = inventory(linstor_nodes(), [linstor_pv("pvc-1", "ml/cache", "gpu-ucsd-1")], [pvc("ml/cache", volume="pvc-1")],
+                    [pod("ml/train", "gpu-ucsd-2", claims=["cache"])])
+    found = findings(inv, "pod-node-violates-pv-affinity")
+    assert len(found) == 1
+    message = found[0]["message"]
+    assert "LINSTOR Affinity Controller" in message and "piraeusdatastore/linstor-affinity-controller" in message
+    assert "pvc-1" in message and "gpu-ucsd-2" in message
+    # Not for other volumes.
+    other = findings(healthy_with_pod_on("gpu-ucsd-2"), "pod-node-violates-pv-affinity")
+    assert len(other) == 1 and "Affinity Controller" not in other[0]["message"]
+
+
+def healthy_with_pod_on(node_name):
+    inv = healthy()
+    inv["pods"] = [pod("ml/infer", node_name, claims=["models"])]
+    return inv
+
+
+def test_linstor_pv_replaced_by_the_affinity_controller_is_judged_by_its_new_affinity():
+    # The controller deletes the PV and creates it again under the same name and claimRef
+    # (claim uid included) with an affinity naming where the replicas are now.
+    old = linstor_pv("pvc-1", "ml/cache", "gpu-ucsd-1")
+    old["metadata"].update(uid="uid-old", creationTimestamp="2025-01-01T00:00:00Z")
+    new = linstor_pv("pvc-1", "ml/cache", "gpu-ucsd-2")
+    new["metadata"].update(uid="uid-new", creationTimestamp="2025-03-01T00:00:00Z")
+    for p in (old, new):
+        p["spec"]["claimRef"]["uid"] = "uid-claim"
+    claim = pvc("ml/cache", volume="pvc-1")
+    claim["metadata"]["uid"] = "uid-claim"
+    result = analyze(inventory(linstor_nodes(), [new], [claim], [pod("ml/train", "gpu-ucsd-2", claims=["cache"])]),
+                     admitted_nodes=True)
+    assert [f for f in result["findings"] if f["check"] == "pod-node-violates-pv-affinity"] == []
+    assert result["pvs"] == {"pvc-1": {"uid": "uid-new", "created": "2025-03-01T00:00:00Z", "claim": "ml/cache",
+                                       "nodes": ["gpu-ucsd-2"]}}
+
+
+# -- pv-affinity-matchfields-ignored --------------------------------------------------------
+def by_name(*names):
+    return {"required": {"nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": [n]}]}
+                                               for n in names]}}
+
+
+@pytest.mark.parametrize(
+    "source, severity",
+    [({"local": {"path": "/raid/data"}}, "error"), ({"hostPath": {"path": "/raid/data"}}, "error"),
+     ({"csi": {"driver": "linstor.csi.linbit.com", "volumeHandle": "x"}}, "warning"),
+     ({"nfs": {"server": "s", "path": "/"}}, "warning")],
+)
+def test_pv_affinity_matchfields_ignored(source, severity):
+    inv = inventory(NODES, [pv("pinned", claim="ml/data", affinity=by_name("gpu-ucsd-1"), **source)], [pvc("ml/data", volume="pinned")],
+                    [pod("ml/job", "gpu-sdsu-1", claims=["data"])])
+    result = analyze(inv, admitted_nodes=True)
+    found = [f for f in result["findings"] if f["check"] == "pv-affinity-matchfields-ignored"]
+    assert len(found) == 1
+    f = found[0]
+    assert f["severity"] == severity
+    assert f["object"] == {"kind": "PersistentVolume", "namespace": None, "name": "pinned"}
+    message = f["message"]
+    assert "PersistentVolume pinned" in message and "volume binding ignores" in message
+    assert "every node (4)" in message and "not only gpu-ucsd-1" in message
+    assert "{key: kubernetes.io/hostname, operator: In, values: [gpu-ucsd-1]}" in message
+    # Judged as volume binding judges it: the pod in sdsu is legitimately there, the PV admits every node.
+    assert {f["check"] for f in result["findings"]} == {"pv-affinity-matchfields-ignored"}
+    assert result["pvs"]["pinned"]["nodes"] == ["gpu-sdsu-1", "gpu-sdsu-2", "gpu-ucsd-1", "gpu-ucsd-2"]
+
+
+def test_pv_affinity_matchfields_ignored_with_expressions_lists_what_it_admits():
+    affinity = {"required": {"nodeSelectorTerms": [{
+        "matchExpressions": [{"key": ZONE, "operator": "In", "values": ["ucsd"]}],
+        "matchFields": [{"key": "metadata.name", "operator": "NotIn", "values": ["gpu-ucsd-1"]}]}]}}
+    inv = inventory([node("gpu-ucsd-1", "ucsd"), node("gpu-ucsd-2", "ucsd"), node("gpu-sdsu-1", "sdsu")],
+                    [pv("z", affinity=affinity, local={"path": "/d"})])
+    result = analyze(inv, admitted_nodes=True)
+    (f,) = [f for f in result["findings"] if f["check"] == "pv-affinity-matchfields-ignored"]
+    assert "2 node(s): gpu-ucsd-1, gpu-ucsd-2, not only gpu-ucsd-2" in f["message"]
+    assert "operator: NotIn, values: [gpu-ucsd-1]" in f["message"]
+    assert result["pvs"]["z"]["nodes"] == ["gpu-ucsd-1", "gpu-ucsd-2"]
+
+
+def test_pv_affinity_matchfields_ignored_suggests_the_named_nodes_hostname_label():
+    nodes = [{"kind": "Node", "metadata": {"name": "gpu-b1.example.org", "labels": {HOST: "gpu-b1"}}}]
+    (f,) = findings(inventory(nodes, [pv("p", affinity=by_name("gpu-b1.example.org"), local={"path": "/d"})]),
+                    "pv-affinity-matchfields-ignored")
+    assert "values: [gpu-b1]}" in f["message"]
+
+
+def test_matchfields_naming_a_gone_node_do_not_make_the_pv_match_no_node():
+    found = findings(inventory(NODES, [pv("p", claim="ml/x", affinity=by_name("gone"), csi={"driver": "d", "volumeHandle": "h"})]))
+    assert [f["check"] for f in found] == ["pv-affinity-matchfields-ignored"]
+    assert "not only the nodes its matchFields name" in found[0]["message"]
+
+
+@pytest.mark.parametrize(
+    "affinity",
+    [
+        on_host("gpu-ucsd-1"),
+        # An invalid matchFields voids its term: nothing is ignored, the term matches nothing.
+        {"required": {"nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["a", "b"]}]}]}},
+        {"required": {"nodeSelectorTerms": [{"matchExpressions": [{"key": ZONE, "operator": "Gt", "values": ["-1"]}],
+                                             "matchFields": [{"key": "metadata.name", "operator": "In", "values": ["gpu-ucsd-1"]}]}]}},
+    ],
+)
+def test_pv_affinity_matchfields_ignored_negative(affinity):
+    assert findings(inventory(NODES, [pv("x", affinity=affinity, local={"path": "/d"})]), "pv-affinity-matchfields-ignored") == []
+
+
+def test_admitted_nodes_only_when_asked():
+    assert "pvs" not in analyze(healthy())
+    result = analyze(healthy(), admitted_nodes=True)
+    assert result["pvs"] == {"models": {"uid": None, "created": None, "claim": "ml/models", "nodes": ["gpu-ucsd-1"]}}
+    nfs = analyze(inventory(NODES, [pv("n", nfs={"server": "s", "path": "/"})]), admitted_nodes=True)
+    assert nfs["pvs"]["n"]["nodes"] is None  # no affinity: every node
+
+
 # -- cross-zone-pod-volume ------------------------------------------------------------------
 def test_cross_zone_pod_volume_from_node_zone():
     # The volume's affinity keeps it in ucsd; the pod runs in sdsu.

@@ -81,6 +81,43 @@ def test_files_are_merged_and_duplicates_count_once(tmp_path):
     assert len(inv["nodes"]) == 1 and len(inv["pods"]) == 1 and len(inv["storageclasses"]) == 1
 
 
+def _pv(uid, created, host):
+    return {"apiVersion": "v1", "kind": "PersistentVolume",
+            "metadata": {"name": "pvc-1", "uid": uid, "creationTimestamp": created},
+            "spec": {"claimRef": {"namespace": "ml", "name": "cache", "uid": "claim-uid"},
+                     "nodeAffinity": {"required": {"nodeSelectorTerms": [
+                         {"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In", "values": [host]}]}]}}}}
+
+
+@pytest.mark.parametrize("order", ["old-first", "new-first"])
+def test_a_replaced_object_is_the_newest_incarnation_whatever_the_file_order(tmp_path, order):
+    # LINSTOR's affinity controller deletes a PV and creates it again: same name and claim,
+    # new uid and creation time, new affinity. Snapshots from before and after hold both.
+    old = _pv("uid-old", "2025-01-01T00:00:00Z", "gpu-ucsd-1")
+    new = _pv("uid-new", "2025-03-01T12:00:00Z", "gpu-ucsd-2")
+    first, second = (old, new) if order == "old-first" else (new, old)
+    paths = []
+    for i, obj in enumerate((first, second)):
+        path = tmp_path / ("%d.json" % i)
+        path.write_text(json.dumps(klist(obj)))
+        paths.append(str(path))
+    inv = load_snapshot_files(paths)
+    assert [p["metadata"]["uid"] for p in inv["pvs"]] == ["uid-new"]
+
+
+def test_the_same_object_read_twice_is_the_last_read(tmp_path):
+    early = _pv("uid-1", "2025-01-01T00:00:00Z", "gpu-ucsd-1")
+    late = _pv("uid-1", "2025-01-01T00:00:00Z", "gpu-ucsd-2")
+    paths = []
+    for i, obj in enumerate((early, late)):
+        path = tmp_path / ("%d.json" % i)
+        path.write_text(json.dumps(klist(obj)))
+        paths.append(str(path))
+    inv = load_snapshot_files(paths)
+    assert len(inv["pvs"]) == 1
+    assert inv["pvs"][0]["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0]["matchExpressions"][0]["values"] == ["gpu-ucsd-2"]
+
+
 # -- malformed --------------------------------------------------------------------------------
 def test_truncated_json():
     text = json.dumps(klist(NODE, POD))[:-40]
