@@ -156,6 +156,11 @@ def problems(inputs):
 
     add(_name_problem("namespace", inputs["namespace"], 63, "gpu-telemetry"))
     add(_name_problem("release_name", inputs["release_name"], RELEASE_MAX, "gpu-telemetry"))
+    for name in ("credentials_secret_name", "csv_configmap_name"):
+        value = inputs[name]
+        if not isinstance(value, str) or not _DNS_SUBDOMAIN.match(value) or len(value) > 253:
+            add("%s=%r is not an object name; use lower-case letters, digits, '-' and '.', e.g. 'gpu-telemetry-%s'"
+                % (_var(name), value, "credentials" if name.startswith("credentials") else "csv"))
     for name in ("queue_image", "streamer_image", "collector_image"):
         add(_image_problem(name, inputs[name]))
 
@@ -272,6 +277,11 @@ def report_section(release, workloads, autoscalers, settings):
     elif release.get("status") != "deployed":
         problems_found.append({"severity": "error", "subject": name,
                                "message": "release %s is %s, not deployed" % (name, release.get("status"))})
+    present = set((row[0], row[1]) for row in rows)
+    for kind, component in (("StatefulSet", "queue"), ("Deployment", "streamer"), ("Deployment", "collector")):
+        if release and (kind, "%s-%s" % (name, component)) not in present:
+            problems_found.append({"severity": "error", "subject": "%s/%s-%s" % (kind, name, component),
+                                   "message": "%s/%s-%s of release %s does not exist" % (kind, name, component, name)})
     for row in rows:
         if row[0] != "HorizontalPodAutoscaler" and row[4] not in ("ready", "scaled to 0"):
             problems_found.append({"severity": "error", "subject": "%s/%s" % (row[0], row[1]),

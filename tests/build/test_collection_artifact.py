@@ -97,3 +97,15 @@ def test_every_role_has_an_argument_spec(installed):
             capture_output=True, text=True, check=False,
         )
         assert out.returncode == 0, out.stderr
+
+
+def test_the_telemetry_chart_is_in_the_artifact(installed):
+    """gpu_telemetry installs the chart it ships (gpu_telemetry_chart_ref defaults to role_path/files)."""
+    chart = os.path.join("roles", "gpu_telemetry", "files", "gpu-telemetry")
+    with tarfile.open(TARBALL) as tar:
+        names = set(tar.getnames())
+    expected = _repo_files(chart)
+    assert any(p.endswith("Chart.yaml") for p in expected) and any("/templates/" in p for p in expected)
+    assert not [p for p in expected if p not in names], "chart files missing from the tarball"
+    with open(os.path.join(installed, chart, "Chart.yaml")) as f:
+        assert yaml.safe_load(f)["name"] == "gpu-telemetry"

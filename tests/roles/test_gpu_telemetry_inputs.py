@@ -53,6 +53,8 @@ CASES = [
     ("gpu_telemetry_streamer_csv_file", "", ["gpu_telemetry_streamer_csv_file is not set"]),
     ("gpu_telemetry_queue_backend", "redis", ["gpu_telemetry_redis_url is empty", "rediss://"]),
     ("gpu_telemetry_release_name", "GPU_Telemetry", ["gpu_telemetry_release_name='GPU_Telemetry' is not a valid name"]),
+    ("gpu_telemetry_credentials_secret_name", "Mongo_Secret",
+     ["gpu_telemetry_credentials_secret_name='Mongo_Secret' is not an object name"]),
     ("gpu_telemetry_queue_image", "", ["gpu_telemetry_queue_image='' is not an image reference"]),
     ("gpu_telemetry_streamer_loop_mode", "maybe", ["gpu_telemetry_streamer_loop_mode", "bool"]),
     ("gpu_telemetry_pdb_max_unavailable", 0, ["gpu_telemetry_pdb_max_unavailable=0 must be a number of pods >= 1 or a percentage"]),

@@ -17,6 +17,8 @@ URI = "mongodb://collector:pw-never-shown@mongo:27017/telemetry"
 GOOD = {
     "namespace": "gpu-telemetry",
     "release_name": "gpu-telemetry",
+    "credentials_secret_name": "gpu-telemetry-credentials",
+    "csv_configmap_name": "gpu-telemetry-csv",
     "queue_image": "gpu-metrics-streamer/queueservice:latest",
     "streamer_image": "gpu-metrics-streamer/streamer:latest",
     "collector_image": "gpu-metrics-streamer/collector:latest",
@@ -95,6 +97,7 @@ def test_not_go_durations(value):
     ({"collector_autoscaling": True, "collector_min_replicas": 4, "collector_max_replicas": 2}, "is below"),
     ({"collector_autoscaling": True, "collector_target_cpu_utilization": 150}, "must be between 1 and 100"),
     ({"release_name": "a" * 41}, "is not a valid name"),
+    ({"credentials_secret_name": "Bad_Name"}, "gpu_telemetry_credentials_secret_name='Bad_Name' is not an object name"),
     ({"queue_port": 70000}, "gpu_telemetry_queue_port=70000 must be between 1 and 65535"),
     ({"pdb_max_unavailable": "0%"}, "gpu_telemetry_pdb_max_unavailable='0%'"),
     ({"metrics_from": [{"ipBlock": {}, "ports": []}]}, "is not a NetworkPolicy peer"),
@@ -163,3 +166,9 @@ def test_report_counts_an_old_generation_as_not_ready():
     rows = report_section({"status": "deployed"}, [_workload("Deployment", "d", 2, 2, generation=3, observed=2)],
                           [], SETTINGS)["tables"][1]["rows"]
     assert rows[0][4] == "rolling out"
+
+
+def test_report_names_a_workload_of_the_release_that_is_missing():
+    section = report_section({"status": "deployed"}, [_workload("StatefulSet", "rel-queue", 1, 1)], [], SETTINGS)
+    assert [p["subject"] for p in section["problems"]] == ["Deployment/rel-streamer", "Deployment/rel-collector"]
+    assert "does not exist" in section["problems"][0]["message"]
