@@ -9,7 +9,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.gpufleet.cluster.plugins.module_utils.gpu_telemetry import problems, report_section
+from ansible_collections.gpufleet.cluster.plugins.module_utils.gpu_telemetry import problems, report_section, values_diff
 
 
 def gpu_telemetry_problems(inputs):
@@ -27,9 +27,14 @@ def gpu_telemetry_report_section(release, workloads, autoscalers, settings):
         raise AnsibleFilterError("gpu_telemetry_report_section: the objects read have an unexpected shape: %s" % exc)
 
 
+def gpu_telemetry_values_diff(before, after):
+    return values_diff(before, after)
+
+
 class FilterModule(object):
     def filters(self):
         return {
             "gpu_telemetry_problems": gpu_telemetry_problems,
             "gpu_telemetry_report_section": gpu_telemetry_report_section,
+            "gpu_telemetry_values_diff": gpu_telemetry_values_diff,
         }

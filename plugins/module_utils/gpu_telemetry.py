@@ -227,6 +227,25 @@ def problems(inputs):
     return found
 
 
+def values_diff(before, after, prefix=""):
+    """The chart values that differ, as 'path: old -> new' lines (for --diff without helm-diff)."""
+    before = before if isinstance(before, dict) else {}
+    after = after if isinstance(after, dict) else {}
+    lines = []
+    for key in sorted(set(before) | set(after)):
+        path = "%s%s" % (prefix, key)
+        old, new = before.get(key), after.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            lines.extend(values_diff(old, new, path + "."))
+        elif old != new:
+            lines.append("%s: %s -> %s" % (path, _show(old, key in before), _show(new, key in after)))
+    return lines
+
+
+def _show(value, present):
+    return repr(value) if present else "(unset)"
+
+
 # --- the report section ------------------------------------------------------------------------
 
 def _workload_row(obj):

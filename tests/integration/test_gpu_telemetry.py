@@ -31,7 +31,7 @@ pytestmark = pytest.mark.cluster
 
 CHART = REPO / "roles" / "gpu_telemetry" / "files" / "gpu-telemetry"
 PLAYBOOK = REPO / "playbooks" / "telemetry.yml"
-CSV = REPO / "inventories" / "lab" / "files" / "dcgm_metrics.csv"
+CSV = REPO / "lab" / "telemetry" / "dcgm_metrics.csv"
 RELEASE = "tel"
 URI = "mongodb://collector:Tel-s3cret-%s@mongo.gputel-db.svc:27017/telemetry" % uuid.uuid4().hex[:8]
 REDIS_URL = "rediss://:Redis-s3cret-%s@redis.gputel-db.svc:6379/0" % uuid.uuid4().hex[:8]
@@ -387,6 +387,13 @@ def test_check_mode_changes_nothing(telemetry):
     assert telemetry.snapshot() == before
     assert telemetry.revision() == 2
     _no_secret_in(output)
+    # --diff without the helm-diff plugin: the role lists the values that would change.
+    results = [(task["task"]["name"], r) for play in parsed["plays"] for task in play["tasks"] for r in task["hosts"].values()]
+    shown = [r["msg"] for name, r in results if name.endswith("Show the values that change") and not r.get("skipped")]
+    if shown:
+        assert "streamer.replicas: 2 -> 5" in shown[0], shown
+    else:  # with the helm-diff plugin, kubernetes.core.helm returns the diff itself
+        assert [r["diff"] for name, r in results if name.endswith("Install the pipeline") and r.get("diff")], results
 
 
 def test_scaling_is_a_variable_change_and_a_rerun(telemetry):
@@ -411,6 +418,22 @@ def test_the_memory_queue_refuses_a_second_replica(telemetry):
     assert "in each replica's own memory" in message
     assert telemetry.snapshot() == before and telemetry.revision() == 3
     assert telemetry.apps.read_namespaced_stateful_set("%s-queue" % RELEASE, telemetry.namespace).spec.replicas == 1
+
+
+def test_a_release_left_queue_only_is_completed_queue_first(telemetry):
+    """A run that stopped after the first stage leaves queueOnly in the release: the next run
+    waits for the queue again and then installs the rest."""
+    telemetry.helm("upgrade", RELEASE, str(CHART), "--reuse-values", "--set", "queueOnly=true")
+    wait_for(lambda: telemetry.rolled_out("Deployment", "%s-streamer" % RELEASE, 0), timeout=60, what="streamers at 0")
+    left = telemetry.revision()
+    rc, parsed, _output, _seconds = telemetry.run(gpu_telemetry_streamer_replicas=4, gpu_telemetry_collector_replicas=1)
+    assert rc == 0, _failure(parsed)
+    ran = {task["task"]["name"].split(" : ")[-1]: result for play in parsed["plays"] for task in play["tasks"]
+           for result in task["hosts"].values()}
+    assert not ran["Wait for the queue to be Ready"].get("skipped")
+    assert telemetry.revision() == left + 1
+    assert json.loads(telemetry.helm("get", "values", RELEASE, "--output", "json"))["queueOnly"] is False
+    assert telemetry.rolled_out("Deployment", "%s-streamer" % RELEASE, 4)
 
 
 def _tls_secret(telemetry):
@@ -447,10 +470,11 @@ def test_redis_backend_tls_and_collector_autoscaling(telemetry):
     wanted.update(gpu_telemetry_queue_backend="redis", gpu_telemetry_redis_url=REDIS_URL, gpu_telemetry_queue_replicas=2,
                   gpu_telemetry_collector_autoscaling=True, gpu_telemetry_collector_min_replicas=2,
                   gpu_telemetry_collector_max_replicas=5)
+    revision = telemetry.revision()
     rc, parsed, output, _seconds = telemetry.run(**wanted)
     assert rc == 0, _failure(parsed)
     _no_secret_in(output)
-    assert telemetry.revision() == 4
+    assert telemetry.revision() == revision + 1
     ns = telemetry.namespace
     assert telemetry.rolled_out("StatefulSet", "%s-queue" % RELEASE, 2)
 
@@ -483,4 +507,4 @@ def test_redis_backend_tls_and_collector_autoscaling(telemetry):
              what="the autoscaler scaling the collectors to its minimum of 2")
 
     rc, parsed, _output, _seconds = telemetry.run(**wanted)
-    assert rc == 0 and _stats(parsed)["changed"] == 0 and telemetry.revision() == 4, _failure(parsed)
+    assert rc == 0 and _stats(parsed)["changed"] == 0 and telemetry.revision() == revision + 1, _failure(parsed)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-CSV = REPO / "inventories" / "lab" / "files" / "dcgm_metrics.csv"
+CSV = REPO / "lab" / "telemetry" / "dcgm_metrics.csv"
 URI = "mongodb://collector:s3cr3t-Unl0gged@mongo.example.invalid:27017/telemetry"
 BASE = {
     "gpu_telemetry_namespace": "telemetry-preflight",

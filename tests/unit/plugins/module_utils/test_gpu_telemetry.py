@@ -11,6 +11,7 @@ from ansible_collections.gpufleet.cluster.plugins.module_utils.gpu_telemetry imp
     duration_nanos,
     problems,
     report_section,
+    values_diff,
 )
 
 URI = "mongodb://collector:pw-never-shown@mongo:27017/telemetry"
@@ -172,3 +173,11 @@ def test_report_names_a_workload_of_the_release_that_is_missing():
     section = report_section({"status": "deployed"}, [_workload("StatefulSet", "rel-queue", 1, 1)], [], SETTINGS)
     assert [p["subject"] for p in section["problems"]] == ["Deployment/rel-streamer", "Deployment/rel-collector"]
     assert "does not exist" in section["problems"][0]["message"]
+
+
+def test_values_diff_lists_the_changed_paths():
+    before = {"streamer": {"replicas": 2, "image": "a"}, "queueOnly": True}
+    after = {"streamer": {"replicas": 5, "image": "a"}, "queueOnly": False, "tls": {"enabled": True}}
+    assert values_diff(before, after) == [
+        "queueOnly: True -> False", "streamer.replicas: 2 -> 5", "tls: (unset) -> {'enabled': True}"]
+    assert values_diff(after, after) == []
