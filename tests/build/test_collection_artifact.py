@@ -98,3 +98,25 @@ def test_every_role_has_an_argument_spec(installed):
             capture_output=True, text=True, check=False,
         )
         assert out.returncode == 0, out.stderr
+
+
+def test_the_telemetry_chart_is_in_the_artifact(installed):
+    """gpu_telemetry installs the chart it ships (gpu_telemetry_chart_ref defaults to role_path/files)."""
+    chart = os.path.join("roles", "gpu_telemetry", "files", "gpu-telemetry")
+    with tarfile.open(TARBALL) as tar:
+        names = set(tar.getnames())
+    expected = _repo_files(chart)
+    assert any(p.endswith("Chart.yaml") for p in expected) and any("/templates/" in p for p in expected)
+    assert not [p for p in expected if p not in names], "chart files missing from the tarball"
+    with open(os.path.join(installed, chart, "Chart.yaml")) as f:
+        assert yaml.safe_load(f)["name"] == "gpu-telemetry"
+
+
+def test_every_filter_has_docs_from_the_installed_copy(installed):
+    filters_dir = os.path.join(installed, "plugins", "filter")
+    names = sorted(f[:-4] for f in os.listdir(filters_dir) if f.endswith(".yml")) if os.path.isdir(filters_dir) else []
+    for name in names:
+        out = subprocess.run(["ansible-doc", "--json", "-t", "filter", "gpufleet.cluster.%s" % name],
+                             capture_output=True, text=True, check=False)
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout)["gpufleet.cluster.%s" % name]["doc"]["short_description"], name

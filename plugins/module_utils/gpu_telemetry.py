@@ -1,0 +1,325 @@
+# -*- coding: utf-8 -*-
+# Copyright: gpufleet.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Input checks and the report section of the gpu_telemetry role.
+
+``problems(inputs)`` takes the role's variables without the ``gpu_telemetry_`` prefix (plus
+``csv_stat``, the controller's stat of the CSV file) and returns one sentence per problem, naming
+the variable, its value and the fix. The MongoDB URI and the Redis URL are secrets: a problem
+with them names the variable and what is wrong, never the value.
+
+``report_section(...)`` turns the release and its workloads, as read from the API, into the
+``gpu_telemetry_report_section`` dict that validation_report collects.
+
+Pure: plain dicts in and out, no I/O, so the unit tests need no mocks.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+PREFIX = "gpu_telemetry_"
+BACKENDS = ("memory", "redis")
+# A ConfigMap holds at most 1 MiB (etcd's object limit); leave room for the metadata.
+CSV_MAX_BYTES = 1024 * 1024 - 16 * 1024
+# Object names are <release>-queue-headless and the like; a StatefulSet's name must leave room
+# for the controller-revision-hash label (63 characters) of its pods.
+RELEASE_MAX = 40
+SEED_MEMORY_REASON = (
+    "the in-memory queue keeps its messages in each replica's own memory, so a second replica "
+    "would be a second, separate queue (the seed: \"Queue service should remain at 1 replica "
+    "(in-memory queue limitation)\")"
+)
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?|\.\d+)(ns|us|\u00b5s|ms|s|m|h)")
+_NANOS = {"ns": 1, "us": 10 ** 3, u"\u00b5s": 10 ** 3, "ms": 10 ** 6, "s": 10 ** 9, "m": 60 * 10 ** 9, "h": 3600 * 10 ** 9}
+_PEER_KEYS = frozenset(["ipBlock", "namespaceSelector", "podSelector"])
+_KEY_NAME = re.compile(r"^[-._a-zA-Z0-9]+$")
+_PERCENT = re.compile(r"^([1-9][0-9]?|100)%$")
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def duration_nanos(value):
+    """Nanoseconds of a Go duration string such as '100ms' or '1m30s'; None when it is not one."""
+    if not isinstance(value, str) or not value:
+        return None
+    total, pos = 0, 0
+    for match in _DURATION_PART.finditer(value):
+        if match.start() != pos:
+            return None
+        total += float(match.group(1)) * _NANOS[match.group(2)]
+        pos = match.end()
+    if pos != len(value):
+        return None
+    return total
+
+
+def _var(name):
+    return PREFIX + name
+
+
+def _duration_problem(name, value, example):
+    nanos = duration_nanos(value)
+    if nanos is None:
+        return ("%s=%r is not a duration; use a number with a unit (ns, us, ms, s, m, h) such as %r"
+                % (_var(name), value, example))
+    if nanos <= 0:
+        return "%s=%r must be longer than zero, e.g. %r" % (_var(name), value, example)
+    return None
+
+
+def _int_problem(name, value, minimum, example, maximum=None, why=""):
+    if not _is_int(value):
+        return "%s=%r is not a whole number; use e.g. %d" % (_var(name), value, example)
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = ">= %d" % minimum if maximum is None else "between %d and %d" % (minimum, maximum)
+        return "%s=%r must be %s%s, e.g. %d" % (_var(name), value, bounds, why, example)
+    return None
+
+
+def _name_problem(name, value, maximum, example):
+    if not isinstance(value, str) or not _DNS_LABEL.match(value) or len(value) > maximum:
+        return ("%s=%r is not a valid name; use at most %d lower-case letters, digits and '-', starting and "
+                "ending with a letter or digit, e.g. %r" % (_var(name), value, maximum, example))
+    return None
+
+
+def _image_problem(name, value):
+    if not isinstance(value, str) or not value.strip() or any(c.isspace() for c in value):
+        return ("%s=%r is not an image reference; use e.g. 'registry.example.com/gpu-metrics-streamer/%s:1.0'"
+                % (_var(name), value, name.split("_")[0]))
+    return None
+
+
+def _peers_problem(name, value):
+    if not isinstance(value, list):
+        return "%s=%r is not a list; give a list of NetworkPolicy peers, e.g. [{ipBlock: {cidr: 10.0.0.0/24}}]" % (_var(name), value)
+    for index, peer in enumerate(value):
+        if not isinstance(peer, dict) or not peer or set(peer) - _PEER_KEYS:
+            return ("%s[%d]=%r is not a NetworkPolicy peer; use only the keys ipBlock, namespaceSelector and "
+                    "podSelector, e.g. {ipBlock: {cidr: 10.0.0.0/24}}" % (_var(name), index, peer))
+    return None
+
+
+def _resources_problem(name, value):
+    if not isinstance(value, dict) or set(value) - set(("requests", "limits")):
+        return ("%s=%r is not a resources block; give requests and/or limits, e.g. "
+                "{requests: {cpu: 100m, memory: 128Mi}, limits: {cpu: 200m, memory: 256Mi}}" % (_var(name), value))
+    return None
+
+
+def _secret_url_problem(name, value, schemes, example, needed_for):
+    """A URL that is a secret: the message never contains the value."""
+    if not isinstance(value, str) or not value.strip():
+        return ("%s is empty; %s. Set it from a vault (ansible-vault encrypt_string), e.g. %s"
+                % (_var(name), needed_for, example))
+    if not value.startswith(schemes):
+        return ("%s does not start with %s (its value is not shown: it is a secret); use e.g. %s"
+                % (_var(name), " or ".join(schemes), example))
+    return None
+
+
+def _csv_problems(path, stat):
+    if not isinstance(path, str) or not path:
+        return ["%s is not set; name the DCGM metrics CSV file on the controller that the streamers publish, "
+                "e.g. files/dcgm_metrics.csv" % _var("streamer_csv_file")]
+    stat = stat or {}
+    if not stat.get("exists"):
+        return ["%s=%r does not exist on the controller; give the path of the DCGM metrics CSV file"
+                % (_var("streamer_csv_file"), path)]
+    if not stat.get("isreg"):
+        return ["%s=%r is not a regular file; give the path of the DCGM metrics CSV file"
+                % (_var("streamer_csv_file"), path)]
+    size = stat.get("size", 0)
+    if size == 0:
+        return ["%s=%r is empty; the streamers would publish nothing" % (_var("streamer_csv_file"), path)]
+    if size > CSV_MAX_BYTES:
+        return ["%s=%r is %d bytes, more than a ConfigMap holds (%d); use a smaller extract of the metrics"
+                % (_var("streamer_csv_file"), path, size, CSV_MAX_BYTES)]
+    return []
+
+
+def problems(inputs):
+    """What is wrong with the role's variables (see the module docstring)."""
+    found = []
+
+    def add(problem):
+        if problem:
+            found.append(problem)
+
+    add(_name_problem("namespace", inputs["namespace"], 63, "gpu-telemetry"))
+    add(_name_problem("release_name", inputs["release_name"], RELEASE_MAX, "gpu-telemetry"))
+    for name in ("credentials_secret_name", "csv_configmap_name"):
+        value = inputs[name]
+        if not isinstance(value, str) or not _DNS_SUBDOMAIN.match(value) or len(value) > 253:
+            add("%s=%r is not an object name; use lower-case letters, digits, '-' and '.', e.g. 'gpu-telemetry-%s'"
+                % (_var(name), value, "credentials" if name.startswith("credentials") else "csv"))
+    for name in ("queue_image", "streamer_image", "collector_image"):
+        add(_image_problem(name, inputs[name]))
+
+    backend = inputs["queue_backend"]
+    if backend not in BACKENDS:
+        add("%s=%r is not a queue backend; use one of: %s" % (_var("queue_backend"), backend, ", ".join(BACKENDS)))
+    replicas_problem = _int_problem("queue_replicas", inputs["queue_replicas"], 1, 1)
+    add(replicas_problem)
+    if not replicas_problem and backend == "memory" and inputs["queue_replicas"] > 1:
+        add("%s=%r with %s='memory': %s. Keep %s: 1, or set %s: redis and %s"
+            % (_var("queue_replicas"), inputs["queue_replicas"], _var("queue_backend"), SEED_MEMORY_REASON,
+               _var("queue_replicas"), _var("queue_backend"), _var("redis_url")))
+    if backend == "redis":
+        add(_secret_url_problem("redis_url", inputs["redis_url"], ("redis://", "rediss://"),
+                                "rediss://:password@redis.example.com:6379/0",
+                                "gpu_telemetry_queue_backend: redis needs the Redis the queue and the streamers share"))
+    add(_int_problem("queue_port", inputs["queue_port"], 1, 8080, 65535))
+    add(_duration_problem("queue_visibility_timeout", inputs["queue_visibility_timeout"], "5m"))
+    add(_int_problem("queue_max_retries", inputs["queue_max_retries"], 0, 3))
+    add(_int_problem("queue_buffer_size", inputs["queue_buffer_size"], 1, 1000))
+
+    add(_int_problem("streamer_replicas", inputs["streamer_replicas"], 0, 2))
+    add(_duration_problem("streamer_interval", inputs["streamer_interval"], "100ms"))
+    found.extend(_csv_problems(inputs["streamer_csv_file"], inputs.get("csv_stat")))
+
+    add(_int_problem("collector_replicas", inputs["collector_replicas"], 0, 3))
+    add(_int_problem("collector_batch_size", inputs["collector_batch_size"], 1, 1))
+    add(_int_problem("collector_max_concurrent_handlers", inputs["collector_max_concurrent_handlers"], 1, 10))
+    if inputs["collector_autoscaling"]:
+        low = _int_problem("collector_min_replicas", inputs["collector_min_replicas"], 1, 3)
+        high = _int_problem("collector_max_replicas", inputs["collector_max_replicas"], 1, 10)
+        add(low)
+        add(high)
+        if not low and not high and inputs["collector_max_replicas"] < inputs["collector_min_replicas"]:
+            add("%s=%r is below %s=%r; the autoscaler needs max >= min"
+                % (_var("collector_max_replicas"), inputs["collector_max_replicas"],
+                   _var("collector_min_replicas"), inputs["collector_min_replicas"]))
+        add(_int_problem("collector_target_cpu_utilization", inputs["collector_target_cpu_utilization"], 1, 70, 100))
+
+    add(_secret_url_problem("mongodb_uri", inputs["mongodb_uri"], ("mongodb://", "mongodb+srv://"),
+                            "mongodb://collector:password@mongodb.example.com:27017/telemetry",
+                            "the collectors write to MongoDB with it"))
+    add(_int_problem("mongodb_port", inputs["mongodb_port"], 1, 27017, 65535))
+    add(_int_problem("redis_port", inputs["redis_port"], 1, 6379, 65535))
+
+    if inputs["tls_enabled"]:
+        if not isinstance(inputs["tls_secret_name"], str) or not inputs["tls_secret_name"]:
+            add("%s is true but %s is empty; name a kubernetes.io/tls Secret in the namespace that holds the "
+                "queue's certificate (tls.crt, tls.key and %s), or set %s: false"
+                % (_var("tls_enabled"), _var("tls_secret_name"), inputs["tls_ca_key"], _var("tls_enabled")))
+        elif not _DNS_SUBDOMAIN.match(inputs["tls_secret_name"]) or len(inputs["tls_secret_name"]) > 253:
+            add("%s=%r is not a Secret name; use lower-case letters, digits, '-' and '.', e.g. "
+                "'gpu-telemetry-queue-tls'" % (_var("tls_secret_name"), inputs["tls_secret_name"]))
+        if not isinstance(inputs["tls_ca_key"], str) or not _KEY_NAME.match(inputs["tls_ca_key"]):
+            add("%s=%r is not a Secret key; use e.g. 'ca.crt'" % (_var("tls_ca_key"), inputs["tls_ca_key"]))
+
+    budget = inputs["pdb_max_unavailable"]
+    if not ((_is_int(budget) and budget >= 1) or (isinstance(budget, str) and _PERCENT.match(budget))):
+        add("%s=%r must be a number of pods >= 1 or a percentage such as '25%%'" % (_var("pdb_max_unavailable"), budget))
+    for name in ("mongodb_egress_to", "redis_egress_to", "dns_egress_to", "metrics_from"):
+        add(_peers_problem(name, inputs[name]))
+    for name in ("queue_resources", "streamer_resources", "collector_resources"):
+        add(_resources_problem(name, inputs[name]))
+    return found
+
+
+def values_diff(before, after, prefix=""):
+    """The chart values that differ, as 'path: old -> new' lines (for --diff without helm-diff)."""
+    before = before if isinstance(before, dict) else {}
+    after = after if isinstance(after, dict) else {}
+    lines = []
+    for key in sorted(set(before) | set(after)):
+        path = "%s%s" % (prefix, key)
+        old, new = before.get(key), after.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            lines.extend(values_diff(old, new, path + "."))
+        elif old != new:
+            lines.append("%s: %s -> %s" % (path, _show(old, key in before), _show(new, key in after)))
+    return lines
+
+
+def _show(value, present):
+    return repr(value) if present else "(unset)"
+
+
+# --- the report section ------------------------------------------------------------------------
+
+def _workload_row(obj):
+    kind = obj.get("kind", "")
+    meta = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    desired = spec.get("replicas", 1)
+    ready = status.get("readyReplicas") or 0
+    updated = status.get("updatedReplicas") or 0
+    current = status.get("observedGeneration") == meta.get("generation")
+    if desired == 0:
+        state = "scaled to 0"
+    elif ready >= desired and updated >= desired and current:
+        state = "ready"
+    else:
+        state = "rolling out" if ready else "not ready"
+    return [kind, meta.get("name", ""), desired, ready, state]
+
+
+def _hpa_row(obj):
+    meta = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    target = (spec.get("scaleTargetRef") or {}).get("name", "")
+    bounds = "%s..%s replicas of %s" % (spec.get("minReplicas", 1), spec.get("maxReplicas"), target)
+    return ["HorizontalPodAutoscaler", meta.get("name", ""), status.get("desiredReplicas", 0),
+            status.get("currentReplicas", 0), bounds]
+
+
+def report_section(release, workloads, autoscalers, settings):
+    """The gpu_telemetry report section.
+
+    ``release``: helm_info's ``status`` (empty when there is no release); ``workloads``: the
+    release's StatefulSets and Deployments as read from the API; ``autoscalers``: its
+    HorizontalPodAutoscalers; ``settings``: namespace, release_name, queue_backend,
+    tls_enabled, network_policies, check_mode.
+    """
+    release = release or {}
+    order = {"StatefulSet": 0, "Deployment": 1}
+    rows = [_workload_row(w) for w in sorted(workloads or [], key=lambda w: (order.get(w.get("kind"), 9), w["metadata"]["name"]))]
+    rows += [_hpa_row(h) for h in autoscalers or []]
+    problems_found = []
+    name = settings["release_name"]
+    if not release:
+        problems_found.append({"severity": "info" if settings.get("check_mode") else "error", "subject": name,
+                               "message": "release %s is not installed in namespace %s" % (name, settings["namespace"])})
+    elif release.get("status") != "deployed":
+        problems_found.append({"severity": "error", "subject": name,
+                               "message": "release %s is %s, not deployed" % (name, release.get("status"))})
+    present = set((row[0], row[1]) for row in rows)
+    for kind, component in (("StatefulSet", "queue"), ("Deployment", "streamer"), ("Deployment", "collector")):
+        if release and (kind, "%s-%s" % (name, component)) not in present:
+            problems_found.append({"severity": "error", "subject": "%s/%s-%s" % (kind, name, component),
+                                   "message": "%s/%s-%s of release %s does not exist" % (kind, name, component, name)})
+    for row in rows:
+        if row[0] != "HorizontalPodAutoscaler" and row[4] not in ("ready", "scaled to 0"):
+            problems_found.append({"severity": "error", "subject": "%s/%s" % (row[0], row[1]),
+                                   "message": "%s/%s has %d of %d replicas ready (%s)" % (row[0], row[1], row[3], row[2], row[4])})
+    notes = [
+        "queue backend: %s%s" % (settings["queue_backend"],
+                                 " (one replica: in-memory state is per replica)" if settings["queue_backend"] == "memory" else ""),
+        "queue API over %s" % ("https (certificate from Secret %s)" % settings.get("tls_secret_name") if settings["tls_enabled"] else "http"),
+        "NetworkPolicies %s" % ("applied (default deny for the release)" if settings["network_policies"] else "disabled"),
+    ]
+    return {
+        "name": "gpu_telemetry",
+        "title": "GPU telemetry pipeline",
+        "tables": [
+            {"title": "Release", "columns": ["release", "namespace", "revision", "chart", "status"],
+             "rows": [[name, settings["namespace"], release.get("revision", ""), release.get("chart", ""),
+                       release.get("status", "not installed")]]},
+            {"title": "Workloads", "columns": ["kind", "name", "desired", "ready", "state"], "rows": rows},
+        ],
+        "problems": problems_found,
+        "notes": notes,
+    }

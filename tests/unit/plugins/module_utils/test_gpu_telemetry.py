@@ -1,0 +1,183 @@
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+
+import pytest
+
+from ansible_collections.gpufleet.cluster.plugins.module_utils.gpu_telemetry import (
+    CSV_MAX_BYTES,
+    duration_nanos,
+    problems,
+    report_section,
+    values_diff,
+)
+
+URI = "mongodb://collector:pw-never-shown@mongo:27017/telemetry"
+GOOD = {
+    "namespace": "gpu-telemetry",
+    "release_name": "gpu-telemetry",
+    "credentials_secret_name": "gpu-telemetry-credentials",
+    "csv_configmap_name": "gpu-telemetry-csv",
+    "queue_image": "gpu-metrics-streamer/queueservice:latest",
+    "streamer_image": "gpu-metrics-streamer/streamer:latest",
+    "collector_image": "gpu-metrics-streamer/collector:latest",
+    "queue_backend": "memory",
+    "queue_replicas": 1,
+    "queue_port": 8080,
+    "queue_visibility_timeout": "5m",
+    "queue_max_retries": 3,
+    "queue_buffer_size": 1000,
+    "queue_resources": {"requests": {"cpu": "250m"}, "limits": {"cpu": "500m"}},
+    "redis_url": "",
+    "redis_port": 6379,
+    "redis_egress_to": [],
+    "streamer_replicas": 2,
+    "streamer_interval": "100ms",
+    "streamer_csv_file": "/srv/dcgm.csv",
+    "streamer_resources": {},
+    "csv_stat": {"exists": True, "isreg": True, "size": 900},
+    "collector_replicas": 3,
+    "collector_batch_size": 1,
+    "collector_max_concurrent_handlers": 10,
+    "collector_resources": {},
+    "collector_autoscaling": False,
+    "collector_min_replicas": 3,
+    "collector_max_replicas": 10,
+    "collector_target_cpu_utilization": 70,
+    "mongodb_uri": URI,
+    "mongodb_port": 27017,
+    "mongodb_egress_to": [{"ipBlock": {"cidr": "10.0.0.0/24"}}],
+    "tls_enabled": False,
+    "tls_secret_name": "",
+    "tls_ca_key": "ca.crt",
+    "pdb_max_unavailable": 1,
+    "dns_egress_to": [{"namespaceSelector": {}, "podSelector": {}}],
+    "metrics_from": [],
+}
+
+
+def _with(**changes):
+    inputs = copy.deepcopy(GOOD)
+    inputs.update(changes)
+    return inputs
+
+
+def test_good_input_has_no_problems():
+    assert problems(GOOD) == []
+
+
+@pytest.mark.parametrize("value, nanos", [
+    ("100ms", 100 * 10 ** 6), ("1m30s", 90 * 10 ** 9), ("1.5h", 5400 * 10 ** 9), ("250us", 250000), ("0s", 0),
+])
+def test_go_durations(value, nanos):
+    assert duration_nanos(value) == nanos
+
+
+@pytest.mark.parametrize("value", ["fast", "100", "ms", "10 s", "-1s", "", None, 100, "1h2x"])
+def test_not_go_durations(value):
+    assert duration_nanos(value) is None
+
+
+@pytest.mark.parametrize("changes, fragment", [
+    ({"streamer_replicas": -1}, "gpu_telemetry_streamer_replicas=-1 must be >= 0"),
+    ({"streamer_interval": "fast"}, "gpu_telemetry_streamer_interval='fast' is not a duration"),
+    ({"queue_replicas": 2}, "gpu_telemetry_queue_replicas=2 with gpu_telemetry_queue_backend='memory'"),
+    ({"queue_replicas": 0}, "gpu_telemetry_queue_replicas=0 must be >= 1"),
+    ({"queue_backend": "redis"}, "gpu_telemetry_redis_url is empty"),
+    ({"queue_backend": "redis", "redis_url": "http://redis"}, "gpu_telemetry_redis_url does not start with redis:// or rediss://"),
+    ({"mongodb_uri": ""}, "gpu_telemetry_mongodb_uri is empty"),
+    ({"tls_enabled": True}, "gpu_telemetry_tls_secret_name is empty"),
+    ({"tls_enabled": True, "tls_secret_name": "Bad_Name"}, "gpu_telemetry_tls_secret_name='Bad_Name' is not a Secret name"),
+    ({"collector_batch_size": 0}, "gpu_telemetry_collector_batch_size=0 must be >= 1"),
+    ({"csv_stat": {"exists": False}}, "does not exist on the controller"),
+    ({"csv_stat": {"exists": True, "isreg": False}}, "is not a regular file"),
+    ({"csv_stat": {"exists": True, "isreg": True, "size": 0}}, "is empty"),
+    ({"csv_stat": {"exists": True, "isreg": True, "size": CSV_MAX_BYTES + 1}}, "more than a ConfigMap holds"),
+    ({"collector_autoscaling": True, "collector_min_replicas": 4, "collector_max_replicas": 2}, "is below"),
+    ({"collector_autoscaling": True, "collector_target_cpu_utilization": 150}, "must be between 1 and 100"),
+    ({"release_name": "a" * 41}, "is not a valid name"),
+    ({"credentials_secret_name": "Bad_Name"}, "gpu_telemetry_credentials_secret_name='Bad_Name' is not an object name"),
+    ({"queue_port": 70000}, "gpu_telemetry_queue_port=70000 must be between 1 and 65535"),
+    ({"pdb_max_unavailable": "0%"}, "gpu_telemetry_pdb_max_unavailable='0%'"),
+    ({"metrics_from": [{"ipBlock": {}, "ports": []}]}, "is not a NetworkPolicy peer"),
+    ({"queue_resources": {"request": {}}}, "is not a resources block"),
+    ({"streamer_replicas": True}, "is not a whole number"),
+])
+def test_each_problem_names_the_variable(changes, fragment):
+    found = problems(_with(**changes))
+    assert any(fragment in p for p in found), found
+
+
+def test_redis_backend_allows_more_queue_replicas():
+    assert problems(_with(queue_backend="redis", redis_url="rediss://:pw@redis:6379/0", queue_replicas=3)) == []
+
+
+def test_percentage_budget_is_accepted():
+    assert problems(_with(pdb_max_unavailable="25%")) == []
+
+
+@pytest.mark.parametrize("changes", [
+    {"mongodb_uri": "postgres://collector:pw-never-shown@db/x"},
+    {"queue_backend": "redis", "redis_url": "http://:pw-never-shown@redis"},
+])
+def test_secrets_never_appear_in_a_message(changes):
+    found = problems(_with(**changes))
+    assert found and not any("pw-never-shown" in p for p in found)
+
+
+def _workload(kind, name, desired, ready, generation=1, observed=1):
+    return {"kind": kind, "metadata": {"name": name, "generation": generation}, "spec": {"replicas": desired},
+            "status": {"readyReplicas": ready, "updatedReplicas": ready, "observedGeneration": observed}}
+
+
+SETTINGS = {"namespace": "ns", "release_name": "rel", "queue_backend": "memory", "tls_enabled": False,
+            "tls_secret_name": "", "network_policies": True, "check_mode": False}
+
+
+def test_report_lists_the_workloads_queue_first():
+    section = report_section(
+        {"status": "deployed", "revision": "2", "chart": "gpu-telemetry-0.1.0"},
+        [_workload("Deployment", "rel-streamer", 2, 2), _workload("Deployment", "rel-collector", 3, 1),
+         _workload("StatefulSet", "rel-queue", 1, 1)],
+        [{"metadata": {"name": "rel-collector"}, "spec": {"minReplicas": 3, "maxReplicas": 10,
+                                                          "scaleTargetRef": {"name": "rel-collector"}},
+          "status": {"desiredReplicas": 3, "currentReplicas": 3}}],
+        SETTINGS,
+    )
+    release, workloads = section["tables"]
+    assert release["rows"] == [["rel", "ns", "2", "gpu-telemetry-0.1.0", "deployed"]]
+    assert workloads["rows"] == [
+        ["StatefulSet", "rel-queue", 1, 1, "ready"],
+        ["Deployment", "rel-collector", 3, 1, "rolling out"],
+        ["Deployment", "rel-streamer", 2, 2, "ready"],
+        ["HorizontalPodAutoscaler", "rel-collector", 3, 3, "3..10 replicas of rel-collector"],
+    ]
+    assert [p["subject"] for p in section["problems"]] == ["Deployment/rel-collector"]
+    assert "1 of 3 replicas ready" in section["problems"][0]["message"]
+
+
+def test_report_of_a_missing_release_is_an_error_except_in_check_mode():
+    assert report_section({}, [], [], SETTINGS)["problems"][0]["severity"] == "error"
+    assert report_section({}, [], [], dict(SETTINGS, check_mode=True))["problems"][0]["severity"] == "info"
+
+
+def test_report_counts_an_old_generation_as_not_ready():
+    rows = report_section({"status": "deployed"}, [_workload("Deployment", "d", 2, 2, generation=3, observed=2)],
+                          [], SETTINGS)["tables"][1]["rows"]
+    assert rows[0][4] == "rolling out"
+
+
+def test_report_names_a_workload_of_the_release_that_is_missing():
+    section = report_section({"status": "deployed"}, [_workload("StatefulSet", "rel-queue", 1, 1)], [], SETTINGS)
+    assert [p["subject"] for p in section["problems"]] == ["Deployment/rel-streamer", "Deployment/rel-collector"]
+    assert "does not exist" in section["problems"][0]["message"]
+
+
+def test_values_diff_lists_the_changed_paths():
+    before = {"streamer": {"replicas": 2, "image": "a"}, "queueOnly": True}
+    after = {"streamer": {"replicas": 5, "image": "a"}, "queueOnly": False, "tls": {"enabled": True}}
+    assert values_diff(before, after) == [
+        "queueOnly: True -> False", "streamer.replicas: 2 -> 5", "tls: (unset) -> {'enabled': True}"]
+    assert values_diff(after, after) == []
