@@ -388,6 +388,9 @@ def storageclass_immutable_changes(existing, desired):
             before, after = before or "Immediate", after or "Immediate"
         if field == "parameters":
             before, after = before or {}, after or {}
+            keys = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+            before = dict((k, before[k]) for k in keys if k in before)
+            after = dict((k, after[k]) for k in keys if k in after)
         if before != after:
             changes.append({"field": field, "before": before, "after": after})
     return changes

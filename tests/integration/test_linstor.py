@@ -222,8 +222,9 @@ def test_check_mode_changes_nothing_and_diff_shows_the_refused_storageclass_chan
     moved = dict(base_vars, linstor_storage_classes=[{"name": SC, "storage_pool": "fast-cache", "placement_count": "2"}])
     refused = play(cluster, moved, args=("--diff",))
     assert refused.rc != 0
-    assert '-        "linstor.csi.linbit.com/placementCount": "1"' in refused.out or \
-        '"linstor.csi.linbit.com/placementCount": "1"' in refused.out, refused.out[-4000:]
+    # fact_diff's unified diff of the changed parameter, then the refusal.
+    assert re.search(r'^-\s+"linstor.csi.linbit.com/placementCount": "1"', refused.out, re.M), refused.out[-4000:]
+    assert re.search(r'^\+\s+"linstor.csi.linbit.com/placementCount": "2"', refused.out, re.M), refused.out[-4000:]
     assert "fields Kubernetes never updates in place" in refused.out
     assert "linstor_replace_storageclasses: true" in refused.out
     assert "Traceback" not in refused.out and "Forbidden" not in refused.out  # never a raw API error

@@ -146,8 +146,8 @@ def test_immutable_changes():
     same = dict(existing, allowVolumeExpansion=True, metadata={"labels": {"x": "y"}})
     assert linstor.storageclass_immutable_changes(existing, same) == []
     assert linstor.storageclass_immutable_changes({}, same) == []
-    changed = linstor.storageclass_immutable_changes(existing, dict(existing, parameters={"a": "2"}, reclaimPolicy="Retain"))
-    assert changed == [{"field": "parameters", "before": {"a": "1"}, "after": {"a": "2"}},
+    changed = linstor.storageclass_immutable_changes(existing, dict(existing, parameters={"a": "2", "b": "3"}, reclaimPolicy="Retain"))
+    assert changed == [{"field": "parameters", "before": {"a": "1"}, "after": {"a": "2", "b": "3"}},
                        {"field": "reclaimPolicy", "before": "Delete", "after": "Retain"}]
     # The API server's defaults count as the values they stand for.
     assert linstor.storageclass_immutable_changes({"provisioner": "p"}, {"provisioner": "p", "reclaimPolicy": "Delete",
