@@ -104,6 +104,7 @@ from ansible_collections.kubernetes.core.plugins.module_utils.args_common import
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
+from ansible_collections.gpufleet.cluster.plugins.module_utils.k8s_read import api_request
 from ansible_collections.gpufleet.cluster.plugins.module_utils.linstor import (
     controller_nodes,
     controller_pools,
@@ -121,10 +122,6 @@ def argspec():
     return spec
 
 
-def _plain(_client, data):
-    return data
-
-
 def main():
     module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argspec(), supports_check_mode=True)
     params = module.params
@@ -132,11 +129,12 @@ def main():
         client = get_api_client(module=module)
     except CoreException as exc:
         module.fail_json(msg=str(exc))
+    request = api_request(client)
     answers = {}
     for key, api_path in (("nodes", "/v1/nodes"), ("storage_pools", "/v1/view/storage-pools")):
         path = controller_proxy_path(params["namespace"], params["service"], params["port"], api_path)
         try:
-            answers[key] = client.client.request("get", path, serializer=_plain)
+            answers[key] = request(path, [])
         except Exception as exc:  # pylint: disable=broad-except  # the client raises urllib3/kubernetes/OS errors alike
             module.fail_json(msg="GET %s through the API server's service proxy failed: %s" % (path, exc))
     module.exit_json(changed=False, nodes=controller_nodes(answers["nodes"]),

@@ -407,3 +407,19 @@ def test_migrate_pvc_guards_migration_and_rollback(cluster, installed, namespace
     assert rollback.rc == 0, rollback.out[-4000:]
     restored = cluster.core.read_namespaced_persistent_volume_claim("ms-swift-cache-pvc", namespace)
     assert restored.spec.storage_class_name == "t-rook-ceph-block" and restored.metadata.uid != new.metadata.uid
+
+
+def test_linstor_controller_info_asks_through_the_service_proxy(cluster, namespace):
+    """No LINSTOR controller runs here: a Service without endpoints makes the proxy answer 503,
+    which the module reports with the path it asked, proving the route it takes."""
+    cluster.core.create_namespaced_service(namespace, client.V1Service(
+        metadata=client.V1ObjectMeta(name="linstor-controller"),
+        spec=client.V1ServiceSpec(ports=[client.V1ServicePort(name="api", port=3370)],
+                                  selector={"app.kubernetes.io/component": "linstor-controller"})))
+    proc = subprocess.run([_ansible("ansible"), "localhost", "-c", "local", "-m", "gpufleet.cluster.linstor_controller_info",
+                           "-a", "namespace=%s" % namespace, "-e", "ansible_python_interpreter=%s" % sys.executable],
+                          env={**os.environ, **cluster.env}, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode != 0
+    assert ("GET /api/v1/namespaces/%s/services/linstor-controller:3370/proxy/v1/nodes through the API server's "
+            "service proxy failed" % namespace) in proc.stdout, proc.stdout[-2000:]
+    assert "503" in proc.stdout or "no endpoints available" in proc.stdout, proc.stdout[-2000:]
