@@ -231,31 +231,6 @@ def test_check_mode_changes_nothing_and_diff_shows_the_refused_storageclass_chan
     assert _resource_versions(cluster) == before
 
 
-def test_upgrade_on_a_changed_value_then_no_change(cluster, base_vars, installed):
-    revision = _helm_revision(cluster)[0]
-    upgraded = play(cluster, dict(base_vars, linstor_chart_values={"installCRDs": True, "replicaCount": 2}))
-    assert upgraded.rc == 0, upgraded.out[-4000:]
-    assert _helm_revision(cluster) == (revision + 1, "deployed")
-    assert cluster.apps.read_namespaced_deployment("piraeus-operator-controller-manager", NAMESPACE).spec.replicas == 2
-    same = play(cluster, dict(base_vars, linstor_chart_values={"installCRDs": True, "replicaCount": 2}))
-    assert same.changed == 0 and _helm_revision(cluster) == (revision + 1, "deployed"), same.out[-4000:]
-    back = play(cluster, base_vars)
-    assert back.rc == 0 and _helm_revision(cluster) == (revision + 2, "deployed")
-
-
-def test_replace_storageclasses_recreates_a_changed_class(cluster, base_vars, installed):
-    uid = cluster.storage.read_storage_class(SC).metadata.uid
-    two = dict(base_vars, linstor_replace_storageclasses=True,
-               linstor_storage_classes=[{"name": SC, "storage_pool": "fast-cache", "placement_count": "2"}])
-    replaced = play(cluster, two)
-    assert replaced.rc == 0, replaced.out[-4000:]
-    sc = cluster.storage.read_storage_class(SC)
-    assert sc.metadata.uid != uid and sc.parameters["linstor.csi.linbit.com/placementCount"] == "2"
-    restored = play(cluster, dict(base_vars, linstor_replace_storageclasses=True))
-    assert restored.rc == 0
-    assert cluster.storage.read_storage_class(SC).parameters["linstor.csi.linbit.com/placementCount"] == "1"
-
-
 def _local_pv(name, node, mode="Filesystem"):
     return client.V1PersistentVolume(
         metadata=client.V1ObjectMeta(name=name, labels={"gpufleet.test": "linstor"}),
@@ -423,3 +398,25 @@ def test_linstor_controller_info_asks_through_the_service_proxy(cluster, namespa
     assert ("GET /api/v1/namespaces/%s/services/linstor-controller:3370/proxy/v1/nodes through the API server's "
             "service proxy failed" % namespace) in proc.stdout, proc.stdout[-2000:]
     assert "503" in proc.stdout or "no endpoints available" in proc.stdout, proc.stdout[-2000:]
+
+
+# --- last: these leave the release and the class changed (the module's teardown removes both) ---
+
+def test_upgrade_on_a_changed_value_then_no_change(cluster, base_vars, installed):
+    revision = _helm_revision(cluster)[0]
+    upgraded = play(cluster, dict(base_vars, linstor_chart_values={"installCRDs": True, "replicaCount": 2}))
+    assert upgraded.rc == 0, upgraded.out[-4000:]
+    assert _helm_revision(cluster) == (revision + 1, "deployed")
+    assert cluster.apps.read_namespaced_deployment("piraeus-operator-controller-manager", NAMESPACE).spec.replicas == 2
+    same = play(cluster, dict(base_vars, linstor_chart_values={"installCRDs": True, "replicaCount": 2}))
+    assert same.changed == 0 and _helm_revision(cluster) == (revision + 1, "deployed"), same.out[-4000:]
+
+
+def test_replace_storageclasses_recreates_a_changed_class(cluster, base_vars, installed):
+    uid = cluster.storage.read_storage_class(SC).metadata.uid
+    two = dict(base_vars, linstor_replace_storageclasses=True,
+               linstor_storage_classes=[{"name": SC, "storage_pool": "fast-cache", "placement_count": "2"}])
+    replaced = play(cluster, two)
+    assert replaced.rc == 0, replaced.out[-4000:]
+    sc = cluster.storage.read_storage_class(SC)
+    assert sc.metadata.uid != uid and sc.parameters["linstor.csi.linbit.com/placementCount"] == "2"
