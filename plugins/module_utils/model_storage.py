@@ -165,8 +165,8 @@ def read_paths(query):
     for kind, crd in (("BaseModel", "basemodels.ome.io"), ("ClusterBaseModel", "clusterbasemodels.ome.io")):
         paths["crd:" + kind] = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/" + crd
     if query.get("ome_controller"):
-        paths["controller"] = "/apis/apps/v1/namespaces/%s/deployments/%s" % (query["ome_namespace"],
-                                                                             query["ome_controller"])
+        paths["controller"] = "/apis/apps/v1/namespaces/%s/deployments/%s" % (
+            query["ome_namespace"], query["ome_controller"])
     if query.get("storage_class"):
         paths["storage_class"] = "/apis/storage.k8s.io/v1/storageclasses/" + query["storage_class"]
     if query.get("pv_name"):
@@ -679,8 +679,8 @@ def cluster_problems(the_plan, inputs, cluster):
     missing = [k for k in wanted if k not in kinds]
     if missing and objects.get("models"):
         notes.append("OME's CRDs for %s are not installed (%s): those model objects are skipped; the volume is "
-                        "created. Install OME with the values in this report, then re-run the role"
-                        % (", ".join(missing), ", ".join("%ss.ome.io" % k.lower() for k in missing)))
+                     "created. Install OME with the values in this report, then re-run the role"
+                     % (", ".join(missing), ", ".join("%ss.ome.io" % k.lower() for k in missing)))
     version = ome_version(cluster.get("controller"), inputs.get("ome_version"))
     if inputs.get("mode") == "pvc" and objects.get("models"):
         minimum = parse_version(inputs.get("ome_pvc_min_version"))
@@ -787,8 +787,8 @@ def observed_problems(the_plan, inputs, observed):
     if inputs.get("mode") == "pvc" and the_plan.get("objects") and not check_mode:
         phase = (pvc.get("status") or {}).get("phase")
         if phase != "Bound":
-            problems.append({"severity": "error", "subject": "PersistentVolumeClaim %s/%s" % (inputs["namespace"],
-                                                                                           inputs["pvc_name"]),
+            subject = "PersistentVolumeClaim %s/%s" % (inputs["namespace"], inputs["pvc_name"])
+            problems.append({"severity": "error", "subject": subject,
                              "message": "the pre-bound claim is %s, not Bound: OME's BaseModel controller waits for a "
                                         "Bound claim" % (phase or "missing")})
     if observed.get("pv") and observed.get("planned_models"):

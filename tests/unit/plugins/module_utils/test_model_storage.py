@@ -392,3 +392,49 @@ def test_pvc_mode_section_errors_on_an_unbound_claim():
                for p in section["problems"])
     assert not any(p["severity"] == "error" for p in ms.report_section(
         the_plan, pvc_inputs, {"pvc": {"status": {"phase": "Pending"}}, "check_mode": True})["problems"])
+
+
+# --- reading the cluster ---------------------------------------------------------------------
+
+class Store(object):
+    """Objects by API path, as the API server would answer a GET (None for a 404)."""
+
+    def __init__(self, objects):
+        self.objects = objects
+        self.asked = []
+
+    def get(self, path):
+        self.asked.append(path)
+        return self.objects.get(path)
+
+    def list_all(self, path):
+        self.asked.append(path)
+        return self.objects.get(path, [])
+
+
+QUERY = {"namespace": "serving", "pv_name": "pv", "pvc_name": "pvc", "storage_class": "local-storage",
+         "ome_namespace": "ome", "ome_controller": "ome-controller-manager",
+         "models": [{"kind": "ClusterBaseModel", "name": "llama"}, {"kind": "BaseModel", "name": "qwen", "namespace": "serving"}]}
+
+
+def test_read_state_reads_what_exists_and_skips_kinds_without_a_crd():
+    store = Store({
+        "/api/v1/nodes": [node("gpu-a")],
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/clusterbasemodels.ome.io": {"kind": "CustomResourceDefinition"},
+        "/api/v1/persistentvolumes/pv": {"kind": "PersistentVolume"},
+        "/apis/ome.io/v1beta1/clusterbasemodels/llama": {"kind": "ClusterBaseModel"},
+    })
+    state = ms.read_state(store.get, store.list_all, QUERY)
+    assert state["crds"] == {"BaseModel": False, "ClusterBaseModel": True}
+    assert state["pv"] == {"kind": "PersistentVolume"} and state["pvc"] is None and state["storage_class"] is None
+    assert state["controller"] is None and [n["metadata"]["name"] for n in state["nodes"]] == ["gpu-a"]
+    assert state["models"] == [{"kind": "ClusterBaseModel"}]
+    assert "/apis/ome.io/v1beta1/namespaces/serving/basemodels/qwen" not in store.asked
+    assert "/apis/apps/v1/namespaces/ome/deployments/ome-controller-manager" in store.asked
+    assert "/api/v1/namespaces/serving/persistentvolumeclaims/pvc" in store.asked
+
+
+def test_read_state_without_a_controller_name_does_not_ask_for_one():
+    store = Store({})
+    ms.read_state(store.get, store.list_all, dict(QUERY, ome_controller="", models=[]))
+    assert not [p for p in store.asked if "deployments" in p]
