@@ -417,16 +417,22 @@ def _state(entry):
     return "held"
 
 
-def holdings(inspections, models):
+def holdings(inspections, models, root=None):
     """Per model: the nodes that hold it, the state on every host, and problems.
 
     ``inspections`` maps inventory host -> summarise_host() dict (None for a host that did not
-    report: unreachable, or the inspection play did not run there).
+    report: unreachable, or the inspection play did not run there). ``root`` is the path the
+    local PV names on every node; a host that keeps its models elsewhere is a warning.
     """
     problems, notes, per_model = [], [], []
     root_problem_hosts = set()
     for host in sorted(inspections):
         summary = inspections[host]
+        if summary and root and summary.get("root") != root:
+            problems.append({"severity": "warning", "subject": host,
+                             "message": "%s keeps its models in %s, but the local PV names %s on every node (one "
+                                        "path for all); give model_storage_dir the same value on every host"
+                                        % (host, summary.get("root"), root)})
         if not summary:
             problems.append({"severity": "warning", "subject": host,
                              "message": "%s did not report its model directories (unreachable, or the inspection "
@@ -520,7 +526,7 @@ def plan(inputs, inspections):
     if not models:
         result["notes"].append("model_storage_models is empty: no model volume or model objects.")
         return result
-    held = holdings(inspections, models)
+    held = holdings(inspections, models, inputs["dir"])
     result["notes"].extend(held["notes"])
     for problem in held["problems"]:
         (errors if problem["severity"] == "error" else result["warnings"]).append(problem["message"])
@@ -664,6 +670,12 @@ def cluster_problems(the_plan, inputs, cluster):
         if volume and volume != inputs["pv_name"]:
             errors.append("PersistentVolumeClaim %s/%s is bound to %s, not %s; use another model_storage_pvc_name"
                           % (inputs["namespace"], inputs["pvc_name"], volume, inputs["pv_name"]))
+        elif ((((have_pvc.get("spec") or {}).get("resources") or {}).get("requests") or {}).get("storage")
+              != want_pvc["spec"]["resources"]["requests"]["storage"]):
+            have = (((have_pvc.get("spec") or {}).get("resources") or {}).get("requests") or {}).get("storage")
+            errors.append("PersistentVolumeClaim %s/%s requests %s, not model_storage_capacity=%r: a claim's request "
+                          "cannot change here (no expansion for local volumes); keep %r or delete the claim (no pod may "
+                          "use it) and re-run" % (inputs["namespace"], inputs["pvc_name"], have, inputs["capacity"], have))
         elif (have_pvc.get("spec") or {}).get("selector") != want_pvc["spec"]["selector"]:
             errors.append("PersistentVolumeClaim %s/%s exists with selector %r, not %r (immutable); delete the claim "
                           "(no pod may use it) and re-run" % (inputs["namespace"], inputs["pvc_name"],
@@ -772,10 +784,11 @@ def observed_problems(the_plan, inputs, observed):
     for obj in observed.get("planned_models") or []:
         name = obj["metadata"]["name"]
         got = back.get((obj["kind"], name))
+        if check_mode:  # nothing was applied: what is read back is the object before the run
+            continue
         if got is None:
-            if not check_mode:
-                problems.append({"severity": "error", "subject": "%s %s" % (obj["kind"], name),
-                                 "message": "%s %s was applied but cannot be read back" % (obj["kind"], name)})
+            problems.append({"severity": "error", "subject": "%s %s" % (obj["kind"], name),
+                             "message": "%s %s was applied but cannot be read back" % (obj["kind"], name)})
             continue
         dropped = _subset_missing(obj["spec"], got.get("spec"))
         if dropped:
@@ -791,8 +804,12 @@ def observed_problems(the_plan, inputs, observed):
             problems.append({"severity": "error", "subject": subject,
                              "message": "the pre-bound claim is %s, not Bound: OME's BaseModel controller waits for a "
                                         "Bound claim" % (phase or "missing")})
-    if observed.get("pv") and observed.get("planned_models"):
-        for finding in label_findings(observed["planned_models"], observed.get("nodes") or [], observed["pv"]):
+    # Every planned model, applied or not: without OME (no CRDs), no node has the labels either.
+    # hostPath mode only: OME's agent skips pvc:// models and serving pods of those get no
+    # node selector on the labels.
+    planned = (the_plan.get("objects") or {}).get("models") or []
+    if observed.get("pv") and planned and inputs.get("mode") == "hostPath":
+        for finding in label_findings(planned, observed.get("nodes") or [], observed["pv"]):
             problems.append({"severity": finding["severity"], "subject": finding["object"],
                              "message": "%s: %s" % (finding["check"], finding["message"])})
     return problems
@@ -844,6 +861,10 @@ def report_section(the_plan, inputs, observed):
         notes.append("OME version in use: %s." % observed["version"])
     if observed.get("check_mode"):
         notes.append("Check mode: nothing was created; phases and objects are those found before the run.")
+    if inputs.get("mode") == "pvc":
+        notes.append("%s is not checked in pvc mode: OME's model agent does not label nodes for pvc:// models, and "
+                     "their serving pods get no node selector on those labels (the volume's affinity places them)."
+                     % CHECK_LABELS)
     notes.append("Mode %s, model directory %s. OME's own defaults differ by install route (/raid/models in its "
                  "kustomize manifests, /mnt/data/models in the ome-resources chart, /mnt/models for the binary) and "
                  "newer charts leave the model agent disabled: install OME with the values above."

@@ -119,6 +119,19 @@ def failures(out):
     return messages
 
 
+def diffs(value):
+    """Every ``diff`` in a task result (not its invocation, which repeats the arguments)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "diff":
+                yield item
+            elif key != "invocation":
+                yield from diffs(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from diffs(item)
+
+
 def section(out):
     for play in out["plays"]:
         for task in play["tasks"]:
@@ -316,6 +329,15 @@ def test_hostpath_mode_binds_on_first_consumer_on_a_model_host(cluster, crds, ho
     assert "models.ome.io/modelstore-hp.basemodel.modelstore-hp-qwen=Ready" in messages  # no label at all: info
     rc, out, _seconds = run_role(cluster, hosts, tmp_path, variables, check=True, tag="check")
     assert rc == 0 and out["stats"]["localhost"]["changed"] == 0, failures(out)
+    # A change in check mode with --diff: shown, not made.
+    changed = names("modelstore-hp")
+    changed["model_storage_models"][0]["spec"]["displayName"] = "Llama (renamed)"
+    rc, out, _seconds = run_role(cluster, hosts, tmp_path, changed, check=True, tag="diff")
+    assert rc == 0 and out["stats"]["localhost"]["changed"] == 1, failures(out)
+    shown = [t["hosts"]["localhost"] for play in out["plays"] for t in play["tasks"]
+             if t["task"]["name"].endswith("Model volume, claim and OME model objects")]
+    assert "Llama (renamed)" in json.dumps(list(diffs(shown))), shown
+    assert read_model(cluster, "ClusterBaseModel", "modelstore-hp-llama")["spec"]["displayName"] == "Llama (test)"
 
 
 def test_a_model_gone_from_a_host_in_the_volume_is_refused(cluster, crds, hosts, tmp_path):

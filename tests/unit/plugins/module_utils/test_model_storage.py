@@ -243,6 +243,15 @@ def test_no_host_with_every_model_is_refused():
     assert "llama on gpu-a; qwen on gpu-b" in result["problems"][0]
 
 
+def test_a_host_with_another_model_root_is_a_warning():
+    other = dict(FLEET)
+    other["gpu-b"] = dict(FLEET["gpu-b"], root="/data/models")
+    result = ms.plan(INPUTS, other)
+    assert result["problems"] == []
+    assert result["warnings"] == ["gpu-b keeps its models in /data/models, but the local PV names /raid/models on "
+                                  "every node (one path for all); give model_storage_dir the same value on every host"]
+
+
 def test_an_unreported_host_is_a_warning_and_left_out():
     result = ms.plan(INPUTS, dict(FLEET, **{"gpu-e": None}))
     assert result["problems"] == [] and result["nodes"] == ["gpu-a", "gpu-b"]
@@ -320,13 +329,22 @@ def test_old_ome_is_refused_in_pvc_mode_and_points_to_hostpath():
     assert ms.cluster_problems(ms.plan(INPUTS, FLEET), INPUTS, cluster(controller=old))["errors"] == []
 
 
+def test_a_claim_request_cannot_change():
+    the_plan = ms.plan(inputs(capacity="600Gi"), FLEET)
+    have = copy.deepcopy(ms.plan(INPUTS, FLEET)["objects"]["pvc"])
+    errors = ms.cluster_problems(the_plan, inputs(capacity="600Gi"), cluster(pvc=have))["errors"]
+    assert errors == ["PersistentVolumeClaim serving/model-storage-pvc requests 500Gi, not model_storage_capacity='600Gi': "
+                      "a claim's request cannot change here (no expansion for local volumes); keep '500Gi' or delete the "
+                      "claim (no pod may use it) and re-run"]
+
+
 def test_a_hostpath_claim_cannot_turn_into_a_pre_bound_one():
     pvc_inputs = inputs(mode="pvc")
     the_plan = ms.plan(pvc_inputs, FLEET)
-    selector = the_plan["objects"]["pvc"]["spec"]["selector"]
-    errors = ms.cluster_problems(the_plan, pvc_inputs, cluster(pvc={"spec": {"selector": selector}}))["errors"]
+    spec = {"selector": the_plan["objects"]["pvc"]["spec"]["selector"], "resources": {"requests": {"storage": "500Gi"}}}
+    errors = ms.cluster_problems(the_plan, pvc_inputs, cluster(pvc={"spec": spec}))["errors"]
     assert "exists unbound without volumeName" in errors[0]
-    errors = ms.cluster_problems(the_plan, pvc_inputs, cluster(pvc={"spec": {}}))["errors"]
+    errors = ms.cluster_problems(the_plan, pvc_inputs, cluster(pvc={"spec": {"resources": spec["resources"]}}))["errors"]
     assert "exists with selector None" in errors[0] and "(immutable)" in errors[0]
 
 
