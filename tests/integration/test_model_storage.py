@@ -161,7 +161,8 @@ def affinity_nodes(pv):
     return pv.spec.node_affinity.required.node_selector_terms[0].match_expressions[0].values
 
 
-def _delete_everything(cluster):
+def _delete_everything(cluster, wait=True):
+    """Delete what the tests made; wait (before the tests) until namespaces and PVs are gone."""
     core, storage, api = cluster.core, cluster.storage, custom(cluster)
     for ns in core.list_namespace().items:
         if ns.metadata.name.startswith(PREFIX + "-"):
@@ -187,14 +188,15 @@ def _delete_everything(cluster):
     def gone():
         return not [n for n in core.list_namespace().items if n.metadata.name.startswith(PREFIX + "-")] and \
             not [p for p in core.list_persistent_volume().items if p.metadata.name.startswith(PREFIX + "-")]
-    wait_for(gone, timeout=90, what="the test's namespaces and PVs to be deleted")
+    if wait:
+        wait_for(gone, timeout=90, what="the test's namespaces and PVs to be deleted")
 
 
 @pytest.fixture(scope="module")
 def clean(cluster):
     _delete_everything(cluster)
     yield
-    _delete_everything(cluster)
+    _delete_everything(cluster, wait=False)
 
 
 def _remove_crds(cluster):
@@ -232,7 +234,8 @@ def crds(cluster, clean):
         return True
     wait_for(established, timeout=60, what="OME's CRDs to be Established")
     yield
-    _delete_everything(cluster)
+    # The namespace controller finishes the deletions; the next run's `clean` waits for them.
+    _delete_everything(cluster, wait=False)
     _remove_crds(cluster)
 
 
