@@ -231,13 +231,15 @@ def quantity_problem(var, value):
             % (var, value, hint))
 
 
-def subpath_problem(var, value):
+def subpath_problem(var, value, root=None):
     """Problem with a model directory relative to the model root, or None."""
     if not isinstance(value, str) or not value.strip():
-        return "%s=%r is not a path; give the model's directory under the model root, e.g. 'meta/llama-3-2-1b-instruct'" % (var, value)
+        return ("%s=%r is not a path; give the model's directory under the model root, e.g. "
+                "'meta/llama-3-2-1b-instruct'" % (var, value))
     if value.startswith("/"):
+        inside = isinstance(root, str) and root and value.startswith(root.rstrip("/") + "/")
         return ("%s=%r is absolute; give it relative to model_storage_dir, e.g. %r"
-                % (var, value, value.lstrip("/").split("/", 2)[-1] if value.count("/") > 2 else value.lstrip("/")))
+                % (var, value, value[len(root.rstrip("/")) + 1:] if inside else value.lstrip("/")))
     segments = value.split("/")
     if ".." in segments:
         return ("%s=%r climbs out of the model root with '..'; a subPath must stay inside the volume. "
@@ -343,7 +345,7 @@ def input_problems(inputs):
                 problem = _name_problem("%s.namespace" % prefix, namespace, label=True)
                 if problem:
                     problems.append(problem)
-        problem = subpath_problem("%s.subpath" % prefix, model.get("subpath"))
+        problem = subpath_problem("%s.subpath" % prefix, model.get("subpath"), root)
         if problem:
             problems.append(problem)
         marker = model.get("marker")
