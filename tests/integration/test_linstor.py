@@ -162,6 +162,7 @@ def test_first_run_installs_and_the_second_changes_nothing(cluster, base_vars, i
     names = [re.sub(r"^TASK \[gpufleet\.cluster\.linstor : (.*)\].*$", r"\1", t) for t in order]
     assert names.index("Wait until the operator's CRDs are Established") < names.index(
         "Apply the LinstorCluster and the satellite configuration")
+    assert "Wait until the operator Deployment is Available" in names, names
     assert names.index("Wait until the operator Deployment is Available") < names.index(
         "Apply the LinstorCluster and the satellite configuration")
     apiext = client.ApiextensionsV1Api(cluster.api)
