@@ -323,3 +323,25 @@ def test_production_profile_binds_with_a_default_storageclass_present(cluster, b
                                                               "vramExpandToHostDisk": 20}
     _contains({"autoUpdateHypervisor": False, "autoUpdateWorker": False, "autoUpdateClient": False},
               template["nodeManagerConfig"]["nodePoolRollingUpdatePolicy"], "nodePoolRollingUpdatePolicy")
+
+
+def test_cloud_greptimedb_and_an_existing_alertmanager_keep_the_password_out_of_every_output(cluster, base_vars, installed):
+    secret = "t-tf-cl0ud-pass"
+    variables = {**base_vars, "tensor_fusion_greptimedb_mode": "cloud",
+                 # The API server stands in for a GreptimeDB that answers on its port.
+                 "tensor_fusion_greptimedb_host": "127.0.0.1", "tensor_fusion_greptimedb_port": 6443,
+                 "tensor_fusion_greptimedb_user": "t-tf-user", "tensor_fusion_greptimedb_password": secret,
+                 "tensor_fusion_alertmanager_mode": "existing",
+                 "tensor_fusion_alertmanager_address": "alertmanager.monitoring.svc.cluster.local:9093"}
+    run = play(cluster, variables, playbook=PLAYBOOK, args=("-vvv", "--diff"))
+    assert run.rc == 0, run.out[-6000:]
+    assert secret not in run.out
+    values = _helm_info_values(cluster)
+    assert values["greptime"] == {"installStandalone": False, "isCloud": True, "host": "127.0.0.1", "port": 6443,
+                                  "db": "public", "user": "t-tf-user", "password": secret}
+    assert values["alert"] == {"enabled": False}
+    command = cluster.apps.read_namespaced_deployment(CONTROLLER, NAMESPACE).spec.template.spec.containers[0].command
+    assert command[-2:] == ["-alert-manager-addr", "alertmanager.monitoring.svc.cluster.local:9093"]
+    assert "-enable-alert" in command and "-enable-auto-scale" in command
+    with pytest.raises(ApiException):
+        cluster.apps.read_namespaced_stateful_set("tensor-fusion-sys-alert-manager", NAMESPACE)

@@ -69,6 +69,15 @@ GROUPS = {
         "tensor_fusion_greptimedb_host is empty but tensor_fusion_greptimedb_mode='cloud'; give the GreptimeDB host",
         "tensor_fusion_alertmanager_address='alertmanager' is not host:port",
     ]),
+    "external-greptimedb-not-answering": ({
+        "tensor_fusion_greptimedb_mode": "external",
+        "tensor_fusion_greptimedb_host": "127.0.0.1",
+        "tensor_fusion_greptimedb_port": 9,
+        "tensor_fusion_greptimedb_check_timeout": 1,
+    }, [
+        "tensor_fusion_greptimedb_host=127.0.0.1 does not answer on tensor_fusion_greptimedb_port=9 within 1 s",
+        "set tensor_fusion_greptimedb_check: false",
+    ]),
     "unknown-profile": ({"tensor_fusion_profile": "prod"}, [
         "tensor_fusion_profile", "prod", "testing, production",
     ]),
