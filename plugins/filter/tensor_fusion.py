@@ -47,6 +47,13 @@ def tensor_fusion_report_section(release, claims, statefulsets, cluster, setting
         raise AnsibleFilterError("tensor_fusion_report_section: the objects read have an unexpected shape: %s" % exc)
 
 
+def tensor_fusion_rollout_plan(deployments, items, action):
+    try:
+        return tf.rollout_plan(deployments, items, action)
+    except (AttributeError, KeyError, TypeError) as exc:
+        raise AnsibleFilterError("tensor_fusion_rollout_plan: malformed input %s" % exc)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -56,4 +63,5 @@ class FilterModule(object):
             "tensor_fusion_objects": tensor_fusion_objects,
             "tensor_fusion_restart": tensor_fusion_restart,
             "tensor_fusion_report_section": tensor_fusion_report_section,
+            "tensor_fusion_rollout_plan": tensor_fusion_rollout_plan,
         }

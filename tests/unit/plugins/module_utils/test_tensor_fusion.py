@@ -251,3 +251,39 @@ def test_go_durations_and_crons():
     assert tf.is_go_duration("1m30s") and tf.is_go_duration("24h") and not tf.is_go_duration("1d")
     assert tf.cron_problem("x", "1 1 * * *") is None and tf.cron_problem("x", "*/5 * * * 1-5") is None
     assert tf.cron_problem("x", "1 1 * *")
+
+
+def _deployment(replicas=10, annotations=None):
+    return {"spec": {"replicas": replicas, "template": {"metadata": {"annotations": annotations or {}}}}}
+
+
+def test_rollout_plan_counts_percentages_and_rolls_back():
+    items = [{"name": "a", "namespace": "n", "enabled_replicas": "30%"}, {"name": "b", "namespace": "n", "enabled_replicas": 3}]
+    plan = tf.rollout_plan([[_deployment()], _deployment(4)], items, "rollout")
+    assert plan["problems"] == []
+    meta = [p["spec"]["template"]["metadata"] for p in plan["patches"]]
+    assert meta[0] == {"labels": {"tensor-fusion.ai/enabled": "true"}, "annotations": {"tensor-fusion.ai/enabled-replicas": "3"}}
+    assert meta[1]["annotations"]["tensor-fusion.ai/enabled-replicas"] == "3"
+    back = tf.rollout_plan([_deployment(), _deployment(4)], items, "rollback")
+    assert [p["spec"]["template"]["metadata"] for p in back["patches"]] == [
+        {"labels": {"tensor-fusion.ai/enabled": "false"}, "annotations": {"tensor-fusion.ai/enabled-replicas": "0"}}] * 2
+    assert "containers" not in str(plan["patches"])
+
+
+def test_rollout_plan_refuses_missing_deployments_counts_and_requests_above_limits():
+    items = [{"name": "gone", "namespace": "n"}, {"name": "a", "namespace": "n", "enabled_replicas": 11},
+             {"name": "b", "namespace": "n", "enabled_replicas": 1,
+              "annotations": {"tensor-fusion.ai/vram-request": "4Gi", "tensor-fusion.ai/vram-limit": "3Gi"}},
+             {"name": "c", "namespace": "n", "enabled_replicas": "x"}]
+    plan = tf.rollout_plan([[], _deployment(), _deployment(2, {"tensor-fusion.ai/tflops-request": "100",
+                                                               "tensor-fusion.ai/tflops-limit": "200"}), _deployment()],
+                           items, "rollout")
+    assert plan["patches"] == []
+    assert plan["problems"] == [
+        "tensor_fusion_rollout[0]: Deployment n/gone does not exist; name an existing Deployment (kubectl get deploy -n n)",
+        "tensor_fusion_rollout[1].enabled_replicas=11 is above the 10 replicas of Deployment n/a; use at most 10",
+        "tensor_fusion_rollout[2]: tensor-fusion.ai/vram-request='4Gi' is above tensor-fusion.ai/vram-limit='3Gi' on "
+        "Deployment n/b; a vram request must not exceed its limit",
+        "tensor_fusion_rollout[3].enabled_replicas='x' is not a count or a percentage; use e.g. 3 or '30%'",
+    ]
+    assert tf.quantity("3Gi") == 3 * 1024 ** 3 and tf.quantity("100") == 100 and tf.quantity("3GB") is None
