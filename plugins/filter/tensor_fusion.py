@@ -28,6 +28,10 @@ def tensor_fusion_values(settings, chart_defaults):
     return tf.chart_values(settings, chart_defaults)
 
 
+def tensor_fusion_changed_paths(after, before):
+    return tf.changed_paths(before, after)
+
+
 def tensor_fusion_objects(settings, what):
     if what == "storage":
         return tf.storage_objects(settings)
@@ -61,6 +65,7 @@ class FilterModule(object):
             "tensor_fusion_problems": tensor_fusion_problems,
             "tensor_fusion_values": tensor_fusion_values,
             "tensor_fusion_objects": tensor_fusion_objects,
+            "tensor_fusion_changed_paths": tensor_fusion_changed_paths,
             "tensor_fusion_restart": tensor_fusion_restart,
             "tensor_fusion_report_section": tensor_fusion_report_section,
             "tensor_fusion_rollout_plan": tensor_fusion_rollout_plan,

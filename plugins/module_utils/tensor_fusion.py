@@ -542,6 +542,20 @@ def value_paths(values, prefix=""):
     return paths
 
 
+def changed_paths(before, after, prefix=""):
+    """Dotted paths whose value differs between two values dicts (names only: no value is shown)."""
+    before, after = before or {}, after or {}
+    out = []
+    for key in sorted(set(before) | set(after)):
+        path = prefix + key
+        old, new = before.get(key), after.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            out.extend(changed_paths(old, new, path + "."))
+        elif old != new:
+            out.append(path)
+    return out
+
+
 def storage_objects(s):
     """StorageClass, PV and the pre-bound claim the GreptimeDB StatefulSet adopts (standalone only)."""
     if s.get("greptimedb_mode") != "standalone":

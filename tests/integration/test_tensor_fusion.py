@@ -252,7 +252,7 @@ def test_check_mode_changes_nothing(cluster, base_vars, installed):
     run = play(cluster, {**base_vars, "tensor_fusion_metrics_ttl": "7d"}, playbook=PLAYBOOK, args=("--check", "--diff"))
     assert run.rc == 0, run.out[-4000:]
     assert run.changed > 0
-    assert "dynamicConfig" in run.out
+    assert "dynamicConfig.metricsTTL" in run.out  # --diff without helm-diff: the changed paths
     assert _versions(cluster) == before
 
 
@@ -283,6 +283,37 @@ def test_a_config_change_restarts_the_controller_once(cluster, base_vars, instal
     assert deployment.metadata.generation == generation + 1
     assert deployment.spec.template.metadata.annotations["gpufleet.cluster/config-sha256"] == stamp
     assert _revision(cluster) == (2, "deployed")
+
+
+def _fake_pod(cluster, name, labels):
+    cluster.core.create_namespaced_pod(NAMESPACE, client.V1Pod(
+        metadata=client.V1ObjectMeta(name=name, labels=labels),
+        spec=client.V1PodSpec(node_name="gpu-ucsd-1", containers=[client.V1Container(
+            name="tensorfusion-hypervisor", image="example.com/never-pulled:1")])))
+
+
+def _gone(cluster, name):
+    pod = _pod(cluster, NAMESPACE, name)
+    return pod is None or pod.metadata.deletion_timestamp is not None
+
+
+def test_switching_progressive_migration_on_restarts_the_hypervisors_once(cluster, base_vars, installed):
+    hypervisor = {"tensor-fusion.ai/component": "hypervisor"}
+    _fake_pod(cluster, "t-tf-hypervisor-a", hypervisor)
+    _fake_pod(cluster, "t-tf-not-a-hypervisor", {"app": "t-tf-other"})
+    variables = {**base_vars, "tensor_fusion_nvidia_operator_progressive_migration": True}
+    run = play(cluster, variables, playbook=PLAYBOOK)
+    assert run.rc == 0, run.out[-4000:]
+    assert _helm_info_values(cluster)["controller"]["nvidiaOperatorProgressiveMigration"] is True
+    assert wait_for(lambda: _gone(cluster, "t-tf-hypervisor-a"), timeout=30, what="hypervisor pod deleted")
+    assert not _gone(cluster, "t-tf-not-a-hypervisor")
+    # Already on: a hypervisor started since is left alone.
+    _fake_pod(cluster, "t-tf-hypervisor-b", hypervisor)
+    again = play(cluster, variables, playbook=PLAYBOOK)
+    assert again.rc == 0 and again.changed == 0, again.out[-4000:]
+    assert not _gone(cluster, "t-tf-hypervisor-b")
+    for name in ("t-tf-hypervisor-a", "t-tf-hypervisor-b", "t-tf-not-a-hypervisor"):
+        _delete(lambda name=name: cluster.core.delete_namespaced_pod(name, NAMESPACE, grace_period_seconds=0))
 
 
 def test_production_profile_binds_with_a_default_storageclass_present(cluster, base_vars, installed):

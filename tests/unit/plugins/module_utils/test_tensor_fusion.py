@@ -287,3 +287,9 @@ def test_rollout_plan_refuses_missing_deployments_counts_and_requests_above_limi
         "tensor_fusion_rollout[3].enabled_replicas='x' is not a count or a percentage; use e.g. 3 or '30%'",
     ]
     assert tf.quantity("3Gi") == 3 * 1024 ** 3 and tf.quantity("100") == 100 and tf.quantity("3GB") is None
+
+
+def test_changed_paths_name_no_value():
+    before = {"greptime": {"password": "a", "host": "h"}, "dynamicConfig": {"metricsTTL": "30d", "alertRules": [1]}}
+    after = {"greptime": {"password": "b", "host": "h"}, "dynamicConfig": {"metricsTTL": "7d", "alertRules": [1]}, "x": 1}
+    assert tf.changed_paths(before, after) == ["dynamicConfig.metricsTTL", "greptime.password", "x"]
