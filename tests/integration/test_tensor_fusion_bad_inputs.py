@@ -1,0 +1,98 @@
+"""The tensor_fusion role refuses bad input before it changes anything, naming variable, value and fix.
+
+problems() reports every problem at once, so one run checks several bad inputs: each group below
+is one ansible-playbook run (the cases of a group do not exclude one another).
+"""
+
+from __future__ import annotations
+
+import pytest
+from kubernetes.client.rest import ApiException
+
+from test_linstor import play
+from test_tensor_fusion import PLAYBOOK
+
+pytestmark = pytest.mark.cluster
+
+SC = "t-tf-bad-input-class"
+GOOD = {
+    "tensor_fusion_enabled": True,
+    "tensor_fusion_chart_ref": "/nonexistent/chart/never/reached",
+    "tensor_fusion_greptimedb_nfs_server": "10.89.40.10",
+    "tensor_fusion_greptimedb_storage_class": SC,
+    "tensor_fusion_greptimedb_volume_name": "t-tf-bad-input-pv",
+}
+RULE = {"name": "r", "query": "SELECT 1", "threshold": 0, "evaluationInterval": "15s", "consecutiveCount": 1,
+        "severity": "P1", "summary": "s", "alertTargetInstance": "x"}
+
+GROUPS = {
+    "pools-sizes-rules": ({
+        "tensor_fusion_gpu_pools": [
+            {"name": "low", "oversubscription": {"tflopsOversellRatio": 50, "vramExpandToHostMem": 120}},
+            {"name": "high", "oversubscription": {"tflopsOversellRatio": 200000}, "provisioning_mode": "karpenter",
+             "rolling_update": {"maintenanceWindow": {"includes": ["1 1 * *"]}}},
+        ],
+        "tensor_fusion_greptimedb_size": "5GB",
+        "tensor_fusion_alert_rules": [dict(RULE, evaluationInterval="1d"), {k: v for k, v in RULE.items() if k != "query"}],
+    }, [
+        "tensor_fusion_gpu_pools[0].oversubscription.tflopsOversellRatio=50 is outside 100-100000 (the CRD's bounds); use e.g. 300",
+        "tensor_fusion_gpu_pools[0].oversubscription.vramExpandToHostMem=120 is outside 0-100 (the CRD's bounds); use e.g. 40",
+        "tensor_fusion_gpu_pools[1].oversubscription.tflopsOversellRatio=200000 is outside 100-100000",
+        "tensor_fusion_gpu_pools[1].provisioning_mode='karpenter' is not one of AutoSelect, Provisioned, Karpenter "
+        "(write 'Karpenter': the CRD's enum is case-sensitive)",
+        "tensor_fusion_gpu_pools[1].rolling_update.maintenanceWindow.includes[0]='1 1 * *' is not a cron schedule of 5 fields",
+        "tensor_fusion_greptimedb_size='5GB' is not a Kubernetes quantity; use binary units such as '20Gi' "
+        "(write '5Gi': Kubernetes has no unit 'GB')",
+        "tensor_fusion_alert_rules[0].evaluationInterval='1d' is not a Go duration (the rule evaluator aborts on it); "
+        "use h, m, s units such as '24h' or '15s'",
+        "tensor_fusion_alert_rules[1] (r) has no query",
+    ]),
+    "alertmanager-persistence-and-production-log-level": ({
+        "tensor_fusion_profile": "production",
+        "tensor_fusion_alertmanager_size": "",
+        "tensor_fusion_log_level": "debug",
+        "tensor_fusion_scheduler_plugin_config": [{"name": "NodeResourcesFit", "args": {"scoringStrategy": {
+            "requestedToCapacityRatio": {"shape": [{"utilization": 75, "score": 9}, {"utilization": 50, "score": 10}]}}}}],
+    }, [
+        "tensor_fusion_alertmanager_size is empty but tensor_fusion_alertmanager_mode='persistent': the chart's claim has "
+        "no default size; set e.g. '5Gi'",
+        "tensor_fusion_alertmanager_storage_class is empty but tensor_fusion_alertmanager_mode='persistent'",
+        "tensor_fusion_log_level='debug' in the production profile",
+        "requestedToCapacityRatio.shape[1].utilization=50 is not above the previous point's 75",
+    ]),
+    "cloud-without-host": ({
+        "tensor_fusion_greptimedb_mode": "cloud",
+        "tensor_fusion_greptimedb_password": "t-tf-n0t-a-real-secret",
+        "tensor_fusion_alertmanager_mode": "existing",
+        "tensor_fusion_alertmanager_address": "alertmanager",
+    }, [
+        "tensor_fusion_greptimedb_host is empty but tensor_fusion_greptimedb_mode='cloud'; give the GreptimeDB host",
+        "tensor_fusion_alertmanager_address='alertmanager' is not host:port",
+    ]),
+    "external-greptimedb-not-answering": ({
+        "tensor_fusion_greptimedb_mode": "external",
+        "tensor_fusion_greptimedb_host": "127.0.0.1",
+        "tensor_fusion_greptimedb_port": 9,
+        "tensor_fusion_greptimedb_check_timeout": 1,
+    }, [
+        "tensor_fusion_greptimedb_host=127.0.0.1 does not answer on tensor_fusion_greptimedb_port=9 within 1 s",
+        "set tensor_fusion_greptimedb_check: false",
+    ]),
+    "unknown-profile": ({"tensor_fusion_profile": "prod"}, [
+        "tensor_fusion_profile", "prod", "testing, production",
+    ]),
+}
+
+
+@pytest.mark.parametrize("group", sorted(GROUPS))
+def test_bad_input_is_refused_before_anything_changes(cluster, group):
+    variables, expected = GROUPS[group]
+    run = play(cluster, {**GOOD, **variables}, playbook=PLAYBOOK, args=("-vvv",))
+    assert run.rc != 0
+    for message in expected:
+        assert message in run.out, (message, run.out[-3000:])
+    assert run.changed == 0
+    assert "t-tf-n0t-a-real-secret" not in run.out
+    with pytest.raises(ApiException) as err:
+        cluster.storage.read_storage_class(SC)
+    assert err.value.status == 404
