@@ -580,7 +580,10 @@ def storage_objects(s):
             {"key": "kubernetes.io/hostname", "operator": "In", "values": [s["greptimedb_node"]]}]}]}}
     return [
         {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": klass, "labels": labels},
-         "provisioner": "kubernetes.io/no-provisioner", "reclaimPolicy": "Retain", "volumeBindingMode": "Immediate"},
+         # WaitForFirstConsumer: the claim is pre-bound (volumeName), so it binds at once all the same,
+         # and no volume of the class is ever placed before its pod (pv_affinity_info's
+         # zonal-storageclass-immediate-binding stays quiet).
+         "provisioner": "kubernetes.io/no-provisioner", "reclaimPolicy": "Retain", "volumeBindingMode": "WaitForFirstConsumer"},
         {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": pv_name, "labels": labels}, "spec": pv_spec},
         {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
          "metadata": {"name": GREPTIME_CLAIM, "namespace": GREPTIME_NAMESPACE,

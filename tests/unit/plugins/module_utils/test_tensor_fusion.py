@@ -202,7 +202,7 @@ def test_schema_only_keys_are_the_documented_ones(chart_defaults, chart_schema):
 
 def test_storage_objects_bind_the_claim_to_the_volume():
     sc, pv, pvc = tf.storage_objects(resolved())
-    assert sc["provisioner"] == "kubernetes.io/no-provisioner" and sc["volumeBindingMode"] == "Immediate"
+    assert sc["provisioner"] == "kubernetes.io/no-provisioner" and sc["volumeBindingMode"] == "WaitForFirstConsumer"
     assert pv["spec"]["nfs"] == {"server": "10.89.40.10", "path": "/srv/nfs/greptimedb"}
     assert pv["spec"]["claimRef"]["name"] == pvc["metadata"]["name"] == "datanode-tensor-fusion-sys-greptimedb-standalone-0"
     assert pvc["metadata"]["namespace"] == "greptimedb" and pvc["spec"]["volumeName"] == pv["metadata"]["name"]
