@@ -26,15 +26,21 @@ CPU = {}
 RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 
+# The lab's inventory and fact cache, as scripts/lab sets them (ansible.cfg names neither).
+LAB_ENV = dict(os.environ, ANSIBLE_INVENTORY=str(REPO / "inventories" / "lab"))
+FACTS = Path(os.environ.get("ANSIBLE_CACHE_PLUGIN_CONNECTION", str(REPO / ".cache" / "facts")))
+
+
 def sh(*args):
-    return subprocess.run([str(a) for a in args], capture_output=True, text=True, check=True, cwd=str(REPO))
+    return subprocess.run([str(a) for a in args], capture_output=True, text=True, check=True, cwd=str(REPO),
+                          env=LAB_ENV)
 
 
 def fresh_lab():
     sh("ansible-playbook", "lab/hosts.yml", "-e", "lab_state=absent")
     sh("ansible-playbook", "lab/hosts.yml")
     # A new fleet has no cached facts: drop the lab hosts' entries (only theirs).
-    facts = REPO / ".cache" / "facts"
+    facts = FACTS
     for host in ["nfs-1", "gpu-ucsd-1", "gpu-ucsd-2", "gpu-sdsu-1", "gpu-sdsu-2"]:
         path = facts / host
         if path.is_file():
@@ -52,7 +58,7 @@ def cpu_busy_seconds():
 
 
 def converge(*limit):
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1")
+    env = dict(LAB_ENV, ANSIBLE_NOCOLOR="1")
     cpu_start = cpu_busy_seconds()
     start = time.monotonic()
     proc = subprocess.run(
@@ -82,7 +88,7 @@ def main():
         cpu_rerun = CPU.popitem()[1]
     finally:
         subprocess.run(["ansible-playbook", "lab/hosts.yml", "-e", "lab_state=absent"], cwd=str(REPO),
-                       capture_output=True, check=False)
+                       capture_output=True, check=False, env=LAB_ENV)
 
     ratios = {"rerun/first": t_rerun / t_first, "all/one": t_first / t_one}
     print("prepare_nodes.yml on the podman lab (4 GPU nodes + 1 NFS server, %d CPUs)" % os.cpu_count())

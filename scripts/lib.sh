@@ -29,6 +29,9 @@ gpufleet_activate() {
   export ANSIBLE_COLLECTIONS_PATH="$GPUFLEET_CACHE/collections/$repo_key"
   export ANSIBLE_CONFIG="$GPUFLEET_REPO/ansible.cfg"
   export ANSIBLE_PYTHON_INTERPRETER="$GPUFLEET_VENV/bin/python"
+  # The project's own runs (lab, tests) keep their fact cache out of the checkout's .cache/facts,
+  # which is the cache of the user's real runs from this checkout.
+  export ANSIBLE_CACHE_PLUGIN_CONNECTION="$GPUFLEET_CACHE/facts/$repo_key"
   if [ -f "$GPUFLEET_CACHE/cluster/kubeconfig" ]; then
     export K8S_AUTH_KUBECONFIG="$GPUFLEET_CACHE/cluster/kubeconfig"
   fi
