@@ -6,7 +6,9 @@ tarball offline into a temp path and points ANSIBLE_COLLECTIONS_PATH at that pat
 
 import json
 import os
+import shutil
 import subprocess
+import sys
 import tarfile
 
 import pytest
@@ -120,3 +122,60 @@ def test_every_filter_has_docs_from_the_installed_copy(installed):
                              capture_output=True, text=True, check=False)
         assert out.returncode == 0, out.stderr
         assert json.loads(out.stdout)["gpufleet.cluster.%s" % name]["doc"]["short_description"], name
+
+
+def _bin(name):
+    return os.path.join(os.path.dirname(sys.executable), name)
+
+
+def test_antsibull_docs_lints_the_installed_collection(installed):
+    """The docs of every module, filter and role parse and cross-reference correctly, as on
+    docs.ansible.com (antsibull-docs validates them with ansible-doc's own output)."""
+    out = subprocess.run([_bin("antsibull-docs"), "lint-collection-docs", "--plugin-docs", "."],
+                         capture_output=True, text=True, cwd=installed, check=False)
+    assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-2000:]
+
+
+def _fragments():
+    folder = os.path.join(REPO, "changelogs", "fragments")
+    return sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.endswith((".yml", ".yaml")))
+
+
+def test_changelog_fragments_lint():
+    out = subprocess.run([_bin("antsibull-changelog"), "lint"], capture_output=True, text=True, cwd=REPO, check=False)
+    assert out.returncode == 0 and not out.stdout.strip(), out.stdout + out.stderr
+
+
+def test_changelog_release_builds_the_changelog(tmp_path):
+    """`antsibull-changelog release` on a copy of the sources (a release consumes the fragments):
+    CHANGELOG.rst has the galaxy.yml version's section and every fragment's every entry."""
+    with open(os.path.join(REPO, "galaxy.yml")) as f:
+        version = yaml.safe_load(f)["version"]
+    copy = tmp_path / "ansible_collections" / "gpufleet" / "cluster"
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], capture_output=True, cwd=REPO,
+                           check=True).stdout.decode().split("\0")
+    for rel in filter(None, files):
+        src = os.path.join(REPO, rel)
+        if not os.path.isfile(src) or rel.startswith(("tests/", "lab/", "bench/", "reports/")):
+            continue
+        dest = copy / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dest)
+    out = subprocess.run([_bin("antsibull-changelog"), "release", "--version", version], capture_output=True,
+                         text=True, cwd=str(copy), check=False)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    changelog = (copy / "CHANGELOG.rst").read_text()
+    assert "v%s\n" % version in changelog
+    entries = []
+    for path in _fragments():
+        with open(path) as f:
+            for section, items in yaml.safe_load(f).items():
+                entries += [(os.path.basename(path), section, item) for item in ([items] if isinstance(items, str)
+                                                                                 else items)]
+    assert entries
+    flat = " ".join(changelog.split())
+    missing = [(name, section) for name, section, item in entries
+               if section != "trivial" and " ".join(item.split())[:60] not in flat]
+    assert not missing, "fragment entries absent from CHANGELOG.rst: %s" % missing
+    release = yaml.safe_load((copy / "changelogs" / "changelog.yaml").read_text())["releases"][version]
+    assert release["fragments"] == sorted(os.path.basename(p) for p in _fragments())

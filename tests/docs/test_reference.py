@@ -23,3 +23,16 @@ def test_reference_names_every_role():
         if os.path.isdir(os.path.join(REPO, "roles")) else []
     for role in roles:
         assert "### gpufleet.cluster.%s" % role in text, role
+
+
+def test_readme_has_a_variable_table_for_every_role():
+    with open(os.path.join(REPO, "README.md")) as f:
+        text = f.read()
+    block = text.split("<!-- BEGIN role variables", 1)[1].split("<!-- END role variables -->", 1)[0]
+    roles = sorted(r for r in os.listdir(os.path.join(REPO, "roles"))
+                   if os.path.isfile(os.path.join(REPO, "roles", r, "meta", "argument_specs.yml")))
+    assert roles
+    for role in roles:
+        assert "<summary><code>gpufleet.cluster.%s" % role in block, role
+    # Both commands stay the first thing a reader sees.
+    assert text.split("\n```bash\n", 1)[1].startswith("scripts/lab ")
