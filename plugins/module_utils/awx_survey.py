@@ -22,6 +22,10 @@ is launched) and what a role can consume from the answer AWX sends:
 - A secret (``no_log: true``) becomes a password question without a default: a default would
   put the secret into the spec, and AWX shows a stored one as ``$encrypted$``, so re-applying
   the spec would differ every time.
+- An empty-string default is no default (AWX's UI does not send a blank answer, so the role's
+  own default applies): AWX writes answers to the job's extra vars file tagged ``!unsafe``, and
+  ansible-core 2.19 resolves a tagged scalar as if it were plain YAML, so ``''`` would arrive as
+  null (and ``'yes'`` as true, ``'0755'`` as 493).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -38,6 +42,17 @@ _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Ansible doc markup: C(x), V(x), O(x), P(name#type), L(text,url), U(url), ...
 _MARKUP = re.compile(r"\b(C|V|O|I|B|M|P|U|L|E|RV)\(([^()]*)\)")
 _TEMPLATE = ("{{", "{%")
+# YAML 1.1's implicit types (PyYAML's resolver, which ansible-core's loader uses): a string
+# matching one of these in AWX's extra vars file reaches the play as bool, null, int, float or
+# date, even tagged !unsafe (see the module docstring).
+_YAML_IMPLICIT = re.compile(r"""^(?:
+    yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF
+  | ~|null|Null|NULL|
+  | [-+]?0b[0-1_]+ | [-+]?0[0-7_]+ | [-+]?(?:0|[1-9][0-9_]*) | [-+]?0x[0-9a-fA-F_]+ | [-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+
+  | [-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)? | \.[0-9_]+(?:[eE][-+][0-9]+)?
+  | [-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]* | [-+]?\.(?:inf|Inf|INF) | \.(?:nan|NaN|NAN)
+  | [0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)?
+)$""", re.X)
 
 
 class SurveyError(ValueError):
@@ -67,6 +82,11 @@ def _label(role, variable):
     short = variable[len(role) + 1:] if role and variable.startswith(role + "_") else variable
     short = short.replace("_", " ").strip() or variable
     return "%s: %s" % (role, short[0].upper() + short[1:]) if role else short[0].upper() + short[1:]
+
+
+def retyped(text):
+    """Whether AWX's text answer `text` reaches the play as something other than that string."""
+    return bool(_YAML_IMPLICIT.match(text))
 
 
 def _templated(value):
@@ -141,6 +161,9 @@ def question(variable, option, role=""):
                           "arrive as '' rather than null")
         if choices:
             listed = [str(c) for c in choices if str(c) != ""]
+            if any(retyped(c) for c in listed):
+                return None, ("its choices %s include one AWX's answer would turn into another type "
+                              "(ansible-core reads the answers as YAML)" % ", ".join(listed))
             q.update(type="multiplechoice", choices=listed)
             # An empty-string choice means "not set": it is the blank answer, not a listed one.
             if default is not None and str(default) != "":
@@ -154,7 +177,13 @@ def question(variable, option, role=""):
         if default is not None:
             if not isinstance(default, (str, int, float)) or isinstance(default, bool):
                 return None, "its default %r is not text" % (default,)
-            q["default"] = str(default)
+            # An empty default is no default: AWX would send '' and ansible-core (2.19) reads a
+            # '' tagged !unsafe in AWX's extra vars file as null; unanswered, the role's '' stays.
+            if str(default) != "":
+                if retyped(str(default)):
+                    return None, ("its default %r would reach the play as another type: ansible-core reads AWX's answers "
+                                  "as YAML, even tagged !unsafe" % str(default))
+                q["default"] = str(default)
         return q, None
     if kind == "dict":
         return None, ("a dict: a survey answer is a string, the role needs a dict; set it in the inventory or the job "

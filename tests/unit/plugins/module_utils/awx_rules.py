@@ -15,9 +15,14 @@ line from ansible/awx (devel; awx 24.x):
   defaults that pass validation, then the launch's answers) and ``_accept_or_ignore_variables``.
 - ``display_survey_spec``: the same file; what a GET of the survey returns, which
   awx.awx.job_template compares with the spec it is given to decide whether it changed.
+- ``safe_dump``: awx/main/utils/safe_yaml.py, how AWX writes the job's extra vars file (every
+  string of a survey answer or launch variable tagged ``!unsafe``; only the job template's own
+  extra vars are trusted, with ALLOW_JINJA_IN_EXTRA_VARS at its default ``template``).
 """
 
 import copy
+
+import yaml
 
 SURVEY_TYPE_MAPPING = {"text": str, "textarea": str, "password": str, "multiplechoice": str, "multiselect": str,
                        "integer": int, "float": (float, int)}
@@ -183,3 +188,27 @@ def display_survey_spec(survey):
         if field.get("type") == "password" and field.get("default"):
             field["default"] = "$encrypted$"
     return shown
+
+
+class _SafeStringDumper(yaml.SafeDumper):
+    def represent_data(self, data):
+        if isinstance(data, str):
+            return self.represent_scalar("!unsafe", data)
+        return super(_SafeStringDumper, self).represent_data(data)
+
+
+def safe_dump(extra_vars, safe_dict=None):
+    """The extra vars file AWX gives ansible-runner (which passes it as ``-e @env/extravars``)."""
+    safe_dict = safe_dict or {}
+    yamls = []
+    for key, value in extra_vars.items():
+        dumper = yaml.SafeDumper
+        if key not in safe_dict or safe_dict.get(key) != value:
+            dumper = _SafeStringDumper
+        yamls.append(yaml.dump_all([{key: value}], Dumper=dumper, default_flow_style=False))
+    return "".join(yamls)
+
+
+def yaml_dump(extra_vars):
+    """The extra vars file with ALLOW_JINJA_IN_EXTRA_VARS=always (plain yaml.safe_dump)."""
+    return yaml.safe_dump(extra_vars)

@@ -15,7 +15,9 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.gpufleet.cluster.plugins.module_utils import awx_survey
 from ansible_collections.gpufleet.cluster.plugins.module_utils.awx_survey import SurveyError, question, survey
 
-from .awx_rules import display_survey_spec, job_extra_vars, survey_element_validation, validate_spec_data
+from ansible.parsing.dataloader import DataLoader
+
+from .awx_rules import display_survey_spec, job_extra_vars, safe_dump, survey_element_validation, validate_spec_data, yaml_dump
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 ROLES = sorted(r for r in os.listdir(os.path.join(REPO, "roles"))
@@ -76,6 +78,13 @@ def test_secrets_are_passwords_without_a_default():
 def test_what_a_survey_cannot_ask_is_left_out_with_the_reason(option, reason):
     q, why = question("r_v", option, "r")
     assert q is None and reason in why
+
+
+def test_an_empty_text_default_is_no_default():
+    q, _ = question("r_size", {"type": "str", "default": ""})
+    assert q["type"] == "text" and "default" not in q
+    # Why: AWX writes '' tagged !unsafe, and ansible-core reads that back as null.
+    assert DataLoader().load(safe_dump({"r_size": ""})) == {"r_size": None}
 
 
 def test_an_int_without_default_is_asked_but_not_a_str():
@@ -139,7 +148,35 @@ def _check_against_awx(made):
     answers = dict((e["variable"], e.get("default", SAMPLE[e["type"]])) for e in spec["spec"] if e["required"])
     extra_vars, errors = job_extra_vars(spec, answers)
     assert errors == []
+    _check_ansible_reads(spec, extra_vars)
     return extra_vars
+
+
+def _kind(value):
+    """The plain type of a loaded value (ansible-core's tagged str and int are subclasses)."""
+    for kind in (bool, int, float, str, list, dict):
+        if isinstance(value, kind):
+            return kind.__name__
+    return repr(value)
+
+
+def _check_ansible_reads(spec, extra_vars):
+    """What the play gets from the file AWX writes: ansible-core's own loader (2.19 resolves a
+    value tagged !unsafe as plain YAML, so a bool question's "false" becomes False). Every other
+    value must arrive unchanged, and so must every choice a person can pick."""
+    bools = set(q["variable"] for q in spec["spec"] if q.get("choices") == ["true", "false"])
+    for dump in (safe_dump, yaml_dump):
+        read = DataLoader().load(dump(extra_vars))
+        for variable, value in extra_vars.items():
+            if variable in bools and dump is safe_dump:
+                assert read[variable] is (value == "true"), (variable, value, read[variable])
+            else:
+                assert read[variable] == value and _kind(read[variable]) == _kind(value), (variable, value, read[variable])
+    for q in spec["spec"]:
+        if q.get("choices") and q["variable"] not in bools:
+            for choice in q["choices"]:
+                read = DataLoader().load(safe_dump({"v": choice}))["v"]
+                assert read == choice and _kind(read) == "str", (q["variable"], choice)
 
 
 SAMPLE = {"text": "x", "textarea": "x", "password": "x", "integer": 1, "float": 1.0}
@@ -220,3 +257,20 @@ def test_the_checker_refuses_what_awx_refuses():
     for spec, message in cases:
         assert message in (validate_spec_data(spec) or ""), (spec, message)
     assert survey_element_validation(dict(good, type="integer"), {"v": True}) == ["Value True for 'v' expected to be an integer."]
+
+
+@pytest.mark.parametrize("text", ["4.2", "4.10", "0755", "yes", "Off", "", "null", "~", "2026-01-01", "1.0e+3", "0x1f",
+                                  "-1", "1_000", ".5", "12:30", "2.6.0", "1.8.7", "10G", "30d", "1e3", "y", "abc",
+                                  "ms-swift-cache-pvc", "/raid/models", "https://x:443/a"])
+def test_retyped_agrees_with_ansible_cores_loader(text):
+    """awx_survey.retyped (used to keep such defaults out of surveys) says what ansible-core's
+    own loader does with AWX's extra vars file."""
+    read = DataLoader().load(safe_dump({"v": text}))["v"]
+    assert awx_survey.retyped(text) == (_kind(read) != "str" or read != text), (text, read)
+
+
+def test_defaults_that_would_change_type_are_not_asked():
+    q, why = question("r_version", {"type": "str", "default": "4.2"})
+    assert q is None and "'4.2' would reach the play as another type" in why
+    q, why = question("r_mode", {"type": "str", "choices": ["on", "off"], "default": "on"})
+    assert q is None and "turn into another type" in why
