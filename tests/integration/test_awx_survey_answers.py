@@ -74,14 +74,14 @@ def test_migrate_pvc_survey_answers(cluster, namespace, cluster_scoped, tmp_path
         assert cluster.core.read_namespaced_persistent_volume_claim(CLAIM, namespace).metadata.uid == old.metadata.uid
 
     # confirm "true", rollback "false", as strings: migrated to the new class, not rolled back.
-    _, done = launch(cluster, tmp_path, dict(base, migrate_pvc_confirm_data_loss="true"), yaml_dump)
+    done = launch(cluster, tmp_path, dict(base, migrate_pvc_confirm_data_loss="true"), yaml_dump)[1]
     assert done.returncode == 0, done.stdout[-4000:]
     new = cluster.core.read_namespaced_persistent_volume_claim(CLAIM, namespace)
     assert new.spec.storage_class_name == NEW_SC and new.metadata.uid != old.metadata.uid
 
     # rollback "true" without the confirmation: refused; with it: the old claim is back.
-    _, unconfirmed = launch(cluster, tmp_path, dict(base, migrate_pvc_rollback="true"))
+    unconfirmed = launch(cluster, tmp_path, dict(base, migrate_pvc_rollback="true"))[1]
     assert unconfirmed.returncode != 0 and "Nothing was changed" in unconfirmed.stdout, unconfirmed.stdout[-3000:]
-    _, rolled = launch(cluster, tmp_path, dict(base, migrate_pvc_rollback="true", migrate_pvc_confirm_data_loss="true"))
+    rolled = launch(cluster, tmp_path, dict(base, migrate_pvc_rollback="true", migrate_pvc_confirm_data_loss="true"))[1]
     assert rolled.returncode == 0, rolled.stdout[-4000:]
     assert cluster.core.read_namespaced_persistent_volume_claim(CLAIM, namespace).spec.storage_class_name == OLD_SC

@@ -80,9 +80,9 @@ def test_false_answers_are_false(tmp_path, dump, read_false):
 
 @DUMPS
 def test_true_answers_are_true(tmp_path, dump, read_false):  # pylint: disable=unused-argument
-    proc, _ = run_storage_validation(tmp_path, {
+    proc = run_storage_validation(tmp_path, {
         "storage_validation_direct": True, "storage_validation_size": "1000000B", "storage_validation_block_size": "1000B"},
-        dump)
+        dump)[0]
     assert proc.returncode != 0
     assert "the block size a multiple of 4096 bytes for direct I/O" in " ".join(proc.stdout.split())
     proc, kept = run_storage_validation(tmp_path, {

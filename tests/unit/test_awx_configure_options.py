@@ -76,7 +76,7 @@ def _play_default(value):
 
 
 def test_the_playbook_uses_the_awx_modules_it_should():
-    used = sorted(set(module for _, module, _ in awx_tasks()))
+    used = sorted(set(task[1] for task in awx_tasks()))
     assert used == ["credential", "execution_environment", "inventory", "inventory_source", "job_template",
                     "organization", "project"]
 
@@ -103,12 +103,12 @@ def test_each_option_is_the_modules(task, module, args):
 
 def test_credentials_use_awx_credential_types_and_their_input_names():
     credentials = [(name, args) for name, module, args in awx_tasks() if module == "credential"]
-    assert sorted(a["credential_type"] for _, a in credentials) == sorted(CREDENTIAL_INPUTS)
+    assert sorted(args["credential_type"] for name, args in credentials) == sorted(CREDENTIAL_INPUTS)
     for name, args in credentials:
         keys = set(re.findall(r"'(\w+)':", args["inputs"]))
         assert keys and keys <= CREDENTIAL_INPUTS[args["credential_type"]], (name, keys)
     tasks = dict((t["name"], t) for t in play()["tasks"])
-    for name, _ in credentials:
+    for name in dict(credentials):
         assert tasks[name].get("no_log") is True, "%s must be no_log: it carries secrets" % name
 
 

@@ -121,7 +121,7 @@ def survey_element_validation(survey_element, data, validate_required=True):
     elif survey_element["type"] == "integer":
         if variable in data:
             value = data[variable]
-            if type(value) != int:  # noqa: E721 -- AWX's own check: a bool is refused as well
+            if not isinstance(value, int) or isinstance(value, bool):  # AWX: type(value) != int
                 errors.append("Value %s for '%s' expected to be an integer." % (value, variable))
                 return errors
             if survey_element.get("min") not in ["", None] and value < int(survey_element["min"]):
@@ -140,7 +140,7 @@ def survey_element_validation(survey_element, data, validate_required=True):
                 errors.append("'%s' value %s is too large (must be no more than %s)." % (variable, value, survey_element["max"]))
     elif survey_element["type"] == "multiselect":
         if variable in data:
-            if type(data[variable]) != list:  # noqa: E721 -- AWX's own check
+            if not isinstance(data[variable], list):  # AWX: type(...) != list
                 errors.append("'%s' value is expected to be a list." % variable)
             else:
                 choice_list = _choices(survey_element)

@@ -42,7 +42,7 @@ def template_survey(jt):
 # --- the mapping --------------------------------------------------------------------------------
 
 def test_types_map_to_the_question_types_awx_answers_with():
-    q, _ = question("r_flag", {"type": "bool", "default": False, "description": "Do C(it)."}, "r")
+    q = question("r_flag", {"type": "bool", "default": False, "description": "Do C(it)."}, "r")[0]
     assert q == {"question_name": "r: Flag", "question_description": "Do it. (variable r_flag, role r)",
                  "variable": "r_flag", "required": False, "type": "multiplechoice", "choices": ["true", "false"],
                  "default": "false"}
@@ -60,7 +60,7 @@ def test_types_map_to_the_question_types_awx_answers_with():
 
 
 def test_secrets_are_passwords_without_a_default():
-    q, _ = question("r_secret", {"type": "str", "no_log": True, "default": "hunter2"}, "r")
+    q = question("r_secret", {"type": "str", "no_log": True, "default": "hunter2"}, "r")[0]
     assert q["type"] == "password" and "default" not in q and "hunter2" not in repr(q)
 
 
@@ -81,7 +81,7 @@ def test_what_a_survey_cannot_ask_is_left_out_with_the_reason(option, reason):
 
 
 def test_an_empty_text_default_is_no_default():
-    q, _ = question("r_size", {"type": "str", "default": ""})
+    q = question("r_size", {"type": "str", "default": ""})[0]
     assert q["type"] == "text" and "default" not in q
     # Why: AWX writes '' tagged !unsafe, and ansible-core reads that back as null.
     assert DataLoader().load(safe_dump({"r_size": ""})) == {"r_size": None}
@@ -94,7 +94,7 @@ def test_an_int_without_default_is_asked_but_not_a_str():
 
 
 def test_an_empty_choice_is_the_blank_answer():
-    q, _ = question("r_mode", {"type": "str", "choices": ["", "Filesystem", "Block"], "default": ""})
+    q = question("r_mode", {"type": "str", "choices": ["", "Filesystem", "Block"], "default": ""})[0]
     assert q["choices"] == ["Filesystem", "Block"] and "default" not in q and q["required"] is False
 
 
@@ -221,17 +221,17 @@ def test_migrate_pvc_answers_as_awx_sends_them():
     assert errors == [] and extra_vars["migrate_pvc_confirm_data_loss"] == "false"
     assert extra_vars["migrate_pvc_wait_timeout"] == 30 and extra_vars["migrate_pvc_rollback"] == "false"
     # The answers AWX refuses at launch, with AWX's messages.
-    _, errors = job_extra_vars(spec, {"migrate_pvc_name": "c", "migrate_pvc_wait_timeout": "30",
-                                      "migrate_pvc_confirm_data_loss": "yes", "migrate_pvc_volume_mode": "Raw"})
+    errors = job_extra_vars(spec, {"migrate_pvc_name": "c", "migrate_pvc_wait_timeout": "30",
+                                   "migrate_pvc_confirm_data_loss": "yes", "migrate_pvc_volume_mode": "Raw"})[1]
     assert "Value 30 for 'migrate_pvc_wait_timeout' expected to be an integer." in errors
     assert "Value yes for 'migrate_pvc_confirm_data_loss' expected to be one of ['true', 'false']." in errors
     assert "Value Raw for 'migrate_pvc_volume_mode' expected to be one of ['Filesystem', 'Block']." in errors
-    _, errors = job_extra_vars(spec, {"migrate_pvc_name": "", "migrate_pvc_wait_timeout": 0})
+    errors = job_extra_vars(spec, {"migrate_pvc_name": "", "migrate_pvc_wait_timeout": 0})[1]
     assert "'migrate_pvc_name' value  is too small (length is 0 must be at least 1)." in errors
     assert "'migrate_pvc_wait_timeout' value 0 is too small (must be at least 1)." in errors
-    _, errors = job_extra_vars(spec, {})
+    errors = job_extra_vars(spec, {})[1]
     assert errors == ["'migrate_pvc_name' value missing"]
-    _, errors = job_extra_vars(spec, {"migrate_pvc_name": "c", "migrate_pvc_kubeconfig": "/root/.kube/config"})
+    errors = job_extra_vars(spec, {"migrate_pvc_name": "c", "migrate_pvc_kubeconfig": "/root/.kube/config"})[1]
     assert errors == ["Variables migrate_pvc_kubeconfig are not allowed on launch."]
 
 
