@@ -49,7 +49,9 @@ def test_render_writes_the_job_templates_with_surveys_from_the_argument_specs(tm
     assert objects["execution_environment"]["image"] == "localhost/gpufleet-ee:0123abcd"
     assert objects["credentials"] == ["gpufleet kubernetes", "gpufleet machine", "gpufleet vault"]
     for made, wanted in zip(objects["job_templates"], contract):
-        assert made["playbook"] == wanted["playbook"] and made["extra_vars"] == wanted["extra_vars"]
+        assert made["playbook"] == wanted["playbook"]
+        # AWX turns host key checking off for every job; the templates turn it back on.
+        assert made["extra_vars"] == dict({"ansible_ssh_host_key_checking": True}, **wanted["extra_vars"])
         assert made["credentials"] == ["gpufleet %s" % kind for kind in wanted["credentials"]]
         if not wanted["survey_roles"]:
             assert made["survey_enabled"] is False and made["survey_spec"] == {}
@@ -98,6 +100,13 @@ def test_preflight_refuses_before_the_controller(tmp_path, change, expected):
         assert text in out, (text, out[-3000:])
     # It stopped in a check, before any awx.awx task.
     assert "TASK [Check " in proc.stdout and "TASK [Execution environment]" not in proc.stdout
+
+
+def test_host_key_checking_can_be_left_to_awx(tmp_path):
+    proc = run(tmp_path, dict(GOOD, gpufleet_awx_render_to=str(tmp_path), gpufleet_awx_host_key_checking=False))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    objects = json.loads((tmp_path / "awx_objects.json").read_text())
+    assert all(t["extra_vars"] == {} for t in objects["job_templates"])
 
 
 def test_no_secret_in_the_output_even_at_vvv(tmp_path):
