@@ -81,7 +81,7 @@ CASES = [
     ({"gpufleet_awx_inventory_source_path": "../hosts.yml"},
      ["gpufleet_awx_inventory_source_path='../hosts.yml' must be the inventory's path inside the project"]),
     ({"gpufleet_awx_request_timeout": "soon"}, ["gpufleet_awx_request_timeout='soon' must be a number of seconds > 0"]),
-    ({"gpufleet_awx_validate_certs": "maybe"}, ["gpufleet_awx_validate_certs must be true or false"]),
+    ({"gpufleet_awx_validate_certs": "maybe"}, ["gpufleet_awx_validate_certs='maybe' must be true or false"]),
     ({"gpufleet_awx_machine_ssh_key": "ssh-ed25519 AAAA"}, ["gpufleet_awx_machine_ssh_key is not a private key (value hidden)"]),
     ({"gpufleet_awx_kubernetes_host": "127.0.0.1:6443"},
      ["gpufleet_awx_kubernetes_host='127.0.0.1:6443' is not the API server's https URL", "K8S_AUTH_HOST"]),
