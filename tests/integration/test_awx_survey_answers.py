@@ -1,0 +1,87 @@
+"""playbooks/migrate_pvc.yml launched with the survey answers of the "gpufleet migrate_pvc" job
+template, exactly as AWX passes them (its extra vars file, strings tagged !unsafe; the confirmation and the rollback as
+the strings "true"/"false" of their multiplechoice questions, the timeout as an int), against the
+real control plane, from the extra vars file AWX writes. "false" must refuse and change nothing; "true" must do what it says."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+from kubernetes import client
+
+from cluster_helpers import REPO
+
+pytestmark = pytest.mark.cluster
+
+sys.path.insert(0, str(REPO / "tests"))
+from unit.plugins.module_utils.awx_rules import job_extra_vars, safe_dump, yaml_dump  # noqa: E402 pylint: disable=wrong-import-position
+from ansible_collections.gpufleet.cluster.plugins.module_utils.awx_survey import survey  # noqa: E402 pylint: disable=wrong-import-position
+
+MIGRATE = REPO / "playbooks" / "migrate_pvc.yml"
+OLD_SC, NEW_SC, CLAIM = "t-awx13b-old", "t-awx13b-new", "awx13b-claim"
+
+
+def _survey():
+    templates = yaml.safe_load((REPO / "playbooks" / "vars" / "awx_job_templates.yml").read_text())["gpufleet_awx_job_templates"]
+    jt = [t for t in templates if t["name"] == "gpufleet migrate_pvc"][0]
+    roles = dict((r, yaml.safe_load((REPO / "roles" / r / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]["options"])
+                 for r in jt["survey_roles"])
+    return survey(roles, jt["name"], "", jt.get("survey_exclude"), jt.get("survey_overrides"))["survey"]
+
+
+def launch(cluster, tmp_path, answers, dump=safe_dump):
+    """The job AWX would start for these answers: its extra vars (survey defaults, then the
+    answers, after AWX's launch checks) in the file AWX writes (strings tagged !unsafe), passed as
+    ansible-runner passes it."""
+    extra_vars, errors = job_extra_vars(_survey(), answers)
+    assert errors == [], errors
+    path = tmp_path / "extravars"
+    path.write_text(dump(extra_vars))
+    env = {**os.environ, **cluster.env, "ANSIBLE_STDOUT_CALLBACK": "default", "ANSIBLE_NOCOLOR": "1"}
+    beside = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    proc = subprocess.run([beside if os.path.exists(beside) else "ansible-playbook", "-i", "localhost,", "-c", "local", str(MIGRATE), "-e", "@%s" % path,
+                           "-e", json.dumps({"ansible_python_interpreter": sys.executable})],
+                          env=env, capture_output=True, text=True, timeout=600, check=False, stdin=subprocess.DEVNULL)
+    return extra_vars, proc
+
+
+def test_migrate_pvc_survey_answers(cluster, namespace, cluster_scoped, tmp_path):
+    for name, provisioner in ((OLD_SC, "example.invalid/old"), (NEW_SC, "kubernetes.io/no-provisioner")):
+        cluster.storage.create_storage_class(client.V1StorageClass(
+            metadata=client.V1ObjectMeta(name=name), provisioner=provisioner, volume_binding_mode="WaitForFirstConsumer"))
+        cluster_scoped(cluster.storage.delete_storage_class, name)
+    cluster.core.create_namespaced_persistent_volume_claim(namespace, client.V1PersistentVolumeClaim(
+        metadata=client.V1ObjectMeta(name=CLAIM),
+        spec=client.V1PersistentVolumeClaimSpec(access_modes=["ReadWriteOnce"], storage_class_name=OLD_SC,
+                                                resources=client.V1VolumeResourceRequirements(requests={"storage": "1Gi"}))))
+    old = cluster.core.read_namespaced_persistent_volume_claim(CLAIM, namespace)
+    base = {"migrate_pvc_name": CLAIM, "migrate_pvc_namespace": namespace, "migrate_pvc_storage_class": NEW_SC,
+            "migrate_pvc_wait_timeout": 60}
+
+    # The survey's defaults: confirm "false", rollback "false". Refused, nothing changed, whether
+    # AWX tags the answers !unsafe (its default; ansible-core then reads "false" as false) or not
+    # (ALLOW_JINJA_IN_EXTRA_VARS=always: the play gets the string "false").
+    for dump in (safe_dump, yaml_dump):
+        sent, refused = launch(cluster, tmp_path, base, dump)
+        assert sent["migrate_pvc_confirm_data_loss"] == "false" and sent["migrate_pvc_rollback"] == "false"
+        assert sent["migrate_pvc_wait_timeout"] == 60 and "migrate_pvc_size" not in sent
+        assert refused.returncode != 0 and "Nothing was changed" in refused.stdout, refused.stdout[-3000:]
+        assert cluster.core.read_namespaced_persistent_volume_claim(CLAIM, namespace).metadata.uid == old.metadata.uid
+
+    # confirm "true", rollback "false", as strings: migrated to the new class, not rolled back.
+    done = launch(cluster, tmp_path, dict(base, migrate_pvc_confirm_data_loss="true"), yaml_dump)[1]
+    assert done.returncode == 0, done.stdout[-4000:]
+    new = cluster.core.read_namespaced_persistent_volume_claim(CLAIM, namespace)
+    assert new.spec.storage_class_name == NEW_SC and new.metadata.uid != old.metadata.uid
+
+    # rollback "true" without the confirmation: refused; with it: the old claim is back.
+    unconfirmed = launch(cluster, tmp_path, dict(base, migrate_pvc_rollback="true"))[1]
+    assert unconfirmed.returncode != 0 and "Nothing was changed" in unconfirmed.stdout, unconfirmed.stdout[-3000:]
+    rolled = launch(cluster, tmp_path, dict(base, migrate_pvc_rollback="true", migrate_pvc_confirm_data_loss="true"))[1]
+    assert rolled.returncode == 0, rolled.stdout[-4000:]
+    assert cluster.core.read_namespaced_persistent_volume_claim(CLAIM, namespace).spec.storage_class_name == OLD_SC

@@ -1,0 +1,126 @@
+"""playbooks/awx_configure.yml run for real, up to the controller: its preflight refuses bad input
+before any awx.awx task, and with gpufleet_awx_render_to it writes the job templates and surveys
+it would send -- made by the playbook from the roles' argument specs, as AWX would get them."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from playbook_env import REPO, environment
+
+sys.path.insert(0, os.path.join(REPO, "tests"))
+from unit.plugins.module_utils.awx_rules import display_survey_spec, validate_spec_data  # noqa: E402 pylint: disable=wrong-import-position
+
+PLAYBOOK = os.path.join(REPO, "playbooks", "awx_configure.yml")
+KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nc2VjcmV0LWtleS1ib2R5\n-----END OPENSSH PRIVATE KEY-----\n"
+GOOD = {
+    "gpufleet_awx_host": "https://awx.example.com",
+    "gpufleet_awx_token": "tok-SECRET-1",
+    "gpufleet_awx_scm_url": "https://git.example.com/ops/gpufleet-cluster.git",
+    "gpufleet_awx_ee_image": "localhost/gpufleet-ee:0123abcd",
+    "gpufleet_awx_inventory_source_path": "inventories/mycluster/hosts.yml",
+    "gpufleet_awx_machine_username": "ops",
+    "gpufleet_awx_machine_ssh_key": KEY,
+    "gpufleet_awx_kubernetes_host": "https://127.0.0.1:6443",
+    "gpufleet_awx_kubernetes_token": "k8s-SECRET-2",
+    "gpufleet_awx_vault_password": "vault-SECRET-3",
+}
+SECRETS = ["tok-SECRET-1", "c2VjcmV0LWtleS1ib2R5", "k8s-SECRET-2", "vault-SECRET-3"]
+
+
+def run(tmp_path, extra, *args):
+    cmd = ["ansible-playbook", "-i", "localhost,", "-c", "local", PLAYBOOK, "-e", json.dumps(extra)] + list(args)
+    env = dict(environment(), ANSIBLE_STDOUT_CALLBACK="default")
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(tmp_path), check=False,
+                          stdin=subprocess.DEVNULL, timeout=300)
+
+
+def test_render_writes_the_job_templates_with_surveys_from_the_argument_specs(tmp_path):
+    proc = run(tmp_path, dict(GOOD, gpufleet_awx_render_to=str(tmp_path)))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    objects = json.loads((tmp_path / "awx_objects.json").read_text())
+    with open(os.path.join(REPO, "playbooks", "vars", "awx_job_templates.yml")) as handle:
+        contract = yaml.safe_load(handle)["gpufleet_awx_job_templates"]
+    assert [t["name"] for t in objects["job_templates"]] == [t["name"] for t in contract]
+    assert objects["execution_environment"]["image"] == "localhost/gpufleet-ee:0123abcd"
+    assert objects["credentials"] == ["gpufleet kubernetes", "gpufleet machine", "gpufleet vault"]
+    for made, wanted in zip(objects["job_templates"], contract):
+        assert made["playbook"] == wanted["playbook"]
+        # AWX turns host key checking off for every job; the templates turn it back on.
+        assert made["extra_vars"] == dict({"ansible_ssh_host_key_checking": True}, **wanted["extra_vars"])
+        assert made["credentials"] == ["gpufleet %s" % kind for kind in wanted["credentials"]]
+        if not wanted["survey_roles"]:
+            assert made["survey_enabled"] is False and made["survey_spec"] == {}
+            continue
+        assert made["survey_enabled"] is True
+        spec = made["survey_spec"]
+        stored = json.loads(json.dumps(spec))
+        assert validate_spec_data(stored) is None and display_survey_spec(stored) == spec
+        asked = set(q["variable"] for q in spec["spec"])
+        assert not asked & set(wanted.get("survey_exclude", []))
+        for variable, override in wanted.get("survey_overrides", {}).items():
+            question = [q for q in spec["spec"] if q["variable"] == variable][0]
+            assert dict((k, question[k]) for k in override) == override
+        assert all(s["reason"] for s in made["survey_skipped"])
+    assert not any(secret in (tmp_path / "awx_objects.json").read_text() for secret in SECRETS)
+    assert "Stop before the controller" in proc.stdout or "awx.awx" not in proc.stdout
+
+
+CASES = [
+    ({"gpufleet_awx_host": ""}, ["gpufleet_awx_host='' is not the controller's URL", "https://awx.example.com"]),
+    ({"gpufleet_awx_host": "awx.example.com"}, ["gpufleet_awx_host='awx.example.com' is not the controller's URL"]),
+    ({"gpufleet_awx_token": ""}, ["gpufleet_awx_token is empty", "token"]),
+    ({"gpufleet_awx_scm_url": "/srv/git/gpufleet"}, ["gpufleet_awx_scm_url='/srv/git/gpufleet' is not a git URL AWX can clone",
+                                                     "https://git.example.com/ops/gpufleet-cluster.git"]),
+    ({"gpufleet_awx_ee_image": ""}, ["gpufleet_awx_ee_image='' is not an image reference", "must first be pushed"]),
+    ({"gpufleet_awx_ee_pull": "sometimes"}, ["gpufleet_awx_ee_pull='sometimes' must be always, missing or never"]),
+    ({"gpufleet_awx_inventory_source_path": "../hosts.yml"},
+     ["gpufleet_awx_inventory_source_path='../hosts.yml' must be the inventory's path inside the project"]),
+    ({"gpufleet_awx_request_timeout": "soon"}, ["gpufleet_awx_request_timeout='soon' must be a number of seconds > 0"]),
+    ({"gpufleet_awx_validate_certs": "maybe"}, ["gpufleet_awx_validate_certs='maybe' must be true or false"]),
+    ({"gpufleet_awx_machine_ssh_key": "ssh-ed25519 AAAA"}, ["gpufleet_awx_machine_ssh_key is not a private key (value hidden)"]),
+    ({"gpufleet_awx_kubernetes_host": "127.0.0.1:6443"},
+     ["gpufleet_awx_kubernetes_host='127.0.0.1:6443' is not the API server's https URL", "K8S_AUTH_HOST"]),
+    ({"gpufleet_awx_vault_password": ""}, ["gpufleet_awx_vault_password is empty"]),
+    ({"gpufleet_awx_job_templates": [{"name": "x", "playbook": "site.yml", "credentials": ["kubernetes"], "extra_vars": {},
+                                      "survey_roles": ["nope"]}]},
+     ["job template 'x' must name a playbook under playbooks/", "roles/nope/meta/argument_specs.yml is missing"]),
+]
+
+
+@pytest.mark.parametrize("change, expected", CASES, ids=[sorted(c[0])[0] for c in CASES])
+def test_preflight_refuses_before_the_controller(tmp_path, change, expected):
+    proc = run(tmp_path, dict(GOOD, **change))
+    out = " ".join((proc.stdout + proc.stderr).split())
+    assert proc.returncode != 0
+    for text in expected:
+        assert text in out, (text, out[-3000:])
+    # It stopped in a check, before any awx.awx task.
+    assert "TASK [Check " in proc.stdout and "TASK [Execution environment]" not in proc.stdout
+
+
+def test_host_key_checking_can_be_left_to_awx(tmp_path):
+    proc = run(tmp_path, dict(GOOD, gpufleet_awx_render_to=str(tmp_path), gpufleet_awx_host_key_checking=False))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    objects = json.loads((tmp_path / "awx_objects.json").read_text())
+    assert all(t["extra_vars"] == {} for t in objects["job_templates"])
+
+
+def test_no_secret_in_the_output_even_at_vvv(tmp_path):
+    # The other secrets are fine, the vault password missing: the credential check reads them
+    # all and fails, and nothing printed may hold one.
+    proc = run(tmp_path, dict(GOOD, gpufleet_awx_vault_password=""), "-vvv")
+    assert proc.returncode != 0 and "gpufleet_awx_vault_password is empty" in proc.stdout
+    for secret in SECRETS:
+        assert secret not in proc.stdout + proc.stderr
+
+
+def test_unknown_credential_kind_is_refused(tmp_path):
+    templates = [{"name": "x", "playbook": "playbooks/site.yml", "credentials": ["aws"], "extra_vars": {}, "survey_roles": []}]
+    proc = run(tmp_path, dict(GOOD, gpufleet_awx_job_templates=templates))
+    assert proc.returncode != 0
+    assert "gpufleet_awx_job_templates names credential kinds aws; the kinds are machine, kubernetes and vault" in proc.stdout
