@@ -10,9 +10,9 @@
   ``owner=helm``, ``name``, ``status``, ``version`` (the revision). Only the release's
   identity and state are kept: its values (``config``) and manifest may hold secrets.
 - ``helm_releases(objects)``: the newest revision of every release, and how many are kept.
-- ``layer_objects(layer, results)``: the LINSTOR, TensorFusion and OME objects of one layer
-  with their conditions, from k8s_info results (``api_found: false`` = the layer's CRDs are
-  not installed: the layer is *absent*, which is not an error).
+- ``layer_objects(layer, crds, results)``: the LINSTOR, TensorFusion and OME objects of one
+  layer with their conditions, from k8s_info results; a layer whose CustomResourceDefinitions
+  are not installed is *absent*, which is not an error.
 - ``claims(pvcs, pvs, pods)``: every PersistentVolumeClaim, the PV it is bound to and the
   node(s) holding it (the nodes of the pods using it, else the PV's pinned node).
 - ``cluster_state(...)`` puts them together with the problems they show.
@@ -29,16 +29,20 @@ import binascii
 import gzip
 import json
 
-# Kinds read per layer (group/version, kind); the version is the one the collection writes.
+# Kinds read per layer: (group/version, kind, plural); the version is the one the collection writes.
 LAYERS = (
     {"name": "linstor", "title": "LINSTOR (Piraeus operator)",
-     "kinds": (("piraeus.io/v1", "LinstorCluster"), ("piraeus.io/v1", "LinstorSatelliteConfiguration"),
-               ("piraeus.io/v1", "LinstorSatellite"), ("piraeus.io/v1", "LinstorNodeConnection"))},
+     "kinds": (("piraeus.io/v1", "LinstorCluster", "linstorclusters"),
+               ("piraeus.io/v1", "LinstorSatelliteConfiguration", "linstorsatelliteconfigurations"),
+               ("piraeus.io/v1", "LinstorSatellite", "linstorsatellites"),
+               ("piraeus.io/v1", "LinstorNodeConnection", "linstornodeconnections"))},
     {"name": "tensor_fusion", "title": "TensorFusion",
-     "kinds": (("tensor-fusion.ai/v1", "TensorFusionCluster"), ("tensor-fusion.ai/v1", "GPUPool"),
-               ("tensor-fusion.ai/v1", "GPUNode"))},
+     "kinds": (("tensor-fusion.ai/v1", "TensorFusionCluster", "tensorfusionclusters"),
+               ("tensor-fusion.ai/v1", "GPUPool", "gpupools"),
+               ("tensor-fusion.ai/v1", "GPUNode", "gpunodes"))},
     {"name": "ome", "title": "OME models",
-     "kinds": (("ome.io/v1beta1", "ClusterBaseModel"), ("ome.io/v1beta1", "BaseModel"))},
+     "kinds": (("ome.io/v1beta1", "ClusterBaseModel", "clusterbasemodels"),
+               ("ome.io/v1beta1", "BaseModel", "basemodels"))},
 )
 # The report section a layer role writes, per layer: its problems are not repeated here.
 LAYER_SECTIONS = {"linstor": "storage", "tensor_fusion": "tensor_fusion", "ome": "model_storage"}
@@ -166,12 +170,25 @@ def _object(kind, obj):
     return record
 
 
-def layer_objects(layer, results):
-    """One layer's state from k8s_info results, each with ``item: {api_version, kind}`` (a loop's).
+def crd_name(api_version, plural):
+    """The CustomResourceDefinition's name of a kind: <plural>.<group>."""
+    return "%s.%s" % (plural, api_version.split("/")[0])
 
-    A kind without a result was not read. ``present`` is false when none of the layer's kinds
-    is served by the API (its CRDs are not installed).
+
+def _served(crd, api_version):
+    version = api_version.split("/")[-1]
+    return any(v.get("name") == version and v.get("served") for v in ((crd or {}).get("spec") or {}).get("versions") or [])
+
+
+def layer_objects(layer, crds, results):
+    """One layer's state: which of its kinds the API serves, and their objects with their conditions.
+
+    ``crds``: the CustomResourceDefinitions found (the truth about what is installed: a client's
+    discovery cache may still list a kind whose CRD was removed). ``results``: k8s_info results,
+    each with ``item: {api_version, kind}`` (a loop's); a kind without a result, or a skipped one,
+    was not read. ``present`` is false when none of the layer's kinds is served.
     """
+    by_name = dict((_meta(crd).get("name"), crd) for crd in crds or [])
     by_kind = {}
     for result in results or []:
         item = (result or {}).get("item") or {}
@@ -179,27 +196,25 @@ def layer_objects(layer, results):
     kinds = []
     objects = []
     errors = []
-    for api_version, kind in layer["kinds"]:
-        result = by_kind.get((api_version, kind))
-        if result is None:
-            continue
-        if result.get("failed"):
+    for api_version, kind, plural in layer["kinds"]:
+        served = _served(by_name.get(crd_name(api_version, plural)), api_version)
+        result = by_kind.get((api_version, kind)) or {}
+        if served and result.get("failed"):
             errors.append("%s %s: %s" % (api_version, kind, result.get("msg") or "could not be read"))
             continue
-        found = result.get("api_found", True) is not False
-        kinds.append({"api_version": api_version, "kind": kind, "served": found,
-                      "count": len(result.get("resources") or []) if found else 0})
-        for obj in result.get("resources") or []:
+        resources = (result.get("resources") or []) if served else []
+        kinds.append({"api_version": api_version, "kind": kind, "served": served, "count": len(resources)})
+        for obj in resources:
             objects.append(_object(kind, obj))
-    present = any(k["served"] for k in kinds)
+    present = any(k["served"] for k in kinds) or bool(errors)
     return {"name": layer["name"], "title": layer["title"], "present": present, "kinds": kinds,
             "objects": sorted(objects, key=lambda o: (o["kind"], o["namespace"], o["name"])), "errors": errors}
 
 
 def layer_kinds():
-    """Every kind to read, as ``{layer, api_version, kind}`` (what the role loops over)."""
-    return [{"layer": layer["name"], "api_version": api_version, "kind": kind}
-            for layer in LAYERS for api_version, kind in layer["kinds"]]
+    """Every kind to read, as ``{layer, api_version, kind, crd}`` (what the role loops over)."""
+    return [{"layer": layer["name"], "api_version": api_version, "kind": kind, "crd": crd_name(api_version, plural)}
+            for layer in LAYERS for api_version, kind, plural in layer["kinds"]]
 
 
 def _pv_nodes(pv):
@@ -262,16 +277,16 @@ def _covered(subject_words, covered):
 def cluster_state(raw):
     """The report's ``cluster`` part from what the validation_report role read.
 
-    ``raw``: ``{"error": str or None, "helm": [Secret or ConfigMap, ...], "kinds": [k8s_info
-    result per kind, each with ``item: {api_version, kind}``], "pvcs": [...], "pvs": [...],
-    "pods": [...]}``. An ``error`` (the API could not be read) leaves everything empty.
+    ``raw``: ``{"error": str or None, "helm": [Secret or ConfigMap, ...], "crds": [the layers'
+    CustomResourceDefinitions found], "kinds": [k8s_info result per kind, each with ``item:
+    {api_version, kind}``], "pvcs": [...], "pvs": [...], "pods": [...]}``. An ``error`` (the API could not be read) leaves everything empty.
     """
     raw = raw or {}
     if raw.get("error"):
         return {"read": False, "error": raw["error"], "releases": [], "layers": [], "claims": []}
     return {"read": True, "error": None,
             "releases": helm_releases(raw.get("helm")),
-            "layers": [layer_objects(layer, raw.get("kinds")) for layer in LAYERS],
+            "layers": [layer_objects(layer, raw.get("crds"), raw.get("kinds")) for layer in LAYERS],
             "claims": claims(raw.get("pvcs"), raw.get("pvs"), raw.get("pods"))}
 
 

@@ -73,11 +73,15 @@ def test_newest_revision_per_release():
         ("apps", "web", 10, 3), ("other", "web", 1, 1)]
 
 
-def k8s_result(api_version, kind, resources=None, api_found=True, failed=False):
-    result = {"item": {"api_version": api_version, "kind": kind}, "resources": resources or [], "api_found": api_found}
+def k8s_result(api_version, kind, resources=None, failed=False):
+    result = {"item": {"api_version": api_version, "kind": kind}, "resources": resources or [], "api_found": True}
     if failed:
         result.update(failed=True, msg="Forbidden")
     return result
+
+
+def crd(name, version, served=True):
+    return {"metadata": {"name": name}, "spec": {"versions": [{"name": version, "served": served}]}}
 
 
 def test_layers_present_absent_and_unreadable():
@@ -86,15 +90,20 @@ def test_layers_present_absent_and_unreadable():
     model = {"metadata": {"name": "llama", "namespace": "ml"},
              "status": {"state": "Ready", "nodesReady": ["gpu-2", "gpu-1"], "nodesFailed": ["gpu-3"]}}
     results = [k8s_result("piraeus.io/v1", "LinstorCluster", []), k8s_result("piraeus.io/v1", "LinstorSatellite", [satellite]),
-               k8s_result("tensor-fusion.ai/v1", "TensorFusionCluster", api_found=False),
-               k8s_result("tensor-fusion.ai/v1", "GPUPool", api_found=False),
+               # A stale discovery cache: k8s_info answers for a kind whose CRD is gone.
+               k8s_result("tensor-fusion.ai/v1", "TensorFusionCluster", [{"metadata": {"name": "ghost"}}]),
                k8s_result("ome.io/v1beta1", "BaseModel", [model]),
                k8s_result("ome.io/v1beta1", "ClusterBaseModel", failed=True)]
-    state = cs.cluster_state({"error": "", "helm": [], "kinds": results, "pvcs": [], "pvs": [], "pods": []})
+    crds = [crd("linstorclusters.piraeus.io", "v1"), crd("linstorsatellites.piraeus.io", "v1"),
+            crd("linstornodeconnections.piraeus.io", "v1", served=False),
+            crd("basemodels.ome.io", "v1beta1"), crd("clusterbasemodels.ome.io", "v1beta1")]
+    state = cs.cluster_state({"error": "", "helm": [], "crds": crds, "kinds": results, "pvcs": [], "pvs": [], "pods": []})
     linstor, tf, ome = state["layers"]
     assert linstor["present"] and [o["name"] for o in linstor["objects"]] == ["gpu-1"]
     assert linstor["objects"][0]["nodes"] == ["gpu-1"] and linstor["objects"][0]["conditions"][0]["status"] == "False"
-    assert [(k["kind"], k["served"], k["count"]) for k in linstor["kinds"]] == [("LinstorCluster", True, 0), ("LinstorSatellite", True, 1)]
+    assert [(k["kind"], k["served"], k["count"]) for k in linstor["kinds"]] == [
+        ("LinstorCluster", True, 0), ("LinstorSatelliteConfiguration", False, 0), ("LinstorSatellite", True, 1),
+        ("LinstorNodeConnection", False, 0)]
     assert tf["present"] is False and tf["objects"] == [] and tf["errors"] == []
     assert ome["objects"][0]["phase"] == "Ready" and ome["objects"][0]["nodes"] == ["gpu-1", "gpu-2"]
     assert ome["errors"] == ["ome.io/v1beta1 ClusterBaseModel: Forbidden"]
