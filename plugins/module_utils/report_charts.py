@@ -106,8 +106,8 @@ def bar_chart(chart_id, title, unit, rows, series, digits=1, empty="No data.", l
     values = []
     for row in rows:
         for key, _legend in series:
-            bar = row["bars"].get(key) or {}
-            for v in (bar.get("value"), bar.get("threshold")):
+            spec = row["bars"].get(key) or {}
+            for v in (spec.get("value"), spec.get("threshold")):
                 if isinstance(v, (int, float)) and not isinstance(v, bool):
                     values.append(float(v))
     top = axis_max(max(values) if values else 0, whole=digits == 0)
@@ -140,13 +140,13 @@ def bar_chart(chart_id, title, unit, rows, series, digits=1, empty="No data.", l
                    % (LABEL_WIDTH - 8, y + row_height / 2.0 + 4, escape(row.get("full_label") or row["label"]),
                       escape(shorten(row["label"]))))
         for position, (key, series_text) in enumerate(series):
-            bar = row["bars"].get(key) or {}
-            value = bar.get("value")
-            threshold = bar.get("threshold")
-            ok = bar.get("ok")
+            spec = row["bars"].get(key) or {}
+            value = spec.get("value")
+            threshold = spec.get("threshold")
+            ok = spec.get("ok")
             by = y + position * (BAR_HEIGHT + BAR_GAP)
             color = COLORS["bad"] if ok is False else (COLORS["ok"] if ok is True else COLORS.get(key, COLORS["none"]))
-            color = COLORS.get(bar.get("color"), color)
+            color = COLORS.get(spec.get("color"), color)
             numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
             width = max(0.0, float(value) * scale) if numeric else 0.0
             status = "none" if ok is None else ("ok" if ok else "bad")

@@ -19,7 +19,7 @@ def run_validate(tmp_path, extra_vars, check=False):
         "node-a": {"ansible_connection": "local", "storage_validation_paths": [str(good)]},
         "node-b": {"ansible_connection": "local", "storage_validation_paths": [str(good), str(tmp_path / "raid" / "models")]},
     }}}, "vars": {"storage_validation_size": "8MiB", "storage_validation_engine": "builtin",
-             "storage_validation_poll_seconds": 1}}}
+                  "storage_validation_poll_seconds": 1}}}
     (tmp_path / "hosts.yml").write_text(yaml.safe_dump(inventory))
     variables = dict({"validation_report_dir": str(tmp_path / "report"),
                       "placement_validation_snapshot": [os.path.join(FILES, "cluster-violations.yaml")]}, **extra_vars)

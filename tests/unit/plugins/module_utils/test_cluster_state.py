@@ -125,12 +125,14 @@ def test_claims_and_their_nodes():
              "status": {"phase": "Lost"}}]
     pvs = [{"metadata": {"name": "pv-1"}, "spec": {"nodeAffinity": {"required": {"nodeSelectorTerms": [
         {"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In", "values": ["gpu-1"]}]}]}}}}]
-    pods = [{"metadata": {"namespace": "a", "name": "p"}, "spec": {"nodeName": "gpu-1", "volumes": [
-        {"name": "v", "persistentVolumeClaim": {"claimName": "data"}}]}, "status": {"phase": "Running"}},
-            {"metadata": {"namespace": "a", "name": "done"}, "spec": {"nodeName": "gpu-9", "volumes": [
-                {"name": "v", "persistentVolumeClaim": {"claimName": "data"}}]}, "status": {"phase": "Succeeded"}},
-            {"metadata": {"namespace": "a", "name": "waiting"}, "spec": {"volumes": [
-                {"name": "v", "persistentVolumeClaim": {"claimName": "cache"}}]}, "status": {"phase": "Pending"}}]
+
+    def pod(name, claim, phase, node=None):
+        spec = {"volumes": [{"name": "v", "persistentVolumeClaim": {"claimName": claim}}]}
+        if node:
+            spec["nodeName"] = node
+        return {"metadata": {"namespace": "a", "name": name}, "spec": spec, "status": {"phase": phase}}
+
+    pods = [pod("p", "data", "Running", "gpu-1"), pod("done", "data", "Succeeded", "gpu-9"), pod("waiting", "cache", "Pending")]
     claims = cs.claims(pvcs, pvs, pods)
     assert [(c["namespace"], c["name"], c["phase"], c["volume"], c["volume_found"], c["nodes"], c["pods"], c["capacity"])
             for c in claims] == [

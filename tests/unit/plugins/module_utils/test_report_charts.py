@@ -38,10 +38,10 @@ def bars(root):
     for row in root.iter("g"):
         if row.get("class") != "chart-row":
             continue
-        for bar in row.findall("g"):
-            value = bar.find("text").text
+        for spec in row.findall("g"):
+            value = spec.find("text").text
             out.append((dict((k, v) for k, v in row.attrib.items() if k.startswith("data-") and k != "data-row"),
-                        bar.get("data-series"), bar.get("data-value"), bar.get("data-threshold"), bar.get("data-status"),
+                        spec.get("data-series"), spec.get("data-value"), spec.get("data-threshold"), spec.get("data-status"),
                         value))
     return out
 
