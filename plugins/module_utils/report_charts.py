@@ -21,8 +21,8 @@ __metaclass__ = type
 
 import math
 
-WIDTH = 880
-LABEL_WIDTH = 260
+WIDTH = 920
+LABEL_WIDTH = 300
 VALUE_WIDTH = 110
 BAR_HEIGHT = 14
 BAR_GAP = 3
