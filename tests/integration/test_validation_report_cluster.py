@@ -77,14 +77,7 @@ def test_the_report_lists_releases_layers_and_claims(cluster, namespace, bound_c
 
     (tmp_path / "hosts.yml").write_text("all:\n  children:\n    gpu_nodes:\n      hosts: {}\n")
     groups_before = _served_groups(cluster)
-    variables = {"validation_report_dir": str(tmp_path / "report"), "validation_report_fail_on": "never",
-                 "ansible_python_interpreter": sys.executable}
-    proc = subprocess.run(
-        ["ansible-playbook", "-vvv", "-i", str(tmp_path / "hosts.yml"), str(REPO / "playbooks" / "validate.yml"),
-         "-e", json.dumps(variables)],
-        env={**os.environ, **cluster.env, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
-             "ANSIBLE_CACHE_PLUGIN": "memory"},
-        capture_output=True, text=True, timeout=600, cwd=str(tmp_path), check=False)
+    proc = _validate(cluster, tmp_path, "report", "-vvv")
     groups_after = _served_groups(cluster)
     failures = [line for line in proc.stdout.splitlines() if line.startswith(("fatal:", "failed:", "ERROR!"))]
     assert proc.returncode == 0, "\n".join(failures)[-6000:] + proc.stderr[-2000:]
@@ -119,3 +112,22 @@ def test_the_report_lists_releases_layers_and_claims(cluster, namespace, bound_c
     # The release is deployed, the claim Bound: the cluster part adds no problem about them.
     assert not [p for p in report["problems"] if p["source"] == "cluster" and namespace in (p["subject"] or "")]
     assert "Cluster: " in proc.stdout and " Helm releases, " in proc.stdout
+
+    # Check mode reads the cluster the same way and writes nothing; validating changes no release.
+    check = _validate(cluster, tmp_path, "check-report", "--check")
+    assert check.returncode == 0, check.stdout[-3000:]
+    assert "Cluster: " in check.stdout and "Check mode: no report written" in check.stdout
+    assert not (tmp_path / "check-report").exists()
+    history = json.loads(_helm(cluster, "history", release, "-n", namespace, "-o", "json"))
+    assert [h["revision"] for h in history] == [1, 2]
+
+
+def _validate(cluster, tmp_path, report_dir, *options):
+    variables = {"validation_report_dir": str(tmp_path / report_dir), "validation_report_fail_on": "never",
+                 "ansible_python_interpreter": sys.executable}
+    return subprocess.run(
+        ["ansible-playbook", *options, "-i", str(tmp_path / "hosts.yml"), str(REPO / "playbooks" / "validate.yml"),
+         "-e", json.dumps(variables)],
+        env={**os.environ, **cluster.env, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
+             "ANSIBLE_CACHE_PLUGIN": "memory"},
+        capture_output=True, text=True, timeout=600, cwd=str(tmp_path), check=False)
