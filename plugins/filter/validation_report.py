@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: gpufleet.cluster contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters of the validation_report role; the decisions live in module_utils.validation_report."""
+"""Filters of the validation_report role; the decisions live in module_utils.validation_report,
+module_utils.cluster_state and module_utils.report_charts."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -9,6 +10,8 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.gpufleet.cluster.plugins.module_utils.cluster_state import cluster_state
+from ansible_collections.gpufleet.cluster.plugins.module_utils.report_charts import CHARTS
 from ansible_collections.gpufleet.cluster.plugins.module_utils.validation_report import (
     FAIL_ON,
     build_report,
@@ -16,9 +19,9 @@ from ansible_collections.gpufleet.cluster.plugins.module_utils.validation_report
 )
 
 
-def validation_report(placement, nodes, generated, sections=None):
+def validation_report(placement, nodes, generated, sections=None, cluster=None):
     try:
-        return build_report(placement, nodes, generated, sections)
+        return build_report(placement, nodes, generated, sections, cluster or None)
     except ValueError as exc:
         raise AnsibleFilterError("validation_report: a cluster layer's report section is malformed: %s" % exc)
     except (AttributeError, KeyError, TypeError) as exc:
@@ -31,6 +34,23 @@ def validation_failed(report, fail_on="error"):
     return gate(report, fail_on)
 
 
+def validation_cluster_state(raw):
+    try:
+        return cluster_state(raw)
+    except (AttributeError, KeyError, TypeError) as exc:
+        raise AnsibleFilterError("validation_cluster_state: the objects read have an unexpected shape: %s" % exc)
+
+
+def validation_report_chart(report, name):
+    if name not in CHARTS:
+        raise AnsibleFilterError("validation_report_chart: %r is not one of %s" % (name, ", ".join(sorted(CHARTS))))
+    try:
+        return CHARTS[name](report["figures"])
+    except (AttributeError, KeyError, TypeError) as exc:
+        raise AnsibleFilterError("validation_report_chart: the report has no usable figures: %s" % exc)
+
+
 class FilterModule(object):
     def filters(self):
-        return {"validation_report": validation_report, "validation_failed": validation_failed}
+        return {"validation_report": validation_report, "validation_failed": validation_failed,
+                "validation_cluster_state": validation_cluster_state, "validation_report_chart": validation_report_chart}

@@ -19,17 +19,44 @@ notes. A section is a dict::
      "notes": ["No LINSTOR controller runs in the lab ..."]}
 
 ``check_section`` says what is wrong with one; ``build_report`` refuses a malformed section.
+
+``cluster`` (optional) is the cluster layer's state as module_utils.cluster_state's
+``cluster_state`` made it (Helm releases, the LINSTOR/TensorFusion/OME objects, claims); its
+problems (``cluster_problems``) count like the others, minus what a section already says.
+
+``figures`` holds the numbers the HTML page's charts draw (module_utils.report_charts), flat:
+``throughput`` (per node and directory: write/read MiB/s and the minimums), ``disk_space`` (per
+node and directory: free and required GB), ``zones`` (nodes, PVs, pods per zone) and
+``findings`` (count per severity and check, with the fix).
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.gpufleet.cluster.plugins.module_utils.cluster_state import cluster_problems
+
 SEVERITIES = ("error", "warning", "info")
 FAIL_ON = ("error", "warning", "never")
 # Keys of a storage_throughput result worth keeping in the report.
 _THROUGHPUT_KEYS = ("directory", "engine", "fio_version", "direct", "direct_fallback", "filesystem", "size_bytes",
                     "block_size_bytes", "write", "read", "wall_seconds", "violations", "measured", "msg")
+# What to do, per pv_affinity_info check id and per node-side source (docs/validation.md has the details).
+FIXES = {
+    "local-pv-without-affinity": "recreate the PV pinned to the node holding the data",
+    "pv-affinity-matches-no-node": "restore or relabel the node, or recreate the PV",
+    "pv-affinity-matchfields-ignored": "recreate the PV with a kubernetes.io/hostname matchExpression",
+    "pod-node-violates-pv-affinity": "delete the pod so the scheduler places it, or fix the PV's affinity",
+    "cross-zone-pod-volume": "pin the pod to the volume's zone, or use a WaitForFirstConsumer class",
+    "zonal-storageclass-immediate-binding": "set volumeBindingMode: WaitForFirstConsumer",
+    "pvc-pending": "kubectl describe pvc; read the provisioner's logs",
+    "remote-volume-access-enabled": 'set allowRemoteVolumeAccess: "false" with WaitForFirstConsumer',
+    "throughput": "check the device, its filesystem and what else uses it; or lower the minimum if it is wrong",
+    "disk_space": "free space on the filesystem or grow it; or lower storage_validation_min_free_gb",
+    "node": "make the host reachable and re-run",
+    "placement": "fix the cluster connection (K8S_AUTH_KUBECONFIG, placement_validation_kubeconfig)",
+    "cluster": "see each problem's message",
+}
 
 
 def _problem(severity, source, host, subject, message):
@@ -53,8 +80,20 @@ def _placement(placement, problems):
     }
 
 
-def _throughput(host, result, problems):
-    directory = result.get("directory") or result.get("item") or (result.get("invocation") or {}).get("module_args", {}).get("path")
+def _minimum(value):
+    """A threshold as a number, None for none (0 or unset means report only)."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if value > 0 else None
+
+
+def _throughput(host, result, problems, thresholds):
+    item = result.get("item")
+    if isinstance(item, dict):  # an async_status result: its item is the started job's result
+        item = item.get("item")
+    directory = result.get("directory") or item or (result.get("invocation") or {}).get("module_args", {}).get("path")
     if result.get("skipped"):
         return {"directory": directory, "ok": True, "measured": False, "error": None, "msg": "skipped"}
     if "measured" not in result:
@@ -63,6 +102,8 @@ def _throughput(host, result, problems):
         return {"directory": directory, "ok": False, "measured": False, "error": message}
     entry = dict((k, result[k]) for k in _THROUGHPUT_KEYS if k in result)
     entry["directory"] = directory
+    entry["min_read_mibps"] = _minimum(thresholds.get("min_read_mibps"))
+    entry["min_write_mibps"] = _minimum(thresholds.get("min_write_mibps"))
     entry["error"] = None
     entry["warnings"] = list(result.get("warnings") or [])
     for violation in result.get("violations") or []:
@@ -93,12 +134,14 @@ def _node(host, data, problems):
     if not data:
         problems.append(_problem("error", "node", host, None,
                                  "no storage results from %s: the host was unreachable or failed before measuring" % host))
-        return {"reachable": False, "throughput": [], "disk_space": {"ran": False, "error": None, "paths": [], "violations": []}}
+        return {"reachable": False, "thresholds": {}, "throughput": [], "disk_space": {"ran": False, "error": None, "paths": [], "violations": []}}
     throughput = data.get("throughput") or {}
     results = throughput.get("results", []) if isinstance(throughput, dict) else throughput
+    thresholds = data.get("thresholds") or {}
     return {
         "reachable": True,
-        "throughput": [_throughput(host, r, problems) for r in results],
+        "thresholds": thresholds,
+        "throughput": [_throughput(host, r, problems, thresholds) for r in results],
         "disk_space": _disk_space(host, data.get("disk_space"), problems),
     }
 
@@ -147,12 +190,46 @@ def _section(section, problems):
     }
 
 
-def build_report(placement, nodes, generated, sections=None):
-    """The report dict; see the module docstring. ``nodes`` maps host -> {throughput, disk_space}."""
+def _mibps(phase):
+    return phase.get("mibps") if isinstance(phase, dict) else None
+
+
+def figures(report):
+    """The numbers the charts draw (see the module docstring), from a report without figures."""
+    throughput = []
+    disk = []
+    for host, node in sorted(report["nodes"].items()):
+        for t in node["throughput"]:
+            throughput.append({"host": host, "directory": t["directory"], "measured": bool(t.get("measured")),
+                               "write_mibps": _mibps(t.get("write")), "read_mibps": _mibps(t.get("read")),
+                               "min_write_mibps": t.get("min_write_mibps"), "min_read_mibps": t.get("min_read_mibps"),
+                               "ok": bool(t.get("ok"))})
+        for d in node["disk_space"]["paths"]:
+            disk.append({"host": host, "path": d.get("path"), "free_gb": d.get("free_gb"),
+                         "required_gb": d.get("required_gb"), "ok": bool(d.get("ok"))})
+    zones = [{"zone": zone, "nodes": len(z.get("nodes") or []), "pvs": len(z.get("pvs") or []),
+              "pods": len(z.get("pods") or [])} for zone, z in sorted(report["placement"]["zones"].items())]
+    counted = {}
+    for p in report["problems"]:
+        key = (p["severity"], p["source"])
+        counted[key] = counted.get(key, 0) + 1
+    for f in report["placement"]["findings"]:
+        key = (f["severity"], f["check"])
+        counted[key] = counted.get(key, 0) + 1
+    rank = dict((s, i) for i, s in enumerate(SEVERITIES))
+    findings = [{"severity": sev, "check": check, "count": n, "fix": FIXES.get(check, "see each problem's message")}
+                for (sev, check), n in sorted(counted.items(), key=lambda kv: (rank[kv[0][0]], -kv[1], kv[0][1]))]
+    return {"throughput": throughput, "disk_space": disk, "zones": zones, "findings": findings}
+
+
+def build_report(placement, nodes, generated, sections=None, cluster=None):
+    """The report dict; see the module docstring. ``nodes`` maps host -> {throughput, disk_space, thresholds}."""
     problems = []
     report_placement = _placement(placement, problems)
     report_nodes = dict((host, _node(host, nodes[host], problems)) for host in sorted(nodes or {}))
     report_sections = [_section(s, problems) for s in sections or []]
+    for problem in cluster_problems(cluster, sections):
+        problems.append(_problem(problem["severity"], "cluster", None, problem["subject"], problem["message"]))
     counts = dict((s, 0) for s in SEVERITIES)
     for problem in problems:
         counts[problem["severity"]] += 1
@@ -162,7 +239,7 @@ def build_report(placement, nodes, generated, sections=None):
     status = "failed" if counts["error"] else ("warnings" if counts["warning"] else "passed")
     rank = dict((s, i) for i, s in enumerate(SEVERITIES))
     problems.sort(key=lambda p: (rank[p["severity"]], p["source"], p["host"] or "", p["subject"] or ""))
-    return {
+    report = {
         "generated": generated,
         "status": status,
         "counts": counts,
@@ -170,7 +247,10 @@ def build_report(placement, nodes, generated, sections=None):
         "placement": report_placement,
         "nodes": report_nodes,
         "sections": report_sections,
+        "cluster": cluster or {"read": None, "error": None, "releases": [], "layers": [], "claims": []},
     }
+    report["figures"] = figures(report)
+    return report
 
 
 def gate(report, fail_on):

@@ -3,6 +3,7 @@ own directories), a snapshot for the placement check, the report written and the
 
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -17,7 +18,8 @@ def run_validate(tmp_path, extra_vars, check=False):
     inventory = {"all": {"children": {"gpu_nodes": {"hosts": {
         "node-a": {"ansible_connection": "local", "storage_validation_paths": [str(good)]},
         "node-b": {"ansible_connection": "local", "storage_validation_paths": [str(good), str(tmp_path / "raid" / "models")]},
-    }}}, "vars": {"storage_validation_size": "8MiB", "storage_validation_engine": "builtin"}}}
+    }}}, "vars": {"storage_validation_size": "8MiB", "storage_validation_engine": "builtin",
+                  "storage_validation_poll_seconds": 1}}}
     (tmp_path / "hosts.yml").write_text(yaml.safe_dump(inventory))
     variables = dict({"validation_report_dir": str(tmp_path / "report"),
                       "placement_validation_snapshot": [os.path.join(FILES, "cluster-violations.yaml")]}, **extra_vars)
@@ -49,6 +51,10 @@ def test_report_is_written_then_the_run_fails_on_errors(tmp_path):
     assert "<script" not in html and "http://" not in html and "https://" not in html  # self-contained
     assert "pod-node-violates-pv-affinity" in html and "node-b" in html
     assert oct(os.stat(str(tmp_path / "report")).st_mode & 0o777) == "0o750"
+    # Each directory is measured as a background job, polled: a line per node as each finishes.
+    assert proc.stdout.count("TASK [gpufleet.cluster.storage_validation : Wait for the measurement of") == 2
+    recap = proc.stdout[proc.stdout.index("PLAY RECAP"):]
+    assert re.search(r"node-a +: ok=\d+ +changed=0 ", recap) and re.search(r"node-b +: ok=\d+ +changed=0 ", recap)
 
 
 LAYER_SECTION = {"name": "demo", "title": "Demo layer <b>",

@@ -151,3 +151,49 @@ def test_malformed_sections(section, message):
 
 def test_good_section_has_no_errors():
     assert check_section(STORAGE_SECTION) == []
+
+
+def test_async_results_thresholds_and_figures():
+    # An async_status result's item is the started job's result, whose item is the directory.
+    failed_job = {"item": {"item": "/raid/models", "ansible_job_id": "1.2"}, "failed": True, "finished": 1,
+                  "msg": "path /raid/models does not exist"}
+    nodes = {"gpu-1": dict(node(measured("/raid"), failed_job,
+                                disk_space={"paths": [{"path": "/raid", "free_gb": 120.5, "required_gb": 100.0, "ok": True}],
+                                            "violations": []}),
+                           thresholds={"min_read_mibps": "1500.0", "min_write_mibps": 0, "min_free_gb": 100})}
+    report = build_report(placement(error=1, warning=2), nodes, NOW)
+    entries = report["nodes"]["gpu-1"]["throughput"]
+    assert entries[1]["directory"] == "/raid/models" and entries[1]["error"].startswith("path /raid/models")
+    assert entries[0]["min_read_mibps"] == 1500.0 and entries[0]["min_write_mibps"] is None
+    fig = report["figures"]
+    assert fig["throughput"] == [
+        {"host": "gpu-1", "directory": "/raid", "measured": True, "write_mibps": 1000.0, "read_mibps": 2000.0,
+         "min_write_mibps": None, "min_read_mibps": 1500.0, "ok": True},
+        {"host": "gpu-1", "directory": "/raid/models", "measured": False, "write_mibps": None, "read_mibps": None,
+         "min_write_mibps": None, "min_read_mibps": None, "ok": False}]
+    assert fig["disk_space"] == [{"host": "gpu-1", "path": "/raid", "free_gb": 120.5, "required_gb": 100.0, "ok": True}]
+    assert fig["zones"] == [{"zone": "ucsd", "nodes": 1, "pvs": 0, "pods": 0}]
+    # Errors first, then by count; every row has its fix.
+    assert [(f["severity"], f["check"], f["count"]) for f in fig["findings"]] == [
+        ("error", "pod-node-violates-pv-affinity", 1), ("error", "throughput", 1), ("warning", "cross-zone-pod-volume", 2)]
+    assert fig["findings"][0]["fix"].startswith("delete the pod")
+    assert report["cluster"]["read"] is None
+
+
+def test_cluster_problems_count_and_sections_are_not_repeated():
+    cluster = {"read": True, "error": None, "claims": [],
+               "releases": [{"namespace": "ns", "name": "tf", "revision": 2, "status": "failed", "error": None,
+                             "description": "Upgrade failed"}],
+               "layers": [{"name": "linstor", "title": "LINSTOR", "present": True, "kinds": [], "errors": [],
+                           "objects": [{"kind": "LinstorCluster", "namespace": "", "name": "c",
+                                        "conditions": [{"type": "Available", "status": "False", "reason": "x", "message": "y"}]}]}]}
+    report = build_report(placement(), {}, NOW, None, cluster)
+    assert [(p["source"], p["severity"], p["subject"]) for p in report["problems"]] == [
+        ("cluster", "error", "helm release ns/tf"), ("cluster", "warning", "LinstorCluster c")]
+    assert report["status"] == "failed" and report["cluster"] is cluster
+    section = dict(STORAGE_SECTION, problems=[{"severity": "error", "subject": "release tf", "message": "not deployed"}])
+    report = build_report(placement(), {}, NOW, [section], cluster)
+    assert [p["source"] for p in report["problems"]] == ["storage"]
+    unread = build_report(placement(), {}, NOW, None, {"read": False, "error": "connection refused", "releases": [],
+                                                       "layers": [], "claims": []})
+    assert unread["problems"][0]["message"] == "The cluster's state could not be read: connection refused"

@@ -1,0 +1,133 @@
+"""validate.yml against the local control plane: the report's cluster part.
+
+A real Helm release (the local hello chart, installed and upgraded with the lab's helm, so
+revision 2) and a claim bound to a hostPath PV pinned to a node, used by a pod on that node,
+all in the test's own namespace. The report must list the release as Helm stored it (chart,
+version, revision, status, decoded from its release Secret), the claim with its PV and node,
+and each layer (LINSTOR, TensorFusion, OME) as present exactly when its CRDs are served; the
+release's values (a password set on install) must appear nowhere, not even at -vvv."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from kubernetes import client
+
+from cluster_helpers import CHARTS, REPO, wait_for
+
+pytestmark = pytest.mark.cluster
+
+NODE = "gpu-ucsd-1"
+SECRET_VALUE = "r13c-not-for-the-report"
+LAYER_GROUPS = {"linstor": "piraeus.io", "tensor_fusion": "tensor-fusion.ai", "ome": "ome.io"}
+
+
+def _helm(cluster, *args):
+    proc = subprocess.run([cluster.env["GPUFLEET_HELM"], *args], env={**os.environ, **cluster.env},
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def _served_groups(cluster) -> set:
+    crds = client.ApiextensionsV1Api(cluster.api).list_custom_resource_definition().items
+    return {crd.spec.group for crd in crds}
+
+
+@pytest.fixture
+def bound_claim(cluster, namespace, cluster_scoped):
+    core = cluster.core
+    pv_name = f"{namespace}-data"
+    core.create_persistent_volume(client.V1PersistentVolume(
+        metadata=client.V1ObjectMeta(name=pv_name),
+        spec=client.V1PersistentVolumeSpec(
+            capacity={"storage": "1Gi"}, access_modes=["ReadWriteOnce"], storage_class_name="",
+            host_path=client.V1HostPathVolumeSource(path="/raid/r13c"),
+            claim_ref=client.V1ObjectReference(namespace=namespace, name="data"),
+            node_affinity=client.V1VolumeNodeAffinity(required=client.V1NodeSelector(node_selector_terms=[
+                client.V1NodeSelectorTerm(match_expressions=[client.V1NodeSelectorRequirement(
+                    key="kubernetes.io/hostname", operator="In", values=[NODE])])])))))
+    cluster_scoped(core.delete_persistent_volume, pv_name)
+    core.create_namespaced_persistent_volume_claim(namespace, client.V1PersistentVolumeClaim(
+        metadata=client.V1ObjectMeta(name="data"),
+        spec=client.V1PersistentVolumeClaimSpec(
+            access_modes=["ReadWriteOnce"], storage_class_name="", volume_name=pv_name,
+            resources=client.V1VolumeResourceRequirements(requests={"storage": "1Gi"}))))
+    core.create_namespaced_pod(namespace, client.V1Pod(
+        metadata=client.V1ObjectMeta(name="user"),
+        spec=client.V1PodSpec(
+            node_name=NODE,
+            containers=[client.V1Container(name="c", image="registry.invalid/c:1",
+                                           volume_mounts=[client.V1VolumeMount(name="d", mount_path="/d")])],
+            volumes=[client.V1Volume(name="d", persistent_volume_claim=client.V1PersistentVolumeClaimVolumeSource(
+                claim_name="data"))])))
+    wait_for(lambda: core.read_namespaced_persistent_volume_claim("data", namespace).status.phase == "Bound",
+             timeout=60, what="claim data Bound")
+    return pv_name
+
+
+def test_the_report_lists_releases_layers_and_claims(cluster, namespace, bound_claim, tmp_path):
+    release = "r13c-hello"
+    _helm(cluster, "install", release, str(CHARTS / "hello"), "-n", namespace, "--set", f"password={SECRET_VALUE}")
+    _helm(cluster, "upgrade", release, str(CHARTS / "hello"), "-n", namespace, "--reuse-values", "--set", "replicas=1")
+
+    (tmp_path / "hosts.yml").write_text("all:\n  children:\n    gpu_nodes:\n      hosts: {}\n")
+    groups_before = _served_groups(cluster)
+    proc = _validate(cluster, tmp_path, "report", "-vvv")
+    groups_after = _served_groups(cluster)
+    failures = [line for line in proc.stdout.splitlines() if line.startswith(("fatal:", "failed:", "ERROR!"))]
+    assert proc.returncode == 0, "\n".join(failures)[-6000:] + proc.stderr[-2000:]
+    report_text = (tmp_path / "report" / "report.json").read_text()
+    html = (tmp_path / "report" / "report.html").read_text()
+    for text in (proc.stdout, proc.stderr, report_text, html):
+        assert SECRET_VALUE not in text
+    report = json.loads(report_text)
+    cluster_part = report["cluster"]
+    assert cluster_part["read"] is True and cluster_part["error"] is None
+
+    mine = [r for r in cluster_part["releases"] if r["namespace"] == namespace]
+    assert mine == [{"name": release, "namespace": namespace, "revision": 2, "status": "deployed", "chart": "hello",
+                     "chart_version": "0.1.0", "app_version": "1.0.0", "updated": mine[0]["updated"],
+                     "description": "Upgrade complete", "storage": "secret", "error": None, "revisions": 2}]
+    assert mine[0]["updated"].startswith("20")
+    assert (f'<tr data-namespace="{namespace}" data-release="{release}">' in html
+            and '<td class="num" data-field="revision">2</td>' in html)
+
+    claims = [c for c in cluster_part["claims"] if c["namespace"] == namespace]
+    assert [(c["name"], c["phase"], c["volume"], c["pv_nodes"], c["nodes"], c["pods"]) for c in claims] == [
+        ("data", "Bound", bound_claim, [NODE], [NODE], ["user"])]
+    assert f'data-claim="{namespace}/data"' in html
+
+    layers = dict((layer["name"], layer) for layer in cluster_part["layers"])
+    assert sorted(layers) == sorted(LAYER_GROUPS)
+    for name, group in LAYER_GROUPS.items():
+        if (group in groups_before) == (group in groups_after):  # another test may install CRDs meanwhile
+            assert layers[name]["present"] is (group in groups_before), name
+        shown = f'id="layer-{name}" data-present="{str(layers[name]["present"]).lower()}"'
+        assert shown in html
+    # The release is deployed, the claim Bound: the cluster part adds no problem about them.
+    assert not [p for p in report["problems"] if p["source"] == "cluster" and namespace in (p["subject"] or "")]
+    assert "Cluster: " in proc.stdout and " Helm releases, " in proc.stdout
+
+    # Check mode reads the cluster the same way and writes nothing; validating changes no release.
+    check = _validate(cluster, tmp_path, "check-report", "--check")
+    assert check.returncode == 0, check.stdout[-3000:]
+    assert "Cluster: " in check.stdout and "Check mode: no report written" in check.stdout
+    assert not (tmp_path / "check-report").exists()
+    history = json.loads(_helm(cluster, "history", release, "-n", namespace, "-o", "json"))
+    assert [h["revision"] for h in history] == [1, 2]
+
+
+def _validate(cluster, tmp_path, report_dir, *options):
+    variables = {"validation_report_dir": str(tmp_path / report_dir), "validation_report_fail_on": "never",
+                 "ansible_python_interpreter": sys.executable}
+    return subprocess.run(
+        ["ansible-playbook", *options, "-i", str(tmp_path / "hosts.yml"), str(REPO / "playbooks" / "validate.yml"),
+         "-e", json.dumps(variables)],
+        env={**os.environ, **cluster.env, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
+             "ANSIBLE_CACHE_PLUGIN": "memory"},
+        capture_output=True, text=True, timeout=600, cwd=str(tmp_path), check=False)
