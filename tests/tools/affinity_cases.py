@@ -70,6 +70,10 @@ def nodes(rng, count):
             labels[TIER] = rng.choice(TIERS)
         if rng.random() < 0.3:
             labels[FLAG] = ""
+        # Every edge value is on some node whatever the seed (at random, one of the two values
+        # beyond int64 was missing from about one seed in 200).
+        if i < len(NODE_INTS):
+            labels[GPUS] = NODE_INTS[i]
         result.append({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": labels}})
     return result
 
