@@ -213,12 +213,22 @@ def test_site_converges_in_the_ee(awx):
     data = json.loads((report / "report.json").read_text())
     assert data and (report / "report.html").stat().st_size > 1000
     # The roles ran from the collection installed in the image, not from the project copy.
-    task_paths = set()
+    task_paths, modules_ok = set(), set()
     for event in (first.private_data_dir / "artifacts" / "job" / "job_events").glob("*.json"):
-        path = json.loads(event.read_text()).get("event_data", {}).get("task_path") or ""
+        data = json.loads(event.read_text())
+        path = data.get("event_data", {}).get("task_path") or ""
         if "/roles/" in path:
             task_paths.add(path.split("/roles/")[0])
+        if data.get("event") == "runner_on_ok":
+            modules_ok.add(data["event_data"].get("resolved_action"))
     assert task_paths == {"/usr/share/ansible/collections/ansible_collections/gpufleet/cluster"}, task_paths
+    # Every cluster module the roles use took the cluster from K8S_AUTH_* alone: the job's
+    # environment has no kubeconfig (linstor_controller_info runs only where a LINSTOR
+    # controller Service exists, which the lab has not).
+    assert {"kubernetes.core.k8s", "kubernetes.core.k8s_info", "kubernetes.core.helm", "kubernetes.core.helm_info",
+            "gpufleet.cluster.pv_affinity_info", "gpufleet.cluster.model_storage_info"} <= modules_ok, modules_ok
+    job_env = (first.private_data_dir / "artifacts" / "job" / "env.list").read_text()
+    assert "KUBECONFIG" not in job_env and "K8S_AUTH_HOST" in job_env, job_env
     # The vaulted value was needed and read (the telemetry secret holds it); nothing leaked.
     assert awx.credentials["vault"]["vault_password"] not in first.stdout
     assert awx.credentials["kubernetes"]["bearer_token"] not in first.stdout
@@ -245,7 +255,8 @@ def test_host_key_checking_stays_on(awx, tmp_path):
     wrong = tmp_path / "known_hosts"
     key = subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "k")], check=True)
     assert key.returncode == 0
-    ip = yaml.safe_load((awx.inventory / "hosts.yml").read_text())["all"]["children"]["gpu_nodes"]["children"]["zone_ucsd"]["hosts"]["gpu-ucsd-1"]["ip"]
+    hosts = yaml.safe_load((awx.inventory / "hosts.yml").read_text())["all"]["children"]["gpu_nodes"]["children"]
+    ip = hosts["zone_ucsd"]["hosts"]["gpu-ucsd-1"]["ip"]
     wrong.write_text("%s %s\n" % (ip, " ".join((tmp_path / "k.pub").read_text().split()[:2])))
     saved = awx.show_paths
     awx.show_paths = ["%s:/etc/ssh/ssh_known_hosts:ro" % wrong]
