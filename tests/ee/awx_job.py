@@ -152,7 +152,7 @@ class Awx:
         # podman: the job sees only envvars (ansible-runner passes them with --env-file).
         runner_env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in os.environ}
         t0 = time.monotonic()
-        proc = subprocess.run(command, capture_output=True, text=True, env=runner_env)
+        proc = subprocess.run(command, capture_output=True, text=True, env=runner_env, check=False)
         seconds = time.monotonic() - t0
         artifacts = pdd / "artifacts" / "job"
         stdout = (artifacts / "stdout").read_text() if (artifacts / "stdout").exists() else proc.stdout

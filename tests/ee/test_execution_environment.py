@@ -44,7 +44,7 @@ ansible_remote_tmp: /tmp/.ansible-tmp
 
 
 def sh(*args, env=None, check=True):
-    proc = subprocess.run([str(a) for a in args], capture_output=True, text=True, cwd=str(REPO), env=env)
+    proc = subprocess.run([str(a) for a in args], capture_output=True, text=True, cwd=str(REPO), env=env, check=False)
     if check and proc.returncode != 0:
         raise AssertionError("%s failed (%d):\n%s\n%s" % (args, proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
     return proc
