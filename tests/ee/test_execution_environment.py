@@ -72,7 +72,9 @@ def ee_inventory(podman_inventory, dest, vault_password_file):
     # the scheduler may put its pod on gpu-sdsu-2, where the claim then waits for a provisioner
     # that is not there, instead of gpu-sdsu-1 with the stand-in volume.
     linstor = dest / "group_vars" / "k8s_control" / "linstor.yml"
-    linstor.write_text(linstor.read_text() + "linstor_fio_benchmark: false\n")
+    text = linstor.read_text()
+    assert "\nlinstor_fio_benchmark: true\n" in text
+    linstor.write_text(text.replace("\nlinstor_fio_benchmark: true\n", "\nlinstor_fio_benchmark: false\n"))
     vaulted = dest / "group_vars" / "k8s_control" / "gpu_telemetry_vault.yml"
     sh("ansible-vault", "encrypt", "--vault-password-file", vault_password_file, vaulted)
     assert vaulted.read_text().startswith("$ANSIBLE_VAULT;")
