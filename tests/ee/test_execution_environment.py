@@ -1,0 +1,271 @@
+"""The execution environment, proven with the real tools: `ansible-builder create` and
+`build` with podman on the local Debian base image, then playbooks/site.yml run INSIDE the
+image through ansible-runner with process isolation, as AWX launches a job (awx_job.py):
+extra vars as JSON, the Kubernetes credential as K8S_AUTH_* (a ServiceAccount token, no
+kubeconfig), the machine credential's ssh key, a vault password for the inventory's vaulted
+value, host keys checked against what the nodes themselves hold.
+
+The job's nodes are a set of lab containers of its own (gpufleet-ee-*, 10.89.43.0/24; a lab
+started by scripts/lab is left alone), created by lab/hosts.yml and removed at the end. The
+cluster side is the shared control plane (lab/cluster), converged as scripts/lab converges it.
+Needs root, podman and the control plane: `scripts/test ee`.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from awx_job import Awx, REPO, job_templates  # noqa: E402  pylint: disable=wrong-import-position
+
+PREFIX = "gpufleet-ee"
+GPU_NODES = ["gpu-ucsd-1", "gpu-ucsd-2", "gpu-sdsu-1", "gpu-sdsu-2"]
+NODES = GPU_NODES + ["nfs-1"]
+TIMES = {}
+
+SSH_CONNECTION = """---
+# The execution environment reaches the nodes over ssh, as AWX reaches real ones: the user
+# and key come from the job's machine credential, the host keys from /etc/ssh/ssh_known_hosts.
+# Host key checking stays on even where the environment turns it off (AWX's job settings set
+# ANSIBLE_HOST_KEY_CHECKING=False): this variable outranks the environment.
+ansible_connection: ansible.builtin.ssh
+ansible_host: "{{ ip }}"
+ansible_ssh_host_key_checking: true
+ansible_python_interpreter: /usr/bin/python3
+ansible_remote_tmp: /tmp/.ansible-tmp
+"""
+
+
+def sh(*args, env=None, check=True):
+    proc = subprocess.run([str(a) for a in args], capture_output=True, text=True, cwd=str(REPO), env=env, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError("%s failed (%d):\n%s\n%s" % (args, proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
+    return proc
+
+
+def lab_inventory(dest):
+    """inventories/lab with this test's container names, network, subnet and state dir."""
+    shutil.copytree(REPO / "inventories" / "lab", dest)
+    for path in dest.rglob("*.yml"):
+        text = path.read_text()
+        path.write_text(text.replace("gpufleet-lab", PREFIX).replace("10.89.40.", "10.89.43."))
+    return dest
+
+
+def ee_inventory(podman_inventory, dest, vault_password_file):
+    """The same lab as the job's inventory: over ssh, the lab files from the project, and the
+    lab's secret vaulted as a real inventory keeps it."""
+    shutil.copytree(podman_inventory, dest)
+    (dest / "group_vars" / "lab_containers" / "connection.yml").write_text(SSH_CONNECTION)
+    telemetry = dest / "group_vars" / "k8s_control" / "gpu_telemetry.yml"
+    telemetry.write_text(telemetry.read_text().replace(
+        "{{ (inventory_dir ~ '/../../lab/telemetry/dcgm_metrics.csv') | realpath }}",
+        "{{ playbook_dir }}/../lab/telemetry/dcgm_metrics.csv"))
+    # Not the lab's fio benchmark Job: no kubelet runs it (a 120 s wait per run for nothing), and
+    # the scheduler may put its pod on gpu-sdsu-2, where the claim then waits for a provisioner
+    # that is not there, instead of gpu-sdsu-1 with the stand-in volume.
+    linstor = dest / "group_vars" / "k8s_control" / "linstor.yml"
+    text = linstor.read_text()
+    assert "\nlinstor_fio_benchmark: true\n" in text
+    linstor.write_text(text.replace("\nlinstor_fio_benchmark: true\n", "\nlinstor_fio_benchmark: false\n"))
+    vaulted = dest / "group_vars" / "k8s_control" / "gpu_telemetry_vault.yml"
+    sh("ansible-vault", "encrypt", "--vault-password-file", vault_password_file, vaulted)
+    assert vaulted.read_text().startswith("$ANSIBLE_VAULT;")
+    return dest
+
+
+@pytest.fixture(scope="module")
+def image():
+    t0 = time.monotonic()
+    ref = sh(REPO / "ee" / "build").stdout.strip().splitlines()[-1]
+    TIMES["ee/build"] = time.monotonic() - t0
+    assert ref.startswith("localhost/gpufleet-ee:")
+    return ref
+
+
+@pytest.fixture(scope="module")
+def cluster_env():
+    """The control plane's environment; started here if it is not running, and stopped at the
+    end if it was started here (unless GPUFLEET_CLUSTER_KEEP=1), as tests/integration does."""
+    was_up = sh(REPO / "lab" / "cluster", "status", check=False).returncode == 0
+    sh(REPO / "lab" / "cluster", "up")
+    env = dict(os.environ)
+    for line in sh(REPO / "lab" / "cluster", "env").stdout.splitlines():
+        if line.startswith("export ") and "PATH" not in line:
+            key, value = line[len("export "):].split("=", 1)
+            env[key] = value
+    yield env
+    if not was_up and os.environ.get("GPUFLEET_CLUSTER_KEEP") != "1":
+        sh(REPO / "lab" / "cluster", "down")
+
+
+@pytest.fixture(scope="module")
+def awx(image, cluster_env, tmp_path_factory):
+    work = tmp_path_factory.mktemp("ee")
+    podman_inventory = lab_inventory(work / "inventory-podman")
+    vault_password = os.urandom(12).hex()
+    vault_file = work / "vault-password"
+    vault_file.write_text(vault_password)
+    vault_file.chmod(0o600)
+    inventory = ee_inventory(podman_inventory, work / "inventory", vault_file)
+    lab_vars = yaml.safe_load((podman_inventory / "group_vars" / "all" / "lab.yml").read_text())
+    known_hosts = Path(lab_vars["lab_state_dir"]) / "known_hosts"
+    ssh_dir = Path(os.environ.get("GPUFLEET_CACHE", Path.home() / ".cache" / "gpufleet")) / "lab-ssh"
+    credential_file = work / "k8s-credential.json"
+    sh("ansible-playbook", "-i", podman_inventory, "lab/hosts.yml", "-e", "lab_state=absent", env=cluster_env)
+    try:
+        sh("ansible-playbook", "-i", podman_inventory, "lab/hosts.yml", env=cluster_env)
+        charts = sh(sys.executable, REPO / "tests" / "charts" / "stage", work / "charts").stdout.strip().splitlines()[-1]
+        sh("ansible-playbook", "-i", podman_inventory, "lab/standin-volumes.yml", env=cluster_env)
+        sh("ansible-playbook", "-i", "localhost,", "lab/awx_credential.yml",
+           "-e", "lab_awx_credential_file=%s" % credential_file, env=cluster_env)
+        kubernetes = json.loads(credential_file.read_text())
+        yield Awx(
+            image=image,
+            inventory=inventory,
+            workdir=work,
+            credentials={
+                "machine": {"username": "root", "ssh_key_data": (ssh_dir / "id_ed25519").read_text()},
+                "kubernetes": kubernetes,
+                "vault": {"vault_password": vault_password},
+            },
+            extra_env={"GPUFLEET_HELM": "/usr/local/bin/helm", "GPUFLEET_LAB_CHARTS": "/runner/charts"},
+            show_paths=["%s:/etc/ssh/ssh_known_hosts:ro" % known_hosts],
+            extra_dirs={"charts": Path(charts)},
+        )
+    finally:
+        sh("ansible-playbook", "-i", podman_inventory, "lab/hosts.yml", "-e", "lab_state=absent", env=cluster_env, check=False)
+        sh("ansible-playbook", "-i", "localhost,", "lab/awx_credential.yml", "-e", "lab_awx_credential_state=absent",
+           env=cluster_env, check=False)
+        print("\nEE timings (s): " + ", ".join("%s %.0f" % kv for kv in TIMES.items()))
+
+
+def test_create_generates_containerfile():
+    context = Path(sh(REPO / "ee" / "build", "--create").stdout.strip().splitlines()[-1])
+    containerfile = (context / "Containerfile").read_text()
+    assert 'ARG EE_BASE_IMAGE="localhost/gpufleet-ee-base:latest"' in containerfile
+    assert 'ARG PKGMGR="/usr/local/bin/gpufleet-pkgmgr"' in containerfile
+    assert 'ARG ANSIBLE_GALAXY_CLI_COLLECTION_OPTS="--offline"' in containerfile
+    assert "ansible-core==2.19.14 ansible-runner==2.4.3" in containerfile
+    assert "COPY _build/bin/helm /usr/local/bin/helm" in containerfile
+    assert "host_key_checking = True" in containerfile
+    assert (context / "_build" / "bin" / "helm").stat().st_size > 1_000_000
+    collections = sorted(p.name for p in (context / "_build" / "collections").iterdir())
+    assert collections == ["ansible.posix", "ansible.utils", "community.general", "containers.podman",
+                           "gpufleet-cluster.tar.gz", "kubernetes.core"]
+    # The pins are the versions this repository is tested with.
+    constraints = dict(line.split("==") for line in (REPO / "requirements" / "constraints.txt").read_text().splitlines()
+                       if "==" in line and not line.startswith("#"))
+    for pin in (context / "_build" / "requirements.txt").read_text().split():
+        name, version = pin.split("==")
+        assert constraints[name] == version, pin
+
+
+def test_introspection_finds_collection_requirements(tmp_path):
+    """ansible-builder reads the collection's meta/execution-environment.yml from the built
+    collection (what the image build's introspect step does)."""
+    context = Path(sh(REPO / "ee" / "build", "--create").stdout.strip().splitlines()[-1])
+    collections = context / "_build" / "collections"
+    sh("ansible-galaxy", "collection", "install", "--offline", "--force", "--no-deps",
+       "-p", tmp_path, collections / "gpufleet-cluster.tar.gz", collections / "kubernetes.core")
+    out = sh("ansible-builder", "introspect", "--sanitize", tmp_path).stdout
+    data = yaml.safe_load(out)
+    python = "\n".join(data["python"])
+    system = "\n".join(data["system"])
+    assert "kubernetes>=24.2.0" in python and "jmespath" in python, out
+    assert "openssh-client [platform:dpkg]" in system and "fio [platform:dpkg platform:rpm]" in system, out
+
+
+def test_image_carries_collections_and_tools(image):
+    out = sh("podman", "run", "--rm", image, "sh", "-c",
+             "ansible-galaxy collection list --format json; echo ===;"
+             " helm version --short; ssh -V 2>&1; fio --version; ansible-runner --version;"
+             " python3 -c 'import kubernetes, jmespath; print(kubernetes.__version__)'").stdout
+    listing, tools = out.split("===")
+    installed = {}
+    for path in json.loads(listing).values():
+        installed.update(path)
+    for name in ("gpufleet.cluster", "kubernetes.core", "ansible.posix", "ansible.utils", "community.general",
+                 "containers.podman"):
+        assert name in installed, (name, installed)
+    assert "v3." in tools and "OpenSSH" in tools and "fio-" in tools and "2.4.3" in tools and "37.0.2" in tools, tools
+    size = int(sh("podman", "image", "inspect", "--format", "{{.Size}}", image).stdout)
+    print("\nimage %s: %d MB" % (image, size // 10**6))
+    assert size < 1_500_000_000
+
+
+def test_site_converges_in_the_ee(awx):
+    # The lab's stand-in for OME's model agent first (scripts/lab runs it before site.yml).
+    models = awx.run("lab/models.yml", {}, ["machine"])
+    assert models.rc == 0, models.stdout[-4000:]
+
+    first = awx.run_job_template("gpufleet site", {"validation_report_dir": "/runner/report"})
+    TIMES["site.yml in the EE, first run"] = first.seconds
+    assert first.rc == 0, first.stdout[-6000:]
+    assert set(NODES) <= set(first.recap), first.recap
+    assert all(r["failed"] == 0 and r["unreachable"] == 0 for r in first.recap.values()), first.recap
+    report = first.private_data_dir / "report"
+    data = json.loads((report / "report.json").read_text())
+    assert data and (report / "report.html").stat().st_size > 1000
+    # The roles ran from the collection installed in the image, not from the project copy.
+    task_paths, modules_ok = set(), set()
+    for event in (first.private_data_dir / "artifacts" / "job" / "job_events").glob("*.json"):
+        data = json.loads(event.read_text())
+        path = data.get("event_data", {}).get("task_path") or ""
+        if "/roles/" in path:
+            task_paths.add(path.split("/roles/")[0])
+        if data.get("event") == "runner_on_ok":
+            modules_ok.add(data["event_data"].get("resolved_action"))
+    assert task_paths == {"/usr/share/ansible/collections/ansible_collections/gpufleet/cluster"}, task_paths
+    # Every cluster module the roles use took the cluster from K8S_AUTH_* alone: the job's
+    # environment has no kubeconfig (linstor_controller_info runs only where a LINSTOR
+    # controller Service exists, which the lab has not).
+    assert {"kubernetes.core.k8s", "kubernetes.core.k8s_info", "kubernetes.core.helm", "kubernetes.core.helm_info",
+            "gpufleet.cluster.pv_affinity_info", "gpufleet.cluster.model_storage_info"} <= modules_ok, modules_ok
+    job_env = (first.private_data_dir / "artifacts" / "job" / "env.list").read_text()
+    assert "KUBECONFIG" not in job_env and "K8S_AUTH_HOST" in job_env, job_env
+    # The vaulted value was needed and read (the telemetry secret holds it); nothing leaked.
+    assert awx.credentials["vault"]["vault_password"] not in first.stdout
+    assert awx.credentials["kubernetes"]["bearer_token"] not in first.stdout
+
+    second = awx.run_job_template("gpufleet site", {"validation_report_dir": "/runner/report"})
+    TIMES["site.yml in the EE, second run"] = second.seconds
+    assert second.rc == 0, second.stdout[-6000:]
+    assert second.changed(NODES) == {host: 0 for host in NODES}, second.recap
+
+
+def test_kubernetes_only_job_template(awx):
+    """A job template with the Kubernetes credential and the vault only (no machine
+    credential): its playbook talks to the API server with the token alone."""
+    assert job_templates()["gpufleet storage"]["credentials"] == ["kubernetes", "vault"]
+    job = awx.run_job_template("gpufleet storage", {})
+    TIMES["storage.yml in the EE"] = job.seconds
+    assert job.rc == 0, job.stdout[-6000:]
+    assert job.recap["localhost"]["failed"] == 0 and job.recap["localhost"]["changed"] == 0, job.recap
+
+
+def test_host_key_checking_stays_on(awx, tmp_path):
+    """With AWX's ANSIBLE_HOST_KEY_CHECKING=False in the job's environment, a node whose key
+    is not the known one is refused."""
+    wrong = tmp_path / "known_hosts"
+    key = subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "k")], check=True)
+    assert key.returncode == 0
+    hosts = yaml.safe_load((awx.inventory / "hosts.yml").read_text())["all"]["children"]["gpu_nodes"]["children"]
+    ip = hosts["zone_ucsd"]["hosts"]["gpu-ucsd-1"]["ip"]
+    wrong.write_text("%s %s\n" % (ip, " ".join((tmp_path / "k.pub").read_text().split()[:2])))
+    saved = awx.show_paths
+    awx.show_paths = ["%s:/etc/ssh/ssh_known_hosts:ro" % wrong]
+    try:
+        job = awx.run("lab/models.yml", {}, ["machine"], limit="gpu-ucsd-1")
+    finally:
+        awx.show_paths = saved
+    assert job.rc != 0
+    assert job.recap["gpu-ucsd-1"]["unreachable"] == 1, job.recap
+    assert "REMOTE HOST IDENTIFICATION HAS CHANGED" in job.stdout or "Host key verification failed" in job.stdout, job.stdout[-3000:]
