@@ -245,18 +245,22 @@ def _local_pv(name, node, mode="Filesystem"):
 
 
 def test_seed_flow_claim_binds_when_a_pod_uses_it_on_the_volumes_node(cluster, base_vars, installed, cluster_scoped):
-    # A static local PV of the class stands in for the CSI driver (no LINSTOR runs here).
-    cluster.core.create_persistent_volume(_local_pv("t-linstor-standin", "gpu-sdsu-1"))
-    cluster_scoped(cluster.core.delete_persistent_volume, "t-linstor-standin")
+    # Static local PVs of the class stand in for the CSI driver (no LINSTOR runs here), one on each
+    # node of the zone: the class names a provisioner, so the scheduler may pick either node.
+    standins = {"t-linstor-standin": "gpu-sdsu-1", "t-linstor-standin-2": "gpu-sdsu-2"}
+    for name, node in standins.items():
+        cluster.core.create_persistent_volume(_local_pv(name, node))
+        cluster_scoped(cluster.core.delete_persistent_volume, name)
     assert cluster.core.read_namespaced_persistent_volume_claim("ms-swift-cache-pvc", CLAIMS_NS).status.phase == "Pending"
     bench = play(cluster, dict(base_vars, linstor_fio_benchmark=True, linstor_job_zones=["sdsu"], linstor_verify_placement=True,
                                linstor_fio_benchmark_pvc={"name": "ms-swift-cache-pvc", "namespace": CLAIMS_NS},
                                linstor_fio_benchmark_timeout=120))
     assert bench.rc == 0, bench.out[-6000:]
     pods = cluster.core.list_namespaced_pod(CLAIMS_NS, label_selector="job-name=storage-benchmark-ms-swift-cache-pvc").items
-    assert len(pods) == 1 and pods[0].spec.node_name == "gpu-sdsu-1"
     claim = cluster.core.read_namespaced_persistent_volume_claim("ms-swift-cache-pvc", CLAIMS_NS)
-    assert claim.status.phase == "Bound" and claim.spec.volume_name == "t-linstor-standin"
+    assert claim.status.phase == "Bound" and claim.spec.volume_name in standins
+    # The pod landed on the node of the volume its claim bound to.
+    assert len(pods) == 1 and pods[0].spec.node_name == standins[claim.spec.volume_name]
     # No kubelet: the Job "completes" (kwok) but has no log, and the report says so.
     assert "fio result unavailable" in bench.out
     # pv_affinity_info ran over the cluster with fail_on=error and passed.
