@@ -68,9 +68,7 @@ def ee_inventory(podman_inventory, dest, vault_password_file):
     telemetry.write_text(telemetry.read_text().replace(
         "{{ (inventory_dir ~ '/../../lab/telemetry/dcgm_metrics.csv') | realpath }}",
         "{{ playbook_dir }}/../lab/telemetry/dcgm_metrics.csv"))
-    # Not the lab's fio benchmark Job: no kubelet runs it (a 120 s wait per run for nothing), and
-    # the scheduler may put its pod on gpu-sdsu-2, where the claim then waits for a provisioner
-    # that is not there, instead of gpu-sdsu-1 with the stand-in volume.
+    # Not the lab's fio benchmark Job: no kubelet runs it, so it only adds a wait per run.
     linstor = dest / "group_vars" / "k8s_control" / "linstor.yml"
     text = linstor.read_text()
     assert "\nlinstor_fio_benchmark: true\n" in text
@@ -103,7 +101,9 @@ def cluster_env():
             env[key] = value
     yield env
     if not was_up and os.environ.get("GPUFLEET_CLUSTER_KEEP") != "1":
-        sh(REPO / "lab" / "cluster", "down")
+        # --purge: what site.yml installed (releases, CRDs, claims, the lab's stand-in volumes)
+        # must not reach the next stage's tests through etcd.
+        sh(REPO / "lab" / "cluster", "down", "--purge")
 
 
 @pytest.fixture(scope="module")
@@ -156,6 +156,11 @@ def test_create_generates_containerfile():
     assert "ansible-core==2.19.14 ansible-runner==2.4.3" in containerfile
     assert "COPY _build/bin/helm /usr/local/bin/helm" in containerfile
     assert "host_key_checking = True" in containerfile
+    # pip installs what the tests ran with (requirements/constraints.txt), in the build only.
+    assert "ENV PIP_CONSTRAINT=/usr/share/gpufleet/pip-constraints.txt" in containerfile
+    assert containerfile.rstrip().splitlines()[-1] != "ENV PIP_CONSTRAINT=/usr/share/gpufleet/pip-constraints.txt"
+    assert "\nENV PIP_CONSTRAINT=\n" in containerfile
+    assert (context / "_build" / "pip" / "constraints.txt").read_text() == (REPO / "requirements" / "constraints.txt").read_text()
     assert (context / "_build" / "bin" / "helm").stat().st_size > 1_000_000
     collections = sorted(p.name for p in (context / "_build" / "collections").iterdir())
     assert collections == ["ansible.posix", "ansible.utils", "community.general", "containers.podman",
@@ -212,8 +217,11 @@ def test_site_converges_in_the_ee(awx):
     assert set(NODES) <= set(first.recap), first.recap
     assert all(r["failed"] == 0 and r["unreachable"] == 0 for r in first.recap.values()), first.recap
     report = first.private_data_dir / "report"
-    data = json.loads((report / "report.json").read_text())
-    assert data and (report / "report.html").stat().st_size > 1000
+    written = json.loads((report / "report.json").read_text())
+    assert (report / "report.html").stat().st_size > 1000
+    # The report covers every lab GPU node and read the cluster through the token alone.
+    assert set(written["nodes"]) == set(GPU_NODES), sorted(written["nodes"])
+    assert written["cluster"]["read"] is True and written["cluster"]["releases"], written["cluster"]
     # The roles ran from the collection installed in the image, not from the project copy.
     task_paths, modules_ok = set(), set()
     for event in (first.private_data_dir / "artifacts" / "job" / "job_events").glob("*.json"):
