@@ -256,6 +256,18 @@ def test_check_mode_changes_nothing(cluster, base_vars, installed):
     assert _versions(cluster) == before
 
 
+def test_a_new_source_for_the_existing_greptimedb_volume_is_refused_before_any_change(cluster, base_vars, installed):
+    """A PersistentVolume's source is immutable: the preflight says so (naming the variables,
+    both values and the way out) instead of the API server refusing the patch mid-run."""
+    before = _versions(cluster)
+    run = play(cluster, {**base_vars, "tensor_fusion_greptimedb_nfs_server": "10.89.40.99"}, playbook=PLAYBOOK)
+    assert run.rc != 0
+    assert "tensor_fusion_greptimedb_nfs_server" in run.out and "10.89.40.99" in run.out
+    assert "10.89.40.10" in run.out and "cannot change" in run.out
+    assert "Refuse a new source for GreptimeDB's existing volume" in run.out
+    assert _versions(cluster) == before
+
+
 def test_a_config_change_restarts_the_controller_once(cluster, base_vars, installed, tmp_path):
     rule = {"name": "MySpecialAlert", "query": "SELECT worker FROM tf_worker_usage WHERE {{ .Conditions }}",
             "threshold": 0, "evaluationInterval": "15s", "consecutiveCount": 3, "severity": "P1",
