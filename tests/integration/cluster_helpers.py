@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -14,6 +17,60 @@ from kubernetes.client.rest import ApiException
 REPO = Path(__file__).resolve().parents[2]
 CLUSTER_SCRIPT = REPO / "lab" / "cluster"
 CHARTS = REPO / "tests" / "charts"
+RECAP = re.compile(r"^localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+
+
+def stage_charts(dest, *names):
+    """Stage the local stand-in charts (with the upstream CRDs from ../shared) into dest."""
+    subprocess.run([sys.executable, str(CHARTS / "stage"), str(dest), *names], check=True, capture_output=True)
+    return dest
+
+
+def ansible_bin(name):
+    """An ansible command from the interpreter's venv when it is there, else from PATH."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else name
+
+
+class Run:
+    """An ansible-playbook run on localhost: its output and the recap's counts."""
+
+    def __init__(self, proc):
+        self.proc = proc
+        self.out = proc.stdout + proc.stderr
+        match = RECAP.search(proc.stdout)
+        self.changed = int(match.group(2)) if match else None
+        self.failed = int(match.group(4)) if match else None
+
+    @property
+    def rc(self):
+        return self.proc.returncode
+
+
+def contains_unpruned(sent, got, path="spec"):
+    """Every field sent is still there, unchanged: nothing pruned by the real schema."""
+    if isinstance(sent, dict):
+        assert isinstance(got, dict), "%s: %r became %r" % (path, sent, got)
+        for key, value in sent.items():
+            assert key in got, "%s.%s was pruned by the CRD schema" % (path, key)
+            contains_unpruned(value, got[key], "%s.%s" % (path, key))
+    elif isinstance(sent, list):
+        assert isinstance(got, list) and len(got) == len(sent), "%s: %r became %r" % (path, sent, got)
+        for index, (a, b) in enumerate(zip(sent, got)):
+            contains_unpruned(a, b, "%s[%d]" % (path, index))
+    else:
+        assert sent == got, "%s: %r became %r" % (path, sent, got)
+
+
+def play(cluster, extra, playbook, args=(), timeout=600, popen=False):
+    """Run playbook on localhost against the cluster with extra vars; Run (or the Popen)."""
+    cmd = [ansible_bin("ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook),
+           "-e", json.dumps({"ansible_python_interpreter": sys.executable, **extra}), *args]
+    env = {**os.environ, **cluster.env, "ANSIBLE_STDOUT_CALLBACK": "default", "ANSIBLE_NOCOLOR": "1",
+           "ANSIBLE_FORCE_COLOR": "0"}
+    if popen:
+        return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return Run(subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False))
 
 
 def run_cluster(*args: str, env: dict | None = None, timeout: float = 7200):

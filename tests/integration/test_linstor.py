@@ -14,13 +14,12 @@ import re
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from kubernetes import client, dynamic
 from kubernetes.client.rest import ApiException
 
-from cluster_helpers import REPO, run_cluster, wait_for
+from cluster_helpers import REPO, ansible_bin, contains_unpruned, play as run_play, run_cluster, stage_charts, wait_for
 
 pytestmark = pytest.mark.cluster
 
@@ -33,43 +32,16 @@ CRDS = ["linstorclusters.piraeus.io", "linstorsatelliteconfigurations.piraeus.io
 STORAGE_NODES = ["gpu-ucsd-1", "gpu-sdsu-1"]
 PLAYBOOK = REPO / "playbooks" / "storage.yml"
 MIGRATE = REPO / "playbooks" / "migrate_pvc.yml"
-RECAP = re.compile(r"^localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 
-class Run:
-    def __init__(self, proc):
-        self.proc = proc
-        self.out = proc.stdout + proc.stderr
-        match = RECAP.search(proc.stdout)
-        self.changed = int(match.group(2)) if match else None
-        self.failed = int(match.group(4)) if match else None
-
-    @property
-    def rc(self):
-        return self.proc.returncode
-
-
-def _ansible(name):
-    beside = Path(sys.executable).parent / name
-    return str(beside) if beside.exists() else name
-
-
-def play(cluster, extra, playbook=PLAYBOOK, args=(), timeout=600, popen=False):
-    cmd = [_ansible("ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook),
-           "-e", json.dumps({"ansible_python_interpreter": sys.executable, **extra}), *args]
-    env = {**os.environ, **cluster.env, "ANSIBLE_STDOUT_CALLBACK": "default", "ANSIBLE_NOCOLOR": "1",
-           "ANSIBLE_FORCE_COLOR": "0"}
-    if popen:
-        return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    return Run(subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False))
+def play(cluster, extra, playbook=PLAYBOOK, **kwargs):
+    """playbooks/storage.yml (or another playbook) on localhost against the cluster."""
+    return run_play(cluster, extra, playbook, **kwargs)
 
 
 @pytest.fixture(scope="module")
 def charts(tmp_path_factory):
-    dest = tmp_path_factory.mktemp("charts")
-    subprocess.run([sys.executable, str(REPO / "tests" / "charts" / "stage"), str(dest), "piraeus"], check=True,
-                   capture_output=True)
-    return dest
+    return stage_charts(tmp_path_factory.mktemp("charts"), "piraeus")
 
 
 @pytest.fixture(scope="module")
@@ -102,21 +74,6 @@ def _helm_revision(cluster):
                          env={**os.environ, **cluster.env}, capture_output=True, text=True, check=True).stdout
     releases = [r for r in json.loads(out) if r["name"] == RELEASE]
     return (int(releases[0]["revision"]), releases[0]["status"]) if releases else (None, None)
-
-
-def _contains(sent, got, path="spec"):
-    """Every field sent is still there, unchanged: nothing pruned by the real schema."""
-    if isinstance(sent, dict):
-        assert isinstance(got, dict), "%s: %r became %r" % (path, sent, got)
-        for key, value in sent.items():
-            assert key in got, "%s.%s was pruned by the CRD schema" % (path, key)
-            _contains(value, got[key], "%s.%s" % (path, key))
-    elif isinstance(sent, list):
-        assert isinstance(got, list) and len(got) == len(sent), "%s: %r became %r" % (path, sent, got)
-        for index, (a, b) in enumerate(zip(sent, got)):
-            _contains(a, b, "%s[%d]" % (path, index))
-    else:
-        assert sent == got, "%s: %r became %r" % (path, sent, got)
 
 
 def _resource_versions(cluster):
@@ -186,11 +143,11 @@ def test_custom_resources_are_accepted_by_the_real_schema_and_read_back_whole(cl
         "highAvailabilityController": {"podTemplate": {"spec": {"tolerations": [
             {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]}}},
     }
-    _contains(sent, lc["spec"])
+    contains_unpruned(sent, lc["spec"])
     sat = _cr(cluster, "LinstorSatelliteConfiguration", "gpufleet-storage-pools")
-    _contains({"storagePools": [{"name": "fast-cache", "fileThinPool": {"directory": "/raid/linstor-pools/fast-cache"}}],
-               "podTemplate": {"spec": {"tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists",
-                                                         "effect": "NoSchedule"}]}}}, sat["spec"])
+    contains_unpruned({"storagePools": [{"name": "fast-cache", "fileThinPool": {"directory": "/raid/linstor-pools/fast-cache"}}],
+                       "podTemplate": {"spec": {"tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists",
+                                                                 "effect": "NoSchedule"}]}}}, sat["spec"])
     sc = cluster.storage.read_storage_class(SC)
     assert sc.provisioner == "linstor.csi.linbit.com"
     assert sc.volume_binding_mode == "WaitForFirstConsumer" and sc.allow_volume_expansion is True
@@ -400,7 +357,7 @@ def test_linstor_controller_info_asks_through_the_service_proxy(cluster, namespa
         metadata=client.V1ObjectMeta(name="linstor-controller"),
         spec=client.V1ServiceSpec(ports=[client.V1ServicePort(name="api", port=3370)],
                                   selector={"app.kubernetes.io/component": "linstor-controller"})))
-    proc = subprocess.run([_ansible("ansible"), "localhost", "-c", "local", "-m", "gpufleet.cluster.linstor_controller_info",
+    proc = subprocess.run([ansible_bin("ansible"), "localhost", "-c", "local", "-m", "gpufleet.cluster.linstor_controller_info",
                            "-a", "namespace=%s" % namespace, "-e", "ansible_python_interpreter=%s" % sys.executable],
                           env={**os.environ, **cluster.env}, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode != 0

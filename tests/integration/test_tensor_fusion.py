@@ -18,8 +18,7 @@ import yaml
 from kubernetes import client, dynamic
 from kubernetes.client.rest import ApiException
 
-from cluster_helpers import REPO, wait_for
-from test_linstor import _contains, play
+from cluster_helpers import REPO, contains_unpruned, play, stage_charts, wait_for
 
 pytestmark = pytest.mark.cluster
 
@@ -45,10 +44,7 @@ def shared_dir():
 
 @pytest.fixture(scope="module")
 def charts(tmp_path_factory):
-    dest = tmp_path_factory.mktemp("charts")
-    subprocess.run([sys.executable, str(REPO / "tests" / "charts" / "stage"), str(dest), "tensor-fusion"], check=True,
-                   capture_output=True)
-    return dest
+    return stage_charts(tmp_path_factory.mktemp("charts"), "tensor-fusion")
 
 
 @pytest.fixture(scope="module")
@@ -239,8 +235,8 @@ def test_the_tensorfusioncluster_is_accepted_and_read_back_unpruned(cluster, ins
     assert template["capacityConfig"]["maxResources"] == {"tflops": "100", "vram": "100Gi"}
     assert template["nodeManagerConfig"]["provisioningMode"] == "AutoSelect"
     # Sent fields are all there (the CRD adds its defaults: batchInterval, batchPercentage, maxDuration).
-    _contains({"autoUpdateHypervisor": True, "autoUpdateWorker": True, "autoUpdateClient": True},
-              template["nodeManagerConfig"]["nodePoolRollingUpdatePolicy"], "nodePoolRollingUpdatePolicy")
+    contains_unpruned({"autoUpdateHypervisor": True, "autoUpdateWorker": True, "autoUpdateClient": True},
+                      template["nodeManagerConfig"]["nodePoolRollingUpdatePolicy"], "nodePoolRollingUpdatePolicy")
     assert template["nodeManagerConfig"]["nodeSelector"] == {"nodeSelectorTerms": [{"matchExpressions": [
         {"key": "nvidia.com/gpu.present", "operator": "In", "values": ["true"]}]}]}
     env = template["componentConfig"]["hypervisor"]["podTemplate"]["spec"]["containers"][0]["env"]
@@ -364,8 +360,8 @@ def test_production_profile_binds_with_a_default_storageclass_present(cluster, b
     template = tfc["spec"]["gpuPools"][0]["specTemplate"]
     assert template["capacityConfig"]["oversubscription"] == {"tflopsOversellRatio": 300, "vramExpandToHostMem": 40,
                                                               "vramExpandToHostDisk": 20}
-    _contains({"autoUpdateHypervisor": False, "autoUpdateWorker": False, "autoUpdateClient": False},
-              template["nodeManagerConfig"]["nodePoolRollingUpdatePolicy"], "nodePoolRollingUpdatePolicy")
+    contains_unpruned({"autoUpdateHypervisor": False, "autoUpdateWorker": False, "autoUpdateClient": False},
+                      template["nodeManagerConfig"]["nodePoolRollingUpdatePolicy"], "nodePoolRollingUpdatePolicy")
 
 
 def test_cloud_greptimedb_and_an_existing_alertmanager_keep_the_password_out_of_every_output(cluster, base_vars, installed):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from kubernetes.client.rest import ApiException
 
-from test_linstor import play
+from cluster_helpers import play
 from test_tensor_fusion import PLAYBOOK
 
 pytestmark = pytest.mark.cluster

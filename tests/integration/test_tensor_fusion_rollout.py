@@ -7,7 +7,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from cluster_helpers import REPO
-from test_linstor import play
+from cluster_helpers import play
 
 pytestmark = pytest.mark.cluster
 
