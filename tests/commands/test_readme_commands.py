@@ -1,0 +1,83 @@
+"""The README's two commands, one after the other in one checkout, as a newcomer runs them.
+
+Run by `scripts/test commands` after the integration stage: `scripts/lab` converges the lab on
+the control plane the integration tests used (their deleted claims and namespaces included:
+GreptimeDB's Released volume is bound again, not waited on), and the suite's lint stage then
+passes with the lab's report (and OME's values file) in the checkout. Every YAML file the lab
+wrote passes the project's own lint rules all the same.
+
+A lab that was up before this test is left up; one this test started is taken down again.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from yamllint import linter
+from yamllint.config import YamlLintConfig
+
+REPO = Path(__file__).resolve().parents[2]
+REPORT = re.compile(r"^Validation report: (\S+)/report\.html$", re.M)
+
+
+def _run(*args, env=None, timeout=1800):
+    proc = subprocess.run([str(REPO / "scripts" / args[0]), *args[1:]], cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout, check=False, env={**os.environ, **(env or {})})
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def _lab_up():
+    out = subprocess.run(["podman", "ps", "--filter", "name=^gpufleet-lab-", "--format", "{{.Names}}"],
+                         capture_output=True, text=True, check=False).stdout
+    return bool(out.strip())
+
+
+def _lint_problems(path):
+    """yamllint's problems for one file, by the project's rules (its ignore lists aside)."""
+    rules = (REPO / ".yamllint").read_text()
+    rules = re.sub(r"^ignore-from-file:.*$", "", rules, flags=re.M)
+    conf = YamlLintConfig(content=rules)
+    return ["%s:%d:%d %s" % (path.name, p.line, p.column, p.desc)
+            for p in linter.run(path.read_text(), conf, str(path)) if p.level in ("error", "warning")]
+
+
+@pytest.fixture(scope="module")
+def lab():
+    was_up = _lab_up()
+    rc, out = _run("lab")
+    match = REPORT.search(out)
+    yield rc, out, Path(match.group(1)) if match else None
+    if match:
+        shutil.rmtree(match.group(1), ignore_errors=True)
+    if not was_up:
+        _run("lab", "down")
+
+
+def test_the_lab_converges_after_the_suite(lab):
+    rc, out, report = lab
+    assert rc == 0, out[-6000:]
+    assert report is not None and (report / "report.json").is_file(), out[-3000:]
+
+
+def test_every_yaml_file_the_lab_wrote_passes_the_projects_lint_rules(lab):
+    _rc, out, report = lab
+    assert report is not None, out[-3000:]
+    files = sorted(report.rglob("*.yaml")) + sorted(report.rglob("*.yml"))
+    assert [f.name for f in files] == ["ome-values.yaml"], files
+    for path in files:
+        assert path.read_text().startswith("---\n"), path
+        assert _lint_problems(path) == [], path
+
+
+def test_the_lint_stage_passes_with_the_labs_report_in_the_checkout(lab, tmp_path):
+    _rc, out, report = lab
+    assert report is not None and report.is_relative_to(REPO), out[-3000:]
+    rc, out = _run("test", "lint", env={"GPUFLEET_TEST_OUTPUT": str(tmp_path / "output")})
+    assert rc == 0, out[-6000:]
+    assert re.search(r"^lint +ok +[0-9]+$", out, re.M), out[-3000:]
