@@ -26,6 +26,7 @@ import hashlib
 import posixpath
 import re
 
+from ansible_collections.gpufleet.cluster.plugins.module_utils import volume_binding
 from ansible_collections.gpufleet.cluster.plugins.module_utils.node_inputs import path_problem
 
 MODES = ("hostPath", "pvc")
@@ -37,6 +38,8 @@ LOCAL_PREFIX = "local://"
 CHECK_LABELS = "model-ready-labels-disagree-with-pv-affinity"
 PLACEMENT_TABLE = "pv_affinity_info on the model volume"
 VOLUME_LABEL = "model-storage.gpufleet.io/volume"
+MANAGED_BY = volume_binding.MANAGED_BY
+MANAGER = "gpufleet.cluster.model_storage"
 OME_API_VERSION = "ome.io/v1beta1"
 # OME's pkg/constants: label keys are models.ome.io/<name part>, the name part at most 49
 # characters; longer model or namespace names are cut to "<8 hex of sha256>-<suffix>".
@@ -497,7 +500,7 @@ def _affinity(label, nodes):
 def _model_object(model, inputs, holders):
     kind = model.get("kind") or "ClusterBaseModel"
     path = posixpath.join(inputs["dir"], model["subpath"])
-    metadata = {"name": model["name"], "labels": {"app.kubernetes.io/managed-by": "gpufleet.cluster.model_storage"}}
+    metadata = {"name": model["name"], "labels": {MANAGED_BY: MANAGER}}
     namespace = None
     if kind == "BaseModel":
         namespace = model.get("namespace") or inputs["namespace"]
@@ -561,7 +564,7 @@ def plan(inputs, inspections):
             result["notes"].append("%s is also on %s, which is left out of the volume (it lacks another model)"
                                    % (entry["name"], ", ".join(extra)))
     result["nodes"] = nodes
-    labels = {"app.kubernetes.io/managed-by": "gpufleet.cluster.model_storage"}
+    labels = {MANAGED_BY: MANAGER}
     pv_labels = dict(labels, **{VOLUME_LABEL: inputs["pv_name"]})
     pv_spec = {
         "capacity": {"storage": inputs["capacity"]},
@@ -633,6 +636,7 @@ def cluster_problems(the_plan, inputs, cluster):
     model_kinds: the kinds whose CRD is installed, version}.
     """
     errors, warnings, notes = [], [], []  # notes: info problems in the report
+    rebind = {"action": "none", "message": "", "patch": None}
     objects = the_plan.get("objects") or {}
     known = set(cluster.get("node_names") or [])
     for node in the_plan.get("nodes") or []:
@@ -662,10 +666,11 @@ def cluster_problems(the_plan, inputs, cluster):
             errors.append("PersistentVolume %s already exists for local path %r, not %r; delete it or set "
                           "model_storage_pv_name to another name"
                           % (name, (have_spec.get("local") or {}).get("path"), want_pv["spec"]["local"]["path"]))
-        ref = have_spec.get("claimRef") or {}
-        if ref and (ref.get("namespace"), ref.get("name")) != (inputs["namespace"], inputs["pvc_name"]):
-            errors.append("PersistentVolume %s is bound to %s/%s, not to %s/%s; use another model_storage_pv_name"
-                          % (name, ref.get("namespace"), ref.get("name"), inputs["namespace"], inputs["pvc_name"]))
+        # A deleted claim leaves the volume Released with the old claim's uid: bound again here.
+        rebind = volume_binding.rebind(have_pv, cluster.get("pvc"), inputs["namespace"], inputs["pvc_name"],
+                                       {MANAGED_BY: MANAGER}, "model_storage_pv_name")
+        if rebind["action"] == "refuse":
+            errors.append(rebind["message"])
     want_pvc, have_pvc = objects.get("pvc"), cluster.get("pvc")
     if want_pvc and have_pvc:
         volume = (have_pvc.get("spec") or {}).get("volumeName")
@@ -707,7 +712,8 @@ def cluster_problems(the_plan, inputs, cluster):
             warnings.append("The OME version is unknown (no %s Deployment in namespace %s, and model_storage_ome_version "
                             "is empty): pvc:// needs OME %s or later; older controllers leave the models In_Transit"
                             % (inputs.get("ome_controller"), inputs.get("ome_namespace"), inputs.get("ome_pvc_min_version")))
-    return {"errors": errors, "warnings": warnings, "infos": notes, "model_kinds": kinds, "version": version}
+    return {"errors": errors, "warnings": warnings, "infos": notes, "model_kinds": kinds, "version": version,
+            "rebind": rebind}
 
 
 # --- after applying ------------------------------------------------------------------------

@@ -386,6 +386,28 @@ def test_pvc_mode_claim_is_bound_before_any_pod(cluster, crds, hosts, tmp_path):
     assert all(s["changed"] == 0 for s in out["stats"].values())
 
 
+def test_a_deleted_claim_is_bound_again_to_the_model_volume(cluster, crds, hosts, tmp_path):
+    """The claim of pvc mode deleted (by mistake, with its namespace's clean-up...): its Retain
+    volume is Released with the old uid; the re-run binds the same volume to the new claim."""
+    variables = names("modelstore-pvc", model_storage_mode="pvc")
+    core = cluster.core
+    pv = core.read_persistent_volume("modelstore-pvc-pv")
+    core.delete_namespaced_persistent_volume_claim("modelstore-pvc-pvc", "modelstore-pvc")
+    released = wait_for(lambda: (lambda v: v if v.status.phase == "Released" else None)(
+        core.read_persistent_volume("modelstore-pvc-pv")), timeout=60, what="model volume Released")
+    out, _seconds = converge(cluster, hosts, tmp_path, variables, tag="rebind")
+    assert "keeps the data of the claim modelstore-pvc/modelstore-pvc-pvc (uid %s)" % released.spec.claim_ref.uid \
+        in json.dumps(out)
+    claim = wait_for(lambda: (lambda c: c if c.status.phase == "Bound" else None)(
+        core.read_namespaced_persistent_volume_claim("modelstore-pvc-pvc", "modelstore-pvc")),
+        timeout=60, what="new claim Bound")
+    again = core.read_persistent_volume("modelstore-pvc-pv")
+    assert again.metadata.uid == pv.metadata.uid and again.spec.local.path == pv.spec.local.path
+    assert claim.spec.volume_name == "modelstore-pvc-pv" and again.spec.claim_ref.uid == claim.metadata.uid
+    out, _seconds = converge(cluster, hosts, tmp_path, variables, tag="rebind-again")
+    assert all(s["changed"] == 0 for s in out["stats"].values())
+
+
 def test_pvc_mode_refuses_an_ome_older_than_pvc_support(cluster, crds, hosts, tmp_path):
     core, apps = cluster.core, cluster.apps
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="modelstore-ome")))

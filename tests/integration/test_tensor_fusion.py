@@ -264,6 +264,72 @@ def test_a_new_source_for_the_existing_greptimedb_volume_is_refused_before_any_c
     assert _versions(cluster) == before
 
 
+def _released(cluster):
+    pv = cluster.core.read_persistent_volume(PV)
+    return pv if pv.status.phase == "Released" else None
+
+
+def test_a_deleted_claim_is_bound_again_to_the_same_volume_keeping_its_data(cluster, base_vars, installed):
+    """The Retain volume of a deleted claim is Released with the old uid in its claimRef; the
+    re-run binds it again to the claim it makes anew (the volume, so its data, is the same)."""
+    _claim, pv = _claim_bound_to_our_volume(cluster, "20Gi")
+    cluster.core.delete_namespaced_persistent_volume_claim(CLAIM, GREPTIME_NS)
+    stale = wait_for(lambda: _released(cluster), timeout=60, what="GreptimeDB volume Released")
+    assert stale.spec.claim_ref.uid == pv.spec.claim_ref.uid
+    run = play(cluster, base_vars, playbook=PLAYBOOK)
+    assert run.rc == 0, run.out[-6000:]
+    assert "keeps the data of the claim %s/%s (uid %s)" % (GREPTIME_NS, CLAIM, stale.spec.claim_ref.uid) in run.out
+    claim, again = _claim_bound_to_our_volume(cluster, "20Gi")
+    assert again.metadata.uid == pv.metadata.uid and again.spec.nfs == pv.spec.nfs
+    assert claim.metadata.uid != stale.spec.claim_ref.uid
+    rerun = play(cluster, base_vars, playbook=PLAYBOOK)
+    assert rerun.rc == 0 and rerun.changed == 0, rerun.out[-6000:]
+
+
+def test_a_deleted_namespace_comes_back_with_its_statefulset_and_the_same_volume(cluster, base_vars, installed):
+    """A deleted GreptimeDB namespace takes the chart's StatefulSet and the claim with it: the
+    re-run makes Helm create what its release lacks and binds the claim to the same volume."""
+    _claim, pv = _claim_bound_to_our_volume(cluster, "20Gi")
+    revision, _status = _revision(cluster)
+    cluster.core.delete_namespace(GREPTIME_NS)
+    wait_for(lambda: not [n for n in cluster.core.list_namespace().items if n.metadata.name == GREPTIME_NS],
+             timeout=120, what="namespace %s deleted" % GREPTIME_NS)
+    wait_for(lambda: _released(cluster), timeout=60, what="GreptimeDB volume Released")
+    run = play(cluster, base_vars, playbook=PLAYBOOK)
+    assert run.rc == 0, run.out[-6000:]
+    _claim, again = _claim_bound_to_our_volume(cluster, "20Gi")
+    assert again.metadata.uid == pv.metadata.uid
+    assert cluster.apps.read_namespaced_stateful_set("tensor-fusion-sys-greptimedb-standalone", GREPTIME_NS)
+    assert _revision(cluster) == (revision + 1, "deployed")
+    rerun = play(cluster, base_vars, playbook=PLAYBOOK)
+    assert rerun.rc == 0 and rerun.changed == 0, rerun.out[-6000:]
+    assert _revision(cluster) == (revision + 1, "deployed")
+
+
+def test_a_released_volume_the_role_did_not_make_is_refused_before_any_change(cluster, base_vars, installed):
+    """A volume named by tensor_fusion_greptimedb_volume_name that was Released by a claim of that
+    name but not made by the role is never given to the new claim."""
+    foreign = "t-tf-foreign"
+    cluster.core.create_persistent_volume(client.V1PersistentVolume(
+        metadata=client.V1ObjectMeta(name=foreign),
+        spec=client.V1PersistentVolumeSpec(
+            capacity={"storage": "20Gi"}, access_modes=["ReadWriteOnce"], storage_class_name=SC,
+            persistent_volume_reclaim_policy="Retain",
+            nfs=client.V1NFSVolumeSource(server="10.89.40.10", path="/srv/nfs/greptimedb"),
+            claim_ref=client.V1ObjectReference(api_version="v1", kind="PersistentVolumeClaim", namespace=GREPTIME_NS,
+                                               name=CLAIM, uid="0d0d0d0d-1111-2222-3333-444444444444"))))
+    try:
+        before = _versions(cluster)
+        run = play(cluster, {**base_vars, "tensor_fusion_greptimedb_volume_name": foreign}, playbook=PLAYBOOK)
+        assert run.rc != 0
+        assert "PersistentVolume %s (tensor_fusion_greptimedb_volume_name) is Released" % foreign in run.out
+        assert "not made by this collection" in run.out
+        assert _versions(cluster) == before
+        assert cluster.core.read_persistent_volume(foreign).spec.claim_ref.uid == "0d0d0d0d-1111-2222-3333-444444444444"
+    finally:
+        _delete(lambda: cluster.core.delete_persistent_volume(foreign))
+
+
 def test_a_config_change_restarts_the_controller_once(cluster, base_vars, installed, tmp_path):
     rule = {"name": "MySpecialAlert", "query": "SELECT worker FROM tf_worker_usage WHERE {{ .Conditions }}",
             "threshold": 0, "evaluationInterval": "15s", "consecutiveCount": 3, "severity": "P1",

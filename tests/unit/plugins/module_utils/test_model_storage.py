@@ -296,6 +296,19 @@ def test_an_existing_pv_pointing_at_a_node_without_the_model_is_refused():
     assert ms.cluster_problems(the_plan, INPUTS, cluster(pv=same))["errors"] == []
 
 
+def test_a_released_volume_is_bound_again_and_another_claims_volume_refused():
+    the_plan = ms.plan(INPUTS, FLEET)
+    released = copy.deepcopy(the_plan["objects"]["pv"])
+    released["spec"]["claimRef"] = {"namespace": "serving", "name": "model-storage-pvc", "uid": "deleted"}
+    check = ms.cluster_problems(the_plan, INPUTS, cluster(pv=released, pvc=None))
+    assert check["errors"] == [] and check["rebind"]["action"] == "rebind"
+    assert check["rebind"]["patch"] == {"spec": {"claimRef": {"uid": None, "resourceVersion": None}}}
+    taken = copy.deepcopy(released)
+    taken["spec"]["claimRef"]["name"] = "someone-elses"
+    errors = ms.cluster_problems(the_plan, INPUTS, cluster(pv=taken, pvc=None))["errors"]
+    assert len(errors) == 1 and "claimed by serving/someone-elses" in errors[0] and "model_storage_pv_name" in errors[0]
+
+
 def test_unknown_nodes_storage_class_and_claims_are_refused():
     the_plan = ms.plan(INPUTS, FLEET)
     errors = ms.cluster_problems(the_plan, INPUTS, cluster(
