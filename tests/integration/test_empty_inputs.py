@@ -1,0 +1,91 @@
+"""Valid minimal input never crashes a cluster role.
+
+Each list or dict variable of a role's argument spec is made empty, one at a time, and each
+optional feature that is on by default is turned off, on top of a valid configuration; the
+role runs in check mode against the control plane (nothing changes). The run converges, or
+it refuses with the role's own message naming that variable; it never stops on an undefined
+variable or a template error (`linstor_storage_classes: []` once did: "'__linstor_sc_changes'
+is undefined"). The cases are read from meta/argument_specs.yml, so a variable added later is
+covered without editing this file. Every case is its own ansible-playbook run: facts and
+registered results of an earlier run cannot hide a variable that a run never defines.
+"""
+
+from __future__ import annotations
+
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from cluster_helpers import REPO, play, stage_charts
+
+sys.path.insert(0, str(REPO / "tests"))
+from argspec_cases import CRASH, empty_cases  # noqa: E402  pylint: disable=wrong-import-position
+
+pytestmark = pytest.mark.cluster
+
+
+@pytest.fixture(scope="module")
+def charts(tmp_path_factory):
+    return stage_charts(tmp_path_factory.mktemp("charts"), "piraeus", "tensor-fusion")
+
+
+def _roles(cluster, charts, tmp_path_factory):
+    helm = cluster.env["GPUFLEET_HELM"]
+    csv = tmp_path_factory.mktemp("csv") / "dcgm.csv"
+    csv.write_text("timestamp,gpu_id,metric,value\n1,0,DCGM_FI_DEV_GPU_UTIL,5\n")
+    return {
+        "linstor": ("storage.yml", {
+            "linstor_chart_ref": str(charts / "piraeus"), "linstor_helm_binary": helm,
+            "linstor_namespace": "t-empty-linstor", "linstor_release_name": "t-empty-piraeus",
+            "linstor_storage_nodes": ["gpu-ucsd-1"],
+            "linstor_storage_pools": [{"name": "fast-cache", "fileThinPool": {"directory": "/raid/linstor-pools/x"}}],
+            "linstor_storage_classes": [{"name": "t-empty-class", "storage_pool": "fast-cache"}],
+            "linstor_pvcs": [{"name": "t-empty-claim", "namespace": "t-empty-claims", "storage_class": "t-empty-class",
+                              "size": "1Gi"}],
+            "linstor_verify_placement": False}),
+        "tensor_fusion": ("observability.yml", {
+            "tensor_fusion_enabled": True, "tensor_fusion_chart_ref": str(charts / "tensor-fusion"),
+            "tensor_fusion_helm_binary": helm, "tensor_fusion_greptimedb_nfs_server": "10.89.40.10",
+            "tensor_fusion_greptimedb_volume_name": "t-empty-greptimedb",
+            "tensor_fusion_greptimedb_storage_class": "t-empty-greptimedb", "tensor_fusion_cluster_name": "t-empty",
+            "tensor_fusion_wait_timeout": 10}),
+        "gpu_telemetry": ("telemetry.yml", {
+            "gpu_telemetry_enabled": True, "gpu_telemetry_namespace": "t-empty-telemetry",
+            "gpu_telemetry_release_name": "t-empty-telemetry", "gpu_telemetry_helm_binary": helm,
+            "gpu_telemetry_streamer_csv_file": str(csv), "gpu_telemetry_mongodb_uri": "mongodb://db.invalid:27017/t",
+            "gpu_telemetry_wait_timeout": 10}),
+        "migrate_pvc": ("migrate_pvc.yml", {
+            "migrate_pvc_name": "t-empty-claim", "migrate_pvc_namespace": "default",
+            "migrate_pvc_backup_dir": str(tmp_path_factory.mktemp("backup"))}),
+        "placement_validation": ("validate.yml", {
+            "validation_report_dir": str(tmp_path_factory.mktemp("report")), "validation_report_fail_on": "never"}),
+        "validation_report": ("validate.yml", {
+            "validation_report_dir": str(tmp_path_factory.mktemp("report")), "validation_report_fail_on": "never"}),
+    }
+
+
+def _case(cluster, playbook, base, variable, value):
+    run = play(cluster, {**base, variable: value}, playbook=REPO / "playbooks" / playbook, args=("--check",))
+    return variable, value, run
+
+
+@pytest.mark.parametrize("role", ["linstor", "tensor_fusion", "gpu_telemetry", "migrate_pvc", "placement_validation",
+                                  "validation_report"])
+def test_each_variable_empty_converges_or_is_refused_by_name(cluster, charts, tmp_path_factory, role):
+    playbook, base = _roles(cluster, charts, tmp_path_factory)[role]
+    cases = empty_cases(role)
+    assert cases, role
+    # Two at a time: most of a run is waiting on the API server or on the controller's Python.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda case: _case(cluster, playbook, base, *case), cases))
+    bad = []
+    for variable, value, run in results:
+        crash = CRASH.search(run.out)
+        if crash:
+            bad.append("%s=%r crashed: %s" % (variable, value, run.out[max(0, crash.start() - 600):crash.end() + 300]))
+        elif run.rc != 0 and variable not in "\n".join(l for l in run.out.splitlines() if "fatal:" in l or "msg" in l):
+            bad.append("%s=%r failed without naming it: %s" % (variable, value, run.out[-2500:]))
+    print("%s: %d cases (%s)" % (role, len(results), ", ".join(
+        "%s=%s" % (v, "ok" if r.rc == 0 else "refused") for v, _x, r in results)))
+    assert not bad, "\n\n".join(bad)
