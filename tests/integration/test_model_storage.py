@@ -29,6 +29,9 @@ from kubernetes.client.rest import ApiException
 
 from cluster_helpers import REPO, wait_for
 
+sys.path.insert(0, str(REPO / "tests"))
+from argspec_cases import CRASH, empty_cases  # noqa: E402  pylint: disable=wrong-import-position
+
 pytestmark = pytest.mark.cluster
 
 PLAYBOOK = REPO / "playbooks" / "model_storage.yml"
@@ -406,6 +409,17 @@ def test_a_deleted_claim_is_bound_again_to_the_model_volume(cluster, crds, hosts
     assert claim.spec.volume_name == "modelstore-pvc-pv" and again.spec.claim_ref.uid == claim.metadata.uid
     out, _seconds = converge(cluster, hosts, tmp_path, variables, tag="rebind-again")
     assert all(s["changed"] == 0 for s in out["stats"].values())
+
+
+@pytest.mark.parametrize("variable, value", empty_cases("model_storage"))
+def test_each_variable_empty_converges_or_is_refused_by_name(cluster, crds, hosts, tmp_path, variable, value):
+    """Valid minimal input never crashes the role (tests/integration/test_empty_inputs.py for the others)."""
+    rc, out, _seconds = run_role(cluster, hosts, tmp_path, names("modelstore-empty", **{variable: value}), check=True)
+    text = json.dumps(out)
+    crash = CRASH.search(text)
+    assert not crash, text[max(0, crash.start() - 600):crash.end() + 300]
+    if rc != 0:
+        assert variable in " ".join(failures(out)), failures(out)
 
 
 def test_pvc_mode_refuses_an_ome_older_than_pvc_support(cluster, crds, hosts, tmp_path):
