@@ -170,6 +170,8 @@ def read_paths(query):
     if query.get("ome_controller"):
         paths["controller"] = "/apis/apps/v1/namespaces/%s/deployments/%s" % (
             query["ome_namespace"], query["ome_controller"])
+    if query.get("namespace"):
+        paths["serving_namespace"] = "/api/v1/namespaces/" + query["namespace"]
     if query.get("storage_class"):
         paths["storage_class"] = "/apis/storage.k8s.io/v1/storageclasses/" + query["storage_class"]
     if query.get("pv_name"):
@@ -188,12 +190,12 @@ def read_paths(query):
 def read_state(get, list_all, query):
     """Read what ``query`` names with ``get(path)`` (None for 404) and ``list_all(path)``.
 
-    Returns {nodes, crds: {kind: bool}, controller, storage_class, pv, pvc, models: [found
-    objects]}; what does not exist is None (or left out of ``models``).
+    Returns {nodes, crds: {kind: bool}, controller, serving_namespace, storage_class, pv, pvc,
+    models: [found objects]}; what does not exist is None (or left out of ``models``).
     """
     paths = read_paths(query)
-    state = {"nodes": list_all(paths.pop("nodes")), "crds": {}, "controller": None, "storage_class": None,
-             "pv": None, "pvc": None, "models": []}
+    state = {"nodes": list_all(paths.pop("nodes")), "crds": {}, "controller": None, "serving_namespace": None,
+             "storage_class": None, "pv": None, "pvc": None, "models": []}
     # CRDs first: a model whose CRD is absent is not asked for.
     order = sorted(paths, key=lambda k: (k.startswith("model:"), int(k.split(":")[1]) if k.startswith("model:") else 0, k))
     for key in order:
@@ -632,7 +634,7 @@ def cluster_problems(the_plan, inputs, cluster):
     """Errors and warnings from comparing the plan with the cluster, before anything is applied.
 
     ``cluster``: {node_names: [...], crds: {kind: bool}, controller: Deployment or None,
-    storage_class, pv, pvc: the existing objects or None}. Returns {errors, warnings, notes,
+    serving_namespace, storage_class, pv, pvc: the existing objects or None}. Returns {errors, warnings, notes,
     model_kinds: the kinds whose CRD is installed, version}.
     """
     errors, warnings, notes = [], [], []  # notes: info problems in the report
@@ -643,6 +645,11 @@ def cluster_problems(the_plan, inputs, cluster):
         if node not in known:
             errors.append("%s holds the models but the cluster has no Node named %s; set model_storage_node_name "
                           "for that host to the name its kubelet registered" % (node, node))
+    # Only when it was read (the module reads it whenever a namespace is named).
+    if "serving_namespace" in cluster and cluster["serving_namespace"] is None and not inputs.get("create_namespace", True):
+        errors.append("model_storage_namespace=%r does not exist and model_storage_create_namespace is false: create "
+                      "the namespace first (with the labels and quotas your cluster requires) or set "
+                      "model_storage_create_namespace: true" % inputs.get("namespace"))
     want_sc, have_sc = objects.get("storage_class"), cluster.get("storage_class")
     if want_sc and have_sc and inputs.get("manage_storage_class"):
         for field in ("provisioner", "volumeBindingMode"):

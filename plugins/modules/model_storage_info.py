@@ -102,6 +102,10 @@ controller:
   description: OME's controller Deployment, or null.
   returned: always
   type: dict
+serving_namespace:
+  description: The Namespace named by O(namespace), or null (read so that a role that is not to create it can refuse its absence).
+  returned: always
+  type: dict
 storage_class:
   description: The StorageClass, or null.
   returned: always

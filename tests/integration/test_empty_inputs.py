@@ -6,21 +6,22 @@ role runs in check mode against the control plane (nothing changes). The run con
 it refuses with the role's own message naming that variable; it never stops on an undefined
 variable or a template error (`linstor_storage_classes: []` once did: "'__linstor_sc_changes'
 is undefined"). The cases are read from meta/argument_specs.yml, so a variable added later is
-covered without editing this file. Every case is its own ansible-playbook run: facts and
-registered results of an earlier run cannot hide a variable that a run never defines.
+covered without editing this file. Every case is its own inventory host in one ansible-playbook
+run (tests/argspec_cases.run_cases): facts and registered results of one case cannot hide a
+variable that another never defines, and Ansible starts once per role, not once per case.
 """
 
 from __future__ import annotations
 
+import os
 import sys
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from cluster_helpers import REPO, play, stage_charts
+from cluster_helpers import REPO, ansible_bin, stage_charts
 
 sys.path.insert(0, str(REPO / "tests"))
-from argspec_cases import CRASH, empty_cases  # noqa: E402  pylint: disable=wrong-import-position
+from argspec_cases import case_problems, empty_cases, run_cases  # noqa: E402  pylint: disable=wrong-import-position
 
 pytestmark = pytest.mark.cluster
 
@@ -39,8 +40,10 @@ def _roles(cluster, charts, tmp_path_factory):
             "linstor_chart_ref": str(charts / "piraeus"), "linstor_helm_binary": helm,
             "linstor_namespace": "t-empty-linstor", "linstor_release_name": "t-empty-piraeus",
             "linstor_storage_nodes": ["gpu-ucsd-1"],
-            "linstor_storage_pools": [{"name": "fast-cache", "fileThinPool": {"directory": "/raid/linstor-pools/x"}}],
-            "linstor_storage_classes": [{"name": "t-empty-class", "storage_pool": "fast-cache"}],
+            # Pools of their own: the other tests' satellite configuration is not this one's to change.
+            "linstor_satellite_configuration_name": "t-empty-pools",
+            "linstor_storage_pools": [{"name": "t-empty-pool", "fileThinPool": {"directory": "/raid/linstor-pools/x"}}],
+            "linstor_storage_classes": [{"name": "t-empty-class", "storage_pool": "t-empty-pool"}],
             "linstor_pvcs": [{"name": "t-empty-claim", "namespace": "t-empty-claims", "storage_class": "t-empty-class",
                               "size": "1Gi"}],
             "linstor_verify_placement": False}),
@@ -58,29 +61,17 @@ def _roles(cluster, charts, tmp_path_factory):
     }
 
 
-def _case(cluster, playbook, base, variable, value):
-    run = play(cluster, {**base, variable: value}, playbook=REPO / "playbooks" / playbook, args=("--check",))
-    return variable, value, run
-
-
 # model_storage: tests/integration/test_model_storage.py (it needs its model hosts); the
 # validation roles: tests/module/test_empty_inputs.py; the node roles: tests/roles. migrate_pvc
 # has no list, dict or default-on variable whose default is not empty already.
 @pytest.mark.parametrize("role", ["linstor", "tensor_fusion", "gpu_telemetry"])
 def test_each_variable_empty_converges_or_is_refused_by_name(cluster, charts, tmp_path_factory, role):
-    playbook, base = _roles(cluster, charts, tmp_path_factory)[role]
+    _playbook, base = _roles(cluster, charts, tmp_path_factory)[role]
     cases = empty_cases(role)
     assert cases, role
-    # Two at a time: most of a run is waiting on the API server or on the controller's Python.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(lambda case: _case(cluster, playbook, base, *case), cases))
-    bad = []
-    for variable, value, run in results:
-        crash = CRASH.search(run.out)
-        if crash:
-            bad.append("%s=%r crashed: %s" % (variable, value, run.out[max(0, crash.start() - 600):crash.end() + 300]))
-        elif run.rc != 0 and variable not in "\n".join(l for l in run.out.splitlines() if "fatal:" in l or "msg" in l):
-            bad.append("%s=%r failed without naming it: %s" % (variable, value, run.out[-2500:]))
+    results = run_cases(ansible_bin("ansible-playbook"), {**os.environ, **cluster.env}, role, base, cases,
+                        tmp_path_factory.mktemp("cases-" + role))
     print("%s: %d cases (%s)" % (role, len(results), ", ".join(
-        "%s=%s" % (v, "ok" if r.rc == 0 else "refused") for v, _x, r in results)))
+        "%s=%s" % (v, "refused" if failed else "ok") for v, _x, failed, _m in results)))
+    bad = case_problems(results)
     assert not bad, "\n\n".join(bad)

@@ -396,14 +396,17 @@ def test_a_deleted_claim_is_bound_again_to_the_model_volume(cluster, crds, hosts
     core = cluster.core
     pv = core.read_persistent_volume("modelstore-pvc-pv")
     core.delete_namespaced_persistent_volume_claim("modelstore-pvc-pvc", "modelstore-pvc")
-    released = wait_for(lambda: (lambda v: v if v.status.phase == "Released" else None)(
-        core.read_persistent_volume("modelstore-pvc-pv")), timeout=60, what="model volume Released")
+    def phase(wanted, read):
+        found = read()
+        return found if found.status.phase == wanted else None
+
+    released = wait_for(lambda: phase("Released", lambda: core.read_persistent_volume("modelstore-pvc-pv")),
+                        timeout=60, what="model volume Released")
     out, _seconds = converge(cluster, hosts, tmp_path, variables, tag="rebind")
     assert "keeps the data of the claim modelstore-pvc/modelstore-pvc-pvc (uid %s)" % released.spec.claim_ref.uid \
         in json.dumps(out)
-    claim = wait_for(lambda: (lambda c: c if c.status.phase == "Bound" else None)(
-        core.read_namespaced_persistent_volume_claim("modelstore-pvc-pvc", "modelstore-pvc")),
-        timeout=60, what="new claim Bound")
+    claim = wait_for(lambda: phase("Bound", lambda: core.read_namespaced_persistent_volume_claim(
+        "modelstore-pvc-pvc", "modelstore-pvc")), timeout=60, what="new claim Bound")
     again = core.read_persistent_volume("modelstore-pvc-pv")
     assert again.metadata.uid == pv.metadata.uid and again.spec.local.path == pv.spec.local.path
     assert claim.spec.volume_name == "modelstore-pvc-pv" and again.spec.claim_ref.uid == claim.metadata.uid

@@ -274,7 +274,12 @@ def test_a_deleted_claim_is_bound_again_to_the_same_volume_keeping_its_data(clus
     re-run binds it again to the claim it makes anew (the volume, so its data, is the same)."""
     _claim, pv = _claim_bound_to_our_volume(cluster, "20Gi")
     cluster.core.delete_namespaced_persistent_volume_claim(CLAIM, GREPTIME_NS)
-    stale = wait_for(lambda: _released(cluster), timeout=60, what="GreptimeDB volume Released")
+    # The claim is only gone (and the volume Released) once no pod uses it (pvc-protection):
+    # GreptimeDB's pod goes too, as in a real clean-up. Its StatefulSet makes both again.
+    for pod in cluster.core.list_namespaced_pod(GREPTIME_NS).items:
+        if any(v.persistent_volume_claim and v.persistent_volume_claim.claim_name == CLAIM for v in pod.spec.volumes or []):
+            _delete(lambda pod=pod: cluster.core.delete_namespaced_pod(pod.metadata.name, GREPTIME_NS, grace_period_seconds=0))
+    stale = wait_for(lambda: _released(cluster), timeout=120, what="GreptimeDB volume Released")
     assert stale.spec.claim_ref.uid == pv.spec.claim_ref.uid
     run = play(cluster, base_vars, playbook=PLAYBOOK)
     assert run.rc == 0, run.out[-6000:]
@@ -341,10 +346,11 @@ def test_a_config_change_restarts_the_controller_once(cluster, base_vars, instal
     rules_file.write_text("tensor_fusion_alert_rules:\n" + "".join(
         ("  - " if i == 0 else "    ") + "%s: %s%s\n" % (k, "!unsafe " if isinstance(v, str) else "", json.dumps(v)) for i, (k, v) in enumerate(rule.items())))
     changed = dict(base_vars)
+    revision, _status = _revision(cluster)
     generation = cluster.apps.read_namespaced_deployment(CONTROLLER, NAMESPACE).metadata.generation
     run = play(cluster, changed, playbook=PLAYBOOK, args=("-e", "@%s" % rules_file))
     assert run.rc == 0, run.out[-4000:]
-    assert _revision(cluster) == (2, "deployed")
+    assert _revision(cluster) == (revision + 1, "deployed")
     deployment = cluster.apps.read_namespaced_deployment(CONTROLLER, NAMESPACE)
     stamp = deployment.spec.template.metadata.annotations["gpufleet.cluster/config-sha256"]
     # The chart's upgrade left the pod template alone (only the ConfigMap changed); the restart is the patch.
@@ -356,7 +362,7 @@ def test_a_config_change_restarts_the_controller_once(cluster, base_vars, instal
     deployment = cluster.apps.read_namespaced_deployment(CONTROLLER, NAMESPACE)
     assert deployment.metadata.generation == generation + 1
     assert deployment.spec.template.metadata.annotations["gpufleet.cluster/config-sha256"] == stamp
-    assert _revision(cluster) == (2, "deployed")
+    assert _revision(cluster) == (revision + 1, "deployed")
 
 
 def _fake_pod(cluster, name, labels):

@@ -282,6 +282,16 @@ def test_a_fresh_cluster_has_no_problems():
     assert check["model_kinds"] == ["BaseModel", "ClusterBaseModel"]
 
 
+def test_a_missing_namespace_is_refused_only_when_the_role_is_not_to_create_it():
+    the_plan = ms.plan(INPUTS, FLEET)
+    assert ms.cluster_problems(the_plan, inputs(create_namespace=True), cluster(serving_namespace=None))["errors"] == []
+    assert ms.cluster_problems(the_plan, inputs(create_namespace=False), cluster(serving_namespace={"kind": "Namespace"}))[
+        "errors"] == []
+    assert ms.cluster_problems(the_plan, inputs(create_namespace=False), cluster(serving_namespace=None))["errors"] == [
+        "model_storage_namespace='serving' does not exist and model_storage_create_namespace is false: create the "
+        "namespace first (with the labels and quotas your cluster requires) or set model_storage_create_namespace: true"]
+
+
 def test_an_existing_pv_pointing_at_a_node_without_the_model_is_refused():
     the_plan = ms.plan(INPUTS, FLEET)
     old = copy.deepcopy(the_plan["objects"]["pv"])
@@ -463,6 +473,7 @@ def test_read_state_reads_what_exists_and_skips_kinds_without_a_crd():
     assert "/apis/ome.io/v1beta1/namespaces/serving/basemodels/qwen" not in store.asked
     assert "/apis/apps/v1/namespaces/ome/deployments/ome-controller-manager" in store.asked
     assert "/api/v1/namespaces/serving/persistentvolumeclaims/pvc" in store.asked
+    assert "/api/v1/namespaces/serving" in store.asked and state["serving_namespace"] is None
 
 
 def test_read_state_without_a_controller_name_does_not_ask_for_one():
