@@ -396,6 +396,7 @@ def test_a_deleted_claim_is_bound_again_to_the_model_volume(cluster, crds, hosts
     core = cluster.core
     pv = core.read_persistent_volume("modelstore-pvc-pv")
     core.delete_namespaced_persistent_volume_claim("modelstore-pvc-pvc", "modelstore-pvc")
+
     def phase(wanted, read):
         found = read()
         return found if found.status.phase == wanted else None
