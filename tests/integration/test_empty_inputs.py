@@ -36,7 +36,7 @@ def _roles(cluster, charts, tmp_path_factory):
     csv = tmp_path_factory.mktemp("csv") / "dcgm.csv"
     csv.write_text("timestamp,gpu_id,metric,value\n1,0,DCGM_FI_DEV_GPU_UTIL,5\n")
     return {
-        "linstor": ("storage.yml", {
+        "linstor": {
             "linstor_chart_ref": str(charts / "piraeus"), "linstor_helm_binary": helm,
             "linstor_namespace": "t-empty-linstor", "linstor_release_name": "t-empty-piraeus",
             "linstor_storage_nodes": ["gpu-ucsd-1"],
@@ -46,18 +46,18 @@ def _roles(cluster, charts, tmp_path_factory):
             "linstor_storage_classes": [{"name": "t-empty-class", "storage_pool": "t-empty-pool"}],
             "linstor_pvcs": [{"name": "t-empty-claim", "namespace": "t-empty-claims", "storage_class": "t-empty-class",
                               "size": "1Gi"}],
-            "linstor_verify_placement": False}),
-        "tensor_fusion": ("observability.yml", {
+            "linstor_verify_placement": False},
+        "tensor_fusion": {
             "tensor_fusion_enabled": True, "tensor_fusion_chart_ref": str(charts / "tensor-fusion"),
             "tensor_fusion_helm_binary": helm, "tensor_fusion_greptimedb_nfs_server": "10.89.40.10",
             "tensor_fusion_greptimedb_volume_name": "t-empty-greptimedb",
             "tensor_fusion_greptimedb_storage_class": "t-empty-greptimedb", "tensor_fusion_cluster_name": "t-empty",
-            "tensor_fusion_wait_timeout": 10}),
-        "gpu_telemetry": ("telemetry.yml", {
+            "tensor_fusion_wait_timeout": 10},
+        "gpu_telemetry": {
             "gpu_telemetry_enabled": True, "gpu_telemetry_namespace": "t-empty-telemetry",
             "gpu_telemetry_release_name": "t-empty-telemetry", "gpu_telemetry_helm_binary": helm,
             "gpu_telemetry_streamer_csv_file": str(csv), "gpu_telemetry_mongodb_uri": "mongodb://db.invalid:27017/t",
-            "gpu_telemetry_wait_timeout": 10}),
+            "gpu_telemetry_wait_timeout": 10},
     }
 
 
@@ -66,7 +66,7 @@ def _roles(cluster, charts, tmp_path_factory):
 # has no list, dict or default-on variable whose default is not empty already.
 @pytest.mark.parametrize("role", ["linstor", "tensor_fusion", "gpu_telemetry"])
 def test_each_variable_empty_converges_or_is_refused_by_name(cluster, charts, tmp_path_factory, role):
-    _playbook, base = _roles(cluster, charts, tmp_path_factory)[role]
+    base = _roles(cluster, charts, tmp_path_factory)[role]
     cases = empty_cases(role)
     assert cases, role
     results = run_cases(ansible_bin("ansible-playbook"), {**os.environ, **cluster.env}, role, base, cases,
