@@ -89,9 +89,13 @@ def wait_for(
     predicate: Callable[[], object],
     timeout: float = 60,
     interval: float = 0.5,
-    what: str = "",
+    what: str | Callable[[], str] = "",
 ):
-    """Poll predicate until it returns something truthy; return that value or fail."""
+    """Poll predicate until it returns something truthy; return that value or fail.
+
+    what names the awaited state in the failure; a callable is called at the time of failure
+    (to show the state reached).
+    """
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while time.monotonic() < deadline:
@@ -103,6 +107,8 @@ def wait_for(
         if value:
             return value
         time.sleep(interval)
+    if callable(what):
+        what = what()
     pytest.fail(
         f"timed out after {timeout} s waiting for {what or predicate}"
         + (f" (last error: {last_error})" if last_error else "")

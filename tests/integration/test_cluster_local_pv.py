@@ -152,19 +152,29 @@ def test_a_pod_that_cannot_reach_the_pv_node_stays_pending_and_the_pv_unbound(
     cluster, namespace, local_pv
 ):
     core = cluster.core
+    wait_for(
+        lambda: _event(core, namespace, "cache", "WaitForFirstConsumer"),
+        timeout=30,
+        what="the PV controller to report WaitForFirstConsumer",
+    )
     # The PV lives in sdsu; this pod may only run in ucsd.
     core.create_namespaced_pod(
         namespace, _pod("elsewhere", "cache", {"topology.kubernetes.io/zone": "ucsd"})
     )
-    event = wait_for(
-        lambda: _event(core, namespace, "elsewhere", "FailedScheduling"),
-        timeout=60,
-        what="FailedScheduling for pod elsewhere",
+    # The scheduler's informer may see the pod before the claim ("persistentvolumeclaim not
+    # found"); it retries the pod when the claim arrives, and that attempt must name the volume.
+    volume_reasons = (
+        "volume node affinity conflict",
+        "didn't find available persistent volumes",
     )
-    assert (
-        "volume node affinity conflict" in event.message
-        or "didn't find available persistent volumes" in event.message
-    ), event.message
+    wait_for(
+        lambda: _event(
+            core, namespace, "elsewhere", "FailedScheduling", message_has=volume_reasons
+        ),
+        timeout=60,
+        what=lambda: "FailedScheduling for pod elsewhere naming the volume's node affinity "
+        f"(events: {_messages(core, namespace, 'elsewhere')})",
+    )
     assert core.read_namespaced_pod("elsewhere", namespace).spec.node_name is None
     assert (
         core.read_namespaced_persistent_volume_claim("cache", namespace).status.phase
@@ -173,11 +183,21 @@ def test_a_pod_that_cannot_reach_the_pv_node_stays_pending_and_the_pv_unbound(
     assert core.read_persistent_volume(local_pv).status.phase == "Available"
 
 
-def _event(core, namespace, name, reason):
+def _event(core, namespace, name, reason, message_has=None):
     for event in core.list_namespaced_event(namespace).items:
-        if event.involved_object.name == name and event.reason == reason:
+        if event.involved_object.name != name or event.reason != reason:
+            continue
+        if message_has is None or any(text in event.message for text in message_has):
             return event
     return None
+
+
+def _messages(core, namespace, name):
+    return [
+        event.message
+        for event in core.list_namespaced_event(namespace).items
+        if event.involved_object.name == name
+    ]
 
 
 def _bound_claim(core, namespace, name):
