@@ -103,5 +103,29 @@ def blocked_binding(pv, claim):
     return ""
 
 
+def claim_conflict(claim, volume, storage_class, volume_variable, class_variable):
+    """Why the existing ``claim`` cannot be given ``volume`` and ``storage_class`` ('' when it can).
+
+    A claim's ``spec.volumeName`` (once set) and ``spec.storageClassName`` cannot change: the API
+    server refuses the patch, half-way through a run. ``volume_variable`` and ``class_variable``
+    name the variables that gave ``volume`` and ``storage_class``, for the message.
+    """
+    if not claim:
+        return ""
+    meta, spec = _meta(claim), claim.get("spec") or {}
+    have_volume, have_class = spec.get("volumeName") or "", spec.get("storageClassName")
+    changes = []
+    if have_volume and have_volume != volume:
+        changes.append("%s=%s (the claim is bound to volume %s)" % (volume_variable, volume, have_volume))
+    if have_class is not None and have_class != storage_class:
+        changes.append("%s=%s (the claim's StorageClass is %s)" % (class_variable, storage_class, have_class))
+    if not changes:
+        return ""
+    return ("PersistentVolumeClaim %s/%s already exists, and %s: a claim's volume and StorageClass cannot change. "
+            "Set %s back to the claim's, or move its data, delete the claim (and what uses it) and run again"
+            % (meta.get("namespace") or "?", meta.get("name") or "?", " and ".join(changes),
+               " and ".join(c.split("=", 1)[0] for c in changes)))
+
+
 def _sorted(labels):
     return ", ".join("%s=%s" % kv for kv in sorted((labels or {}).items())) or "none"

@@ -264,6 +264,18 @@ def test_a_new_source_for_the_existing_greptimedb_volume_is_refused_before_any_c
     assert _versions(cluster) == before
 
 
+def test_a_new_volume_for_the_existing_greptimedb_claim_is_refused_before_any_change(cluster, base_vars, installed):
+    """A claim's volume and StorageClass are immutable: a new volume name while the release's claim
+    exists is refused in the preflight, naming the variable and the volume the claim is bound to."""
+    before = _versions(cluster)
+    run = play(cluster, {**base_vars, "tensor_fusion_greptimedb_volume_name": "t-tf-other"}, playbook=PLAYBOOK)
+    assert run.rc != 0
+    assert "Refuse a new volume or StorageClass for GreptimeDB's existing claim" in run.out, run.out[-3000:]
+    assert "tensor_fusion_greptimedb_volume_name=t-tf-other (the claim is bound to volume %s)" % PV in run.out
+    assert _versions(cluster) == before
+    assert not [p for p in cluster.core.list_persistent_volume().items if p.metadata.name == "t-tf-other"]
+
+
 def _released(cluster):
     pv = cluster.core.read_persistent_volume(PV)
     return pv if pv.status.phase == "Released" else None

@@ -6,7 +6,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.gpufleet.cluster.plugins.module_utils.volume_binding import blocked_binding, rebind
+from ansible_collections.gpufleet.cluster.plugins.module_utils.volume_binding import blocked_binding, claim_conflict, rebind
 
 OWNER = {"app.kubernetes.io/managed-by": "gpufleet.cluster.tensor_fusion"}
 VAR = "tensor_fusion_greptimedb_volume_name"
@@ -75,3 +75,27 @@ def test_a_wait_that_cannot_succeed_is_named():
     for pv, claim in [(_pv(STALE), _claim("old-uid")), (_pv({"namespace": "gt", "name": "data"}), _claim("x")),
                       (_pv(None), _claim("x")), (None, _claim("x")), (_pv(STALE), None), ({}, {})]:
         assert blocked_binding(pv, claim) == ""
+
+
+def _claim_with(volume, storage_class):
+    return {"metadata": {"namespace": "ns", "name": "data"},
+            "spec": {"volumeName": volume, "storageClassName": storage_class}}
+
+
+@pytest.mark.parametrize("have", [None, {}, _claim_with("pv-a", "fast"), _claim_with("", "fast")])
+def test_a_claim_absent_or_as_wanted_has_no_conflict(have):
+    assert claim_conflict(have, "pv-a", "fast", "v_volume", "v_class") == ""
+
+
+def test_a_claim_bound_to_another_volume_names_the_variable_and_both_volumes():
+    message = claim_conflict(_claim_with("pv-old", "fast"), "pv-a", "fast", "v_volume", "v_class")
+    assert message.startswith("PersistentVolumeClaim ns/data already exists, and v_volume=pv-a (the claim is bound "
+                              "to volume pv-old): ")
+    assert "Set v_volume back to the claim's" in message and "v_class" not in message
+
+
+def test_a_claim_of_another_class_and_volume_names_both_variables():
+    message = claim_conflict(_claim_with("pv-old", "slow"), "pv-a", "fast", "v_volume", "v_class")
+    assert "v_volume=pv-a (the claim is bound to volume pv-old) and v_class=fast (the claim's StorageClass is slow)" \
+        in message
+    assert "Set v_volume and v_class back" in message
