@@ -266,6 +266,25 @@ def _workload_row(obj):
     return [kind, meta.get("name", ""), desired, ready, state]
 
 
+def _rollout_detail(obj):
+    """What keeps a workload from counting as rolled out, beyond its ready replicas."""
+    meta = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    desired = spec.get("replicas", 1)
+    details = []
+    updated = status.get("updatedReplicas") or 0
+    if updated < desired:
+        details.append("%d of %d updated" % (updated, desired))
+    total = status.get("replicas") or 0
+    if total > desired:
+        details.append("%d pods, older ones not gone yet" % total)
+    if status.get("observedGeneration") != meta.get("generation"):
+        details.append("generation %s not yet observed by its controller (at %s)"
+                       % (meta.get("generation"), status.get("observedGeneration")))
+    return "; ".join(details)
+
+
 def _hpa_row(obj):
     meta = obj.get("metadata") or {}
     spec = obj.get("spec") or {}
@@ -286,7 +305,9 @@ def report_section(release, workloads, autoscalers, settings):
     """
     release = release or {}
     order = {"StatefulSet": 0, "Deployment": 1}
-    rows = [_workload_row(w) for w in sorted(workloads or [], key=lambda w: (order.get(w.get("kind"), 9), w["metadata"]["name"]))]
+    ordered = sorted(workloads or [], key=lambda w: (order.get(w.get("kind"), 9), w["metadata"]["name"]))
+    rows = [_workload_row(w) for w in ordered]
+    details = dict(((w.get("kind"), (w.get("metadata") or {}).get("name")), _rollout_detail(w)) for w in ordered)
     rows += [_hpa_row(h) for h in autoscalers or []]
     problems_found = []
     name = settings["release_name"]
@@ -304,7 +325,9 @@ def report_section(release, workloads, autoscalers, settings):
     for row in rows:
         if row[0] != "HorizontalPodAutoscaler" and row[4] not in ("ready", "scaled to 0"):
             problems_found.append({"severity": "error", "subject": "%s/%s" % (row[0], row[1]),
-                                   "message": "%s/%s has %d of %d replicas ready (%s)" % (row[0], row[1], row[3], row[2], row[4])})
+                                   "message": "%s/%s has %d of %d replicas ready (%s)" % (
+                                       row[0], row[1], row[3], row[2],
+                                       ": ".join(x for x in (row[4], details.get((row[0], row[1]))) if x))})
     notes = [
         "queue backend: %s%s" % (settings["queue_backend"],
                                  " (one replica: in-memory state is per replica)" if settings["queue_backend"] == "memory" else ""),

@@ -169,6 +169,15 @@ def test_report_counts_an_old_generation_as_not_ready():
     assert rows[0][4] == "rolling out"
 
 
+def test_a_rollout_that_did_not_finish_says_what_it_waits_for():
+    stale = _workload("Deployment", "rel-streamer", 4, 4, generation=3, observed=2)
+    stale["status"].update(updatedReplicas=3, replicas=5)
+    problems = report_section({"status": "deployed"}, [stale], [], SETTINGS)["problems"]
+    message = [p["message"] for p in problems if p["subject"] == "Deployment/rel-streamer"][0]
+    assert message == ("Deployment/rel-streamer has 4 of 4 replicas ready (rolling out: 3 of 4 updated; 5 pods, older "
+                       "ones not gone yet; generation 3 not yet observed by its controller (at 2))")
+
+
 def test_report_names_a_workload_of_the_release_that_is_missing():
     section = report_section({"status": "deployed"}, [_workload("StatefulSet", "rel-queue", 1, 1)], [], SETTINGS)
     assert [p["subject"] for p in section["problems"]] == ["Deployment/rel-streamer", "Deployment/rel-collector"]
