@@ -276,4 +276,9 @@ def test_host_key_checking_stays_on(awx, tmp_path):
         awx.show_paths = saved
     assert job.rc != 0
     assert job.recap["gpu-ucsd-1"]["unreachable"] == 1, job.recap
-    assert "REMOTE HOST IDENTIFICATION HAS CHANGED" in job.stdout or "Host key verification failed" in job.stdout, job.stdout[-3000:]
+    # ssh's own words, or, when ssh exits on the key before Ansible has written the pipelined
+    # module to it, Ansible's broken pipe. The known_hosts file is the only thing that differs from
+    # the jobs above, which reached this node.
+    assert any(reason in job.stdout for reason in (
+        "REMOTE HOST IDENTIFICATION HAS CHANGED", "Host key verification failed",
+        "Data could not be sent to remote host '%s'" % ip)), job.stdout[-3000:]
