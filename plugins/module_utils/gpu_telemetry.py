@@ -306,9 +306,8 @@ def report_section(release, workloads, autoscalers, settings):
     release = release or {}
     order = {"StatefulSet": 0, "Deployment": 1}
     ordered = sorted(workloads or [], key=lambda w: (order.get(w.get("kind"), 9), w["metadata"]["name"]))
-    rows = [_workload_row(w) for w in ordered]
-    details = dict(((w.get("kind"), (w.get("metadata") or {}).get("name")), _rollout_detail(w)) for w in ordered)
-    rows += [_hpa_row(h) for h in autoscalers or []]
+    workload_rows = [_workload_row(w) for w in ordered]
+    rows = workload_rows + [_hpa_row(h) for h in autoscalers or []]
     problems_found = []
     name = settings["release_name"]
     if not release:
@@ -322,12 +321,12 @@ def report_section(release, workloads, autoscalers, settings):
         if release and (kind, "%s-%s" % (name, component)) not in present:
             problems_found.append({"severity": "error", "subject": "%s/%s-%s" % (kind, name, component),
                                    "message": "%s/%s-%s of release %s does not exist" % (kind, name, component, name)})
-    for row in rows:
-        if row[0] != "HorizontalPodAutoscaler" and row[4] not in ("ready", "scaled to 0"):
+    for row, workload in zip(workload_rows, ordered):
+        if row[4] not in ("ready", "scaled to 0"):
             problems_found.append({"severity": "error", "subject": "%s/%s" % (row[0], row[1]),
                                    "message": "%s/%s has %d of %d replicas ready (%s)" % (
                                        row[0], row[1], row[3], row[2],
-                                       ": ".join(x for x in (row[4], details.get((row[0], row[1]))) if x))})
+                                       ": ".join(x for x in (row[4], _rollout_detail(workload)) if x))})
     notes = [
         "queue backend: %s%s" % (settings["queue_backend"],
                                  " (one replica: in-memory state is per replica)" if settings["queue_backend"] == "memory" else ""),

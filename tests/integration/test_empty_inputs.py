@@ -20,15 +20,12 @@ import pytest
 from kubernetes.client.rest import ApiException
 
 from cluster_helpers import REPO, ansible_bin, stage_charts
+from test_tensor_fusion import CLAIM as GREPTIME_CLAIM, GREPTIME_NS
 
 sys.path.insert(0, str(REPO / "tests"))
 from argspec_cases import case_problems, empty_cases, run_cases  # noqa: E402  pylint: disable=wrong-import-position
 
 pytestmark = pytest.mark.cluster
-
-# The claim the GreptimeDB StatefulSet of the tensor_fusion role's release adopts.
-GREPTIME_NAMESPACE = "greptimedb"
-GREPTIME_CLAIM = "datanode-tensor-fusion-sys-greptimedb-standalone-0"
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +71,7 @@ def _on_existing_greptimedb(cluster, base):
     would be refused for that, not for its own variable.
     """
     try:
-        claim = cluster.core.read_namespaced_persistent_volume_claim(GREPTIME_CLAIM, GREPTIME_NAMESPACE)
+        claim = cluster.core.read_namespaced_persistent_volume_claim(GREPTIME_CLAIM, GREPTIME_NS)
     except ApiException as exc:
         if exc.status == 404:
             return base
