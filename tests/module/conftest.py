@@ -1,9 +1,9 @@
 """Run the collection's modules through ansible-playbook and read back what they returned.
 
-Each test gets ``run_module(module, args, check=False)``: it writes a one-task playbook that
-registers the module's result (failures included) and copies it to a JSON file, runs
-ansible-playbook on localhost, and returns the result as a dict. Going through a file keeps the
-tests independent of the stdout callback that ansible.cfg configures.
+Each test gets ``run_module(module, args, check=False)``: it writes a one-task playbook, runs
+ansible-playbook on localhost with the JSON stdout callback (ansible.posix.json, set here
+whatever ansible.cfg says), and returns the task's result (failures included) as a dict. No
+second task copies the result to a file: that was a module run of its own (about 1 s each).
 """
 
 import json
@@ -16,30 +16,33 @@ import yaml
 from playbook_env import FILES, environment
 
 
+def _task_result(proc):
+    """The result of the task "module under test" in ansible.posix.json's report on stdout."""
+    # The JSON document is a line "{" on; ansible.cfg's profile_tasks prints after it.
+    start = proc.stdout.find("\n{\n") + 1 if not proc.stdout.startswith("{") else 0
+    try:
+        report, _end = json.JSONDecoder().raw_decode(proc.stdout[start:])
+        tasks = [t for play in report["plays"] for t in play["tasks"] if t["task"]["name"] == "module under test"]
+        return tasks[0]["hosts"]["localhost"]
+    except (ValueError, KeyError, IndexError):
+        raise AssertionError("ansible-playbook did not run the task:\n%s\n%s" % (proc.stdout[-3000:], proc.stderr[-3000:]))
+
+
 @pytest.fixture
 def run_module(tmp_path):
     def run(module, args, check=False, extra_task=None):
-        out = tmp_path / "result.json"
-        task = {"name": "module under test", module: args, "register": "result", "ignore_errors": True}
+        task = {"name": "module under test", module: args, "ignore_errors": True}
         if extra_task:
             task.update(extra_task)
-        play = [{
-            "hosts": "localhost",
-            "gather_facts": False,
-            "tasks": [
-                task,
-                {"name": "keep the result", "ansible.builtin.copy": {"content": "{{ result | to_json }}", "dest": str(out)},
-                 "check_mode": False},
-            ],
-        }]
+        play = [{"hosts": "localhost", "gather_facts": False, "tasks": [task]}]
         playbook = tmp_path / "playbook.yml"
         playbook.write_text(yaml.safe_dump(play))
         cmd = ["ansible-playbook", "-i", "localhost,", "-c", "local", str(playbook)]
         if check:
             cmd.append("--check")
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=environment(), cwd=str(tmp_path), check=False)
-        assert out.exists(), "ansible-playbook did not run the task:\n%s\n%s" % (proc.stdout[-3000:], proc.stderr[-3000:])
-        result = json.loads(out.read_text())
+        env = dict(environment(), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(tmp_path), check=False)
+        result = _task_result(proc)
         # A module that crashes leaves a traceback in module_stderr/exception: never acceptable.
         # (ansible-core 2.19 puts "(traceback unavailable)" on every failure from fail_json.)
         assert "module_stderr" not in result, result
