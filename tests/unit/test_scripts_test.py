@@ -1,0 +1,73 @@
+"""scripts/test itself: a stage stops at its first failing command and is reported FAILED, in a
+run of one lane (printed as it goes) and in a run of several lanes side by side.
+
+Runs the real scripts/test and scripts/lib.sh in a scratch copy of the checkout's layout whose
+toolchain is two stand-in commands: yamllint fails, ansible-lint records that it ran. (bash
+ignores errexit inside a subshell whose status is tested, so `( set -e; stage ) || rc=$?` went on
+past yamllint and reported the lint stage ok.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def scratch(tmp_path):
+    root = tmp_path / "checkout"
+    (root / "scripts").mkdir(parents=True)
+    (root / "requirements").mkdir()
+    for name in ("scripts/test", "scripts/lib.sh", "requirements/dev.txt", "requirements/constraints.txt"):
+        shutil.copy2(REPO / name, root / name)
+    bootstrap = root / "scripts" / "bootstrap"
+    bootstrap.write_text("#!/bin/sh\nexit 0\n")
+    bootstrap.chmod(0o755)
+    cache = tmp_path / "cache"
+    key = hashlib.sha256((root / "requirements/dev.txt").read_bytes()
+                         + (root / "requirements/constraints.txt").read_bytes()).hexdigest()[:12]
+    tools = cache / ("venv-" + key) / "bin"
+    tools.mkdir(parents=True)
+    marker = tmp_path / "ansible-lint-ran"
+    for name, body in (("yamllint", "echo 'stand-in yamllint: a problem' >&2; exit 1"),
+                       ("ansible-lint", "touch '%s'" % marker)):
+        (tools / name).write_text("#!/bin/sh\n%s\n" % body)
+        (tools / name).chmod(0o755)
+    env = dict(os.environ, GPUFLEET_CACHE=str(cache), GPUFLEET_TEST_OUTPUT=str(tmp_path / "output"))
+    env.pop("GPUFLEET_REPO", None)
+    return root, env, marker
+
+
+def _run(root, env, *stages):
+    return subprocess.run([str(root / "scripts" / "test"), *stages], cwd=root, env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+
+
+def test_one_lane_stage_stops_at_its_first_failing_command(scratch):
+    root, env, marker = scratch
+    proc = _run(root, env, "lint")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    assert re.search(r"^lint +FAILED ", out, re.M), out
+    assert "stand-in yamllint: a problem" in out
+    assert not marker.exists(), "the lint stage went on past yamllint's failure:\n" + out
+
+
+def test_lanes_side_by_side_report_each_stage_failed(scratch):
+    root, env, marker = scratch
+    # lint runs in one lane, molecule (no lab/node-image in this scratch copy) in another.
+    proc = _run(root, env, "lint", "molecule")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    assert re.search(r"^lint +FAILED ", out, re.M) and re.search(r"^molecule +FAILED ", out, re.M), out
+    assert re.search(r"stage lint: FAILED in \d+ s", out), out
+    assert "stand-in yamllint: a problem" in out
+    assert not marker.exists(), "the lint stage went on past yamllint's failure:\n" + out
