@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -31,6 +32,16 @@ def empty_cases(role, entry_point="main"):
     return cases
 
 
+def json_report(stdout):
+    """The report ansible.posix.json (the stdout callback) wrote: ValueError when there is none.
+
+    The JSON document is a line "{" on; other callbacks (ansible.cfg's profile_tasks) print around it.
+    """
+    start = stdout.find("\n{\n")
+    report, _end = json.JSONDecoder().raw_decode(stdout[start + 1:] if start >= 0 else stdout)
+    return report
+
+
 def run_cases(ansible_playbook, env, role, base, cases, workdir, args=("--check",), timeout=1800):
     """Run ``role`` once for every case in one ansible-playbook run: each case is its own host.
 
@@ -40,7 +51,6 @@ def run_cases(ansible_playbook, env, role, base, cases, workdir, args=("--check"
     in a run of its own), a failing case does not stop the others, and Ansible starts once.
     Returns [(variable, value, failed, messages)]: ``messages`` every failure message of the case.
     """
-    import json
     import subprocess
     import sys
 
@@ -58,10 +68,8 @@ def run_cases(ansible_playbook, env, role, base, cases, workdir, args=("--check"
                          timeout=timeout, check=False,
                          env={**env, "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_FORKS": "4",
                               "ANSIBLE_NOCOLOR": "1"})
-    # The JSON document is a line "{" on; other callbacks (ansible.cfg's profile_tasks) print around it.
-    start = run.stdout.find("\n{\n")
     try:
-        report, _end = json.JSONDecoder().raw_decode(run.stdout[start + 1:] if start >= 0 else run.stdout)
+        report = json_report(run.stdout)
     except ValueError:
         raise AssertionError("ansible-playbook (rc %d) wrote no JSON report: %s\n%s"
                              % (run.returncode, run.stdout[-3000:], run.stderr[-3000:]))

@@ -6,22 +6,23 @@ whatever ansible.cfg says), and returns the task's result (failures included) as
 second task copies the result to a file: that was a module run of its own (about 1 s each).
 """
 
-import json
 import os
 import subprocess
+import sys
 
 import pytest
 import yaml
 
-from playbook_env import FILES, environment
+from playbook_env import FILES, REPO, environment
+
+sys.path.insert(0, os.path.join(REPO, "tests"))
+from argspec_cases import json_report  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def _task_result(proc):
     """The result of the task "module under test" in ansible.posix.json's report on stdout."""
-    # The JSON document is a line "{" on; ansible.cfg's profile_tasks prints after it.
-    start = proc.stdout.find("\n{\n") + 1 if not proc.stdout.startswith("{") else 0
     try:
-        report, _end = json.JSONDecoder().raw_decode(proc.stdout[start:])
+        report = json_report(proc.stdout)
         tasks = [t for play in report["plays"] for t in play["tasks"] if t["task"]["name"] == "module under test"]
         return tasks[0]["hosts"]["localhost"]
     except (ValueError, KeyError, IndexError):

@@ -9,7 +9,6 @@ past yamllint and reported the lint stage ok.)
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -32,17 +31,18 @@ def scratch(tmp_path):
     bootstrap.write_text("#!/bin/sh\nexit 0\n")
     bootstrap.chmod(0o755)
     cache = tmp_path / "cache"
-    key = hashlib.sha256((root / "requirements/dev.txt").read_bytes()
-                         + (root / "requirements/constraints.txt").read_bytes()).hexdigest()[:12]
-    tools = cache / ("venv-" + key) / "bin"
+    env = dict(os.environ, GPUFLEET_CACHE=str(cache), GPUFLEET_TEST_OUTPUT=str(tmp_path / "output"))
+    env.pop("GPUFLEET_REPO", None)
+    # The venv scripts/test activates, as lib.sh names it.
+    venv = subprocess.run(["bash", "-c", 'source "$1/scripts/lib.sh" && echo "$GPUFLEET_VENV"', "-", str(root)],
+                          env=env, capture_output=True, text=True, check=True).stdout.strip()
+    tools = Path(venv) / "bin"
     tools.mkdir(parents=True)
     marker = tmp_path / "ansible-lint-ran"
     for name, body in (("yamllint", "echo 'stand-in yamllint: a problem' >&2; exit 1"),
                        ("ansible-lint", "touch '%s'" % marker)):
         (tools / name).write_text("#!/bin/sh\n%s\n" % body)
         (tools / name).chmod(0o755)
-    env = dict(os.environ, GPUFLEET_CACHE=str(cache), GPUFLEET_TEST_OUTPUT=str(tmp_path / "output"))
-    env.pop("GPUFLEET_REPO", None)
     return root, env, marker
 
 
