@@ -10,6 +10,7 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils import awx_survey
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.plain import plain_filters
 
 
 def _build(roles, name, description, exclude, overrides):
@@ -32,4 +33,4 @@ def awx_survey_skipped(roles, name="", exclude=None, overrides=None):
 
 class FilterModule(object):
     def filters(self):
-        return {"awx_survey_spec": awx_survey_spec, "awx_survey_skipped": awx_survey_skipped}
+        return plain_filters({"awx_survey_spec": awx_survey_spec, "awx_survey_skipped": awx_survey_skipped})

@@ -10,6 +10,7 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils.gpu_telemetry import problems, report_section, values_diff
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.plain import plain_filters
 
 
 def gpu_telemetry_problems(inputs):
@@ -33,8 +34,8 @@ def gpu_telemetry_values_diff(before, after):
 
 class FilterModule(object):
     def filters(self):
-        return {
+        return plain_filters({
             "gpu_telemetry_problems": gpu_telemetry_problems,
             "gpu_telemetry_report_section": gpu_telemetry_report_section,
             "gpu_telemetry_values_diff": gpu_telemetry_values_diff,
-        }
+        })

@@ -10,6 +10,7 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils import linstor
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.plain import plain_filters
 
 
 def linstor_input_problems(inputs):
@@ -121,7 +122,7 @@ def helm_release_pending(status):
 
 class FilterModule(object):
     def filters(self):
-        return {
+        return plain_filters({
             "linstor_input_problems": linstor_input_problems,
             "linstor_storageclass": linstor_storageclass,
             "linstor_immutable_changes": linstor_immutable_changes,
@@ -136,4 +137,4 @@ class FilterModule(object):
             "fio_read_result": fio_read_result,
             "linstor_report_section": linstor_report_section,
             "linstor_summary_lines": linstor_summary_lines,
-        }
+        })

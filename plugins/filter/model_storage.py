@@ -10,6 +10,7 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils import model_storage as ms
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.plain import plain_filters
 
 
 def _wrap(func, *args):
@@ -43,10 +44,10 @@ def model_storage_section(the_plan, inputs, observed):
 
 class FilterModule(object):
     def filters(self):
-        return {
+        return plain_filters({
             "model_storage_inspection": model_storage_inspection,
             "model_storage_plan": model_storage_plan,
             "model_storage_cluster_check": model_storage_cluster_check,
             "model_storage_label_findings": model_storage_label_findings,
             "model_storage_section": model_storage_section,
-        }
+        })

@@ -11,6 +11,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils.node_inputs import problems_for
 from ansible_collections.gpufleet.cluster.plugins.module_utils.units import SizeError, parse_size
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.plain import plain_filters
 
 
 def input_problems(inputs, role):
@@ -29,4 +30,4 @@ def size_bytes(value, name="size"):
 
 class FilterModule(object):
     def filters(self):
-        return {"input_problems": input_problems, "size_bytes": size_bytes}
+        return plain_filters({"input_problems": input_problems, "size_bytes": size_bytes})

@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils import pvc_migration
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.plain import plain_filters
 
 
 def migrate_pvc_new_claim(base, name, namespace, storage_class, size="", volume_mode="", access_modes=None):
@@ -20,4 +21,4 @@ def migrate_pvc_plan(current, backup, wanted, rollback=False):
 
 class FilterModule(object):
     def filters(self):
-        return {"migrate_pvc_new_claim": migrate_pvc_new_claim, "migrate_pvc_plan": migrate_pvc_plan}
+        return plain_filters({"migrate_pvc_new_claim": migrate_pvc_new_claim, "migrate_pvc_plan": migrate_pvc_plan})

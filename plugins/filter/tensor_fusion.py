@@ -10,6 +10,7 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils import tensor_fusion as tf
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.plain import plain_filters
 
 
 def tensor_fusion_settings(inputs):
@@ -60,7 +61,7 @@ def tensor_fusion_rollout_plan(deployments, items, action):
 
 class FilterModule(object):
     def filters(self):
-        return {
+        return plain_filters({
             "tensor_fusion_settings": tensor_fusion_settings,
             "tensor_fusion_problems": tensor_fusion_problems,
             "tensor_fusion_values": tensor_fusion_values,
@@ -69,4 +70,4 @@ class FilterModule(object):
             "tensor_fusion_restart": tensor_fusion_restart,
             "tensor_fusion_report_section": tensor_fusion_report_section,
             "tensor_fusion_rollout_plan": tensor_fusion_rollout_plan,
-        }
+        })

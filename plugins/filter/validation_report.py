@@ -17,6 +17,7 @@ from ansible_collections.gpufleet.cluster.plugins.module_utils.validation_report
     build_report,
     gate,
 )
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.plain import plain_filters
 
 
 def validation_report(placement, nodes, generated, sections=None, cluster=None):
@@ -52,5 +53,5 @@ def validation_report_chart(report, name):
 
 class FilterModule(object):
     def filters(self):
-        return {"validation_report": validation_report, "validation_failed": validation_failed,
-                "validation_cluster_state": validation_cluster_state, "validation_report_chart": validation_report_chart}
+        return plain_filters({"validation_report": validation_report, "validation_failed": validation_failed,
+                "validation_cluster_state": validation_cluster_state, "validation_report_chart": validation_report_chart})

@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils import volume_binding
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.plain import plain_filters
 
 
 def volume_rebind(pv, claim, namespace, name, owner, variable):
@@ -24,5 +25,5 @@ def volume_claim_conflict(claim, volume, storage_class, volume_variable, class_v
 
 class FilterModule(object):
     def filters(self):
-        return {"volume_rebind": volume_rebind, "volume_binding_blocked": volume_binding_blocked,
-                "volume_claim_conflict": volume_claim_conflict}
+        return plain_filters({"volume_rebind": volume_rebind, "volume_binding_blocked": volume_binding_blocked,
+                "volume_claim_conflict": volume_claim_conflict})
