@@ -9,7 +9,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.gpufleet.cluster.plugins.module_utils.node_inputs import problems_for
+from ansible_collections.gpufleet.cluster.plugins.module_utils.node_inputs import nfs_server_exports, problems_for
 from ansible_collections.gpufleet.cluster.plugins.module_utils.units import SizeError, parse_size
 
 
@@ -18,6 +18,13 @@ def input_problems(inputs, role):
         return problems_for(role, inputs)
     except (KeyError, TypeError) as exc:
         raise AnsibleFilterError("input_problems: %s" % exc)
+
+
+def nfs_server_export_list(inputs):
+    try:
+        return nfs_server_exports(inputs)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise AnsibleFilterError("nfs_server_export_list: %s (run the input checks first)" % exc)
 
 
 def size_bytes(value, name="size"):
@@ -29,4 +36,5 @@ def size_bytes(value, name="size"):
 
 class FilterModule(object):
     def filters(self):
-        return {"input_problems": input_problems, "size_bytes": size_bytes}
+        return {"input_problems": input_problems, "nfs_server_export_list": nfs_server_export_list,
+                "size_bytes": size_bytes}

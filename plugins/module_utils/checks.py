@@ -295,15 +295,13 @@ def parse_int(value, signed=False, strings=False):
 
 def int_problem(var, value, minimum=None, maximum=None, example=None, strings=False, why=""):
     """A whole number within [minimum, maximum]; strings only with ``strings`` (see parse_int)."""
-    signed = minimum is None or minimum < 0
+    # A negative int is reported against the range; a sign in a string is not a number at all.
+    signed = minimum is None or minimum < 0 or is_int(value)
     number = parse_int(value, signed=signed, strings=strings)
     if example is None:
         example = minimum if minimum is not None else 0
     if number is None:
-        if is_int(value):
-            what = "is negative"
-        else:
-            what = "is not a whole number%s" % (" written in decimal digits" if isinstance(value, str) else "")
+        what = "is not a whole number%s" % (" written in decimal digits" if isinstance(value, str) else "")
         fix = "use a number such as %s%s" % (example if not strings else '"%s"' % example,
                                              " (quoted: the field is a string)" if strings else "")
         return problem(var, value, what + _unprintable(value), fix)
@@ -522,5 +520,6 @@ def network_problem(var, value, example="10.0.0.0/24", allow_everyone=False):
         return problem(var, value, "is not an IP address or CIDR%s" % _unprintable(value),
                        "use e.g. %r or '10.0.0.15' (nothing else: no options, no host names)" % example)
     if net.prefixlen == 0 and not allow_everyone:
-        return problem(var, value, "is everyone", "restrict it to the clients' network, e.g. %r" % example)
+        return problem(var, value, "is every address: it exports to everyone",
+                       "restrict it to the clients' network, e.g. %r" % example)
     return None
