@@ -307,11 +307,11 @@ def int_problem(var, value, minimum=None, maximum=None, example=None, strings=Fa
         return problem(var, value, what + _unprintable(value), fix)
     if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
         if maximum is None:
-            bounds = "is below %d" % minimum
+            bounds = "must be >= %d" % minimum
         elif minimum is None:
-            bounds = "is above %d" % maximum
+            bounds = "must be <= %d" % maximum
         else:
-            bounds = "is outside %d-%d" % (minimum, maximum)
+            bounds = "must be between %d and %d" % (minimum, maximum)
         return problem(var, value, bounds + why, "use e.g. %s" % example)
     return None
 

@@ -180,7 +180,7 @@ def test_port(value, ok):
 
 
 def test_int_range_message():
-    assert checks.int_problem("n", 11, 1, 10, 3) == "n=11 is outside 1-10; use e.g. 3"
+    assert checks.int_problem("n", 11, 1, 10, 3) == "n=11 must be between 1 and 10; use e.g. 3"
     assert checks.int_problem("n", "1e3", 1, strings=True).startswith("n='1e3' is not a whole number written")
 
 
