@@ -205,14 +205,15 @@ def label_value_problem(var, value, example="gpu-a"):
 
 # --- numbers -----------------------------------------------------------------------------------
 
-def parse_quantity(value, signed=False):
+def parse_quantity(value, signed=False, numbers=True):
     """The decimal.Decimal a Kubernetes quantity stands for (quantity.go ParseQuantity), or None.
 
     Strings follow the grammar above, without surrounding white space; ints and finite floats
     (what YAML gives for an unquoted 5 or 0.5) are quantities too, as in Quantity's JSON
-    decoding. bool is not. A sign ('+' or '-') makes it None unless ``signed``.
+    decoding (unless ``numbers=False``: a size written 500 is 500 bytes, rarely what was meant).
+    bool is not. A sign ('+' or '-') makes it None unless ``signed``.
     """
-    if isinstance(value, bool):
+    if isinstance(value, bool) or (not numbers and not isinstance(value, str)):
         return None
     if is_int(value) or isinstance(value, float):
         text = repr(value)
@@ -238,12 +239,12 @@ def parse_quantity(value, signed=False):
     return number.scaleb(power, _EXACT)
 
 
-def is_quantity(value, signed=False):
-    return parse_quantity(value, signed) is not None
+def is_quantity(value, signed=False, numbers=True):
+    return parse_quantity(value, signed, numbers) is not None
 
 
 def quantity_problem(var, value, example="500Gi", signed=False, minimum=None, maximum=INT64_MAX,
-                     whole=False, allow_zero=False):
+                     whole=False, allow_zero=False, numbers=True):
     """A Kubernetes quantity, without a sign unless ``signed``, within bounds.
 
     ``minimum``/``maximum``: inclusive bounds (numbers or quantity strings); the default maximum
@@ -251,9 +252,11 @@ def quantity_problem(var, value, example="500Gi", signed=False, minimum=None, ma
     (a size of nothing). ``whole``: the value must be a whole number of the base unit (bytes:
     '500m' of a size is half a byte).
     """
-    number = parse_quantity(value, signed=signed)
+    number = parse_quantity(value, signed=signed, numbers=numbers)
     if number is None:
         hint = _unprintable(value)
+        if not numbers and (is_int(value) or isinstance(value, float)):
+            hint = " (a bare number is bytes: quote a quantity with its unit)"
         if isinstance(value, str) and not hint:
             vendor = _VENDOR_SIZE.fullmatch(value)
             if vendor:
