@@ -203,6 +203,20 @@ def label_value_problem(var, value, example="gpu-a"):
                    "(or an empty string), e.g. %r" % (LABEL_NAME_MAX, example))
 
 
+def labels_problems(var, value, example_key="example.com/role", example_value="gpu-a"):
+    """Problems with a map of label keys to values (matchLabels, nodeSelector, metadata.labels)."""
+    if value in (None, {}):
+        return []
+    if not isinstance(value, dict):
+        return [problem(var, value, "is not a map of labels", "give label keys and values, e.g. {%s: %s}"
+                        % (example_key, example_value))]
+    found = []
+    for key in sorted(value, key=str):
+        found.append(label_key_problem("%s key" % var, key, example_key)
+                     or label_value_problem("%s[%r]" % (var, key), value[key], example_value))
+    return [p for p in found if p]
+
+
 # --- numbers -----------------------------------------------------------------------------------
 
 def parse_quantity(value, signed=False, numbers=True):

@@ -88,12 +88,11 @@ def _peers_problem(name, value):
             if problem:
                 return problem
         for key in ("namespaceSelector", "podSelector"):
-            labels = (peer.get(key) or {}).get("matchLabels") if isinstance(peer.get(key) or {}, dict) else None
-            for label in sorted(labels or {}, key=str) if isinstance(labels, dict) else ():
-                problem = checks.label_key_problem("%s.%s.matchLabels key" % (where, key), label) or \
-                    checks.label_value_problem("%s.%s.matchLabels[%r]" % (where, key, label), labels[label])
-                if problem:
-                    return problem
+            selector = peer.get(key) or {}
+            found = checks.labels_problems("%s.%s.matchLabels" % (where, key), selector.get("matchLabels")) \
+                if isinstance(selector, dict) else ["%s.%s=%r is not a label selector" % (where, key, selector)]
+            if found:
+                return found[0]
     return None
 
 

@@ -360,15 +360,7 @@ def storageclass_problems(var, classes, pool_names=None):
                 problem = checks.boolean_problem("%s.%s" % (item, key), sc[key])
                 if problem:
                     problems.append(problem)
-        labels = sc.get("labels") or {}
-        if not isinstance(labels, dict):
-            problems.append("%s.labels=%r must be a dict of label keys to values" % (item, labels))
-        else:
-            for key in sorted(labels, key=str):
-                problem = checks.label_key_problem("%s.labels key" % item, key) or \
-                    checks.label_value_problem("%s.labels[%r]" % (item, key), labels[key])
-                if problem:
-                    problems.append(problem)
+        problems.extend(checks.labels_problems("%s.labels" % item, sc.get("labels")))
         pool = sc.get("storage_pool")
         if not isinstance(pool, str) or not _POOL_NAME_RE.fullmatch(pool):
             problems.append("%s.storage_pool=%r is not a LINSTOR storage pool name (3 to 48 letters, digits, '_' or '-')"

@@ -129,6 +129,15 @@ def _ids_and_mode(problems, prefix, item, allow_world_writable=False, allow_var=
             problems.append(problem)
 
 
+def _numeric_ids(problems, prefix, item, keys, minimum, why):
+    """Optional numeric uid/gid fields of one list entry."""
+    for key in keys:
+        if item.get(key) is not None:
+            problem = checks.int_problem("%s.%s" % (prefix, key), item[key], minimum, MAX_ID, 65534, why=why)
+            if problem:
+                problems.append(problem)
+
+
 def _duplicates(values):
     seen, dups = set(), []
     for value in values:
@@ -239,12 +248,7 @@ def nfs_server_problems(inputs):
         _ids_and_mode(problems, prefix, item, allow_ww, "nfs_server_allow_world_writable")
         if item.get("squash") is not None:
             problems.extend(_squash_problems("%s.squash" % prefix, item["squash"], allow_nrs))
-        for key in ("anonuid", "anongid"):
-            if item.get(key) is not None:
-                problem = checks.int_problem("%s.%s" % (prefix, key), item[key], 1, MAX_ID, 65534,
-                                             why=" (a numeric id other than 0: 0 undoes root_squash)")
-                if problem:
-                    problems.append(problem)
+        _numeric_ids(problems, prefix, item, ("anonuid", "anongid"), 1, " (a numeric id other than 0: 0 undoes root_squash)")
         if item.get("id") is not None:
             problem = checks.int_problem("%s.id" % prefix, item["id"], 1, 65535, index + 1, why=" (an export id)")
             if problem:
@@ -346,12 +350,7 @@ def nfs_client_problems(inputs):
         problem = path_problem("%s.path" % prefix, item.get("path"))
         if problem:
             problems.append(problem)
-        for key in ("uid", "gid"):
-            if item.get(key) is not None:
-                problem = checks.int_problem("%s.%s" % (prefix, key), item[key], 0, MAX_ID, 65534,
-                                             why=" (the numeric id the service's container runs as)")
-                if problem:
-                    problems.append(problem)
+        _numeric_ids(problems, prefix, item, ("uid", "gid"), 0, " (the numeric id the service's container runs as)")
     paths = [item.get("path") for item in mounts if isinstance(item, dict)]
     for dup in _duplicates([p for p in paths if isinstance(p, str)]):
         problems.append("nfs_client_mounts mounts twice on %r; one mount per directory" % dup)

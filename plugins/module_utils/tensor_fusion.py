@@ -261,15 +261,7 @@ def _pool_problems(index, pool):
             problem = checks.boolean_problem("%s.%s" % (name, key), pool[key])
             if problem:
                 out.append(problem)
-    selector = pool.get("node_selector") or {}
-    if not isinstance(selector, dict):
-        out.append("%s.node_selector=%r must be a dict of node label keys to values" % (name, selector))
-    else:
-        for key in sorted(selector, key=str):
-            problem = checks.label_key_problem("%s.node_selector key" % name, key, "nvidia.com/gpu.present") or \
-                checks.label_value_problem("%s.node_selector[%r]" % (name, key), selector[key], "true")
-            if problem:
-                out.append(problem)
+    out.extend(checks.labels_problems("%s.node_selector" % name, pool.get("node_selector"), "nvidia.com/gpu.present", "true"))
     over = pool.get("oversubscription") or {}
     for key, low, high, example in (("tflopsOversellRatio", 100, 100000, 300), ("vramExpandToHostMem", 0, 100, 40),
                                     ("vramExpandToHostDisk", 0, 100, 20)):

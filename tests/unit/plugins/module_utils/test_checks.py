@@ -28,30 +28,56 @@ def _msg_names(message, var, value):
     assert "; " in message, message
 
 
-# --- DNS label, subdomain, namespace -----------------------------------------------------------
-
-@pytest.mark.parametrize("value,ok", [
-    ("a", True), ("my-name", True), ("123-abc", True), ("0", True), ("a" * 63, True), ("a" * 64, False),
-    ("a-" * 31 + "a", True), ("My-name", False), ("my_name", False), ("my.name", False), ("a..b", False),
-    ("a--b", True), (None, False), (5, False), (["a"], False),
-] + [(h, False) for h in HOSTILE])
-def test_dns_label(value, ok):
-    assert checks.is_dns_label(value) is ok
-    message = checks.dns_label_problem("v", value)
-    assert (message is None) is ok
-    if message:
-        _msg_names(message, "v", value)
+def _expect(message, var, value, fragment):
+    """None expected when fragment is None; else a message in the shared shape holding fragment."""
+    if fragment is None:
+        assert message is None, message
+        return
+    _msg_names(message, var, value)
+    assert fragment in message, message
 
 
-@pytest.mark.parametrize("value,ok", [
-    ("example.com", True), ("a", True), ("a.b.c", True), ("a..b", False), ("a.-b", False), ("a-.b", False),
-    ("a" * 63 + "." + "b" * 63, True), ("a" * 64 + ".b", True),  # validation.go checks 253 overall only
-    (".".join(["a" * 63] * 4)[:253], True), ("a" * 253, True), ("a" * 254, False),
-    (("a." * 127)[:253], True), ("A.b", False), ("a_b", False),
-] + [(h, False) for h in HOSTILE])
-def test_dns_subdomain(value, ok):
-    assert checks.is_dns_subdomain(value) is ok
-    message = checks.dns_subdomain_problem("v", value)
+# --- names: DNS label, subdomain, namespace, label key and value -------------------------------
+# validation.go IsDNS1123Label, IsDNS1123Subdomain, IsQualifiedName, IsValidLabelValue.
+
+NAME_CHECKS = {
+    "dns_label": (checks.is_dns_label, checks.dns_label_problem),
+    "dns_subdomain": (checks.is_dns_subdomain, checks.dns_subdomain_problem),
+    "label_key": (checks.is_label_key, checks.label_key_problem),
+    "label_value": (checks.is_label_value, checks.label_value_problem),
+}
+NAME_CASES = {
+    "dns_label": [
+        ("a", True), ("my-name", True), ("123-abc", True), ("0", True), ("a" * 63, True), ("a" * 64, False),
+        ("a-" * 31 + "a", True), ("My-name", False), ("my_name", False), ("my.name", False), ("a..b", False),
+        ("a--b", True), (None, False), (5, False), (["a"], False),
+    ] + [(h, False) for h in HOSTILE],
+    "dns_subdomain": [
+        ("example.com", True), ("a", True), ("a.b.c", True), ("a..b", False), ("a.-b", False), ("a-.b", False),
+        ("a" * 63 + "." + "b" * 63, True), ("a" * 64 + ".b", True),  # validation.go checks 253 overall only
+        (".".join(["a" * 63] * 4)[:253], True), ("a" * 253, True), ("a" * 254, False),
+        (("a." * 127)[:253], True), ("A.b", False), ("a_b", False),
+    ] + [(h, False) for h in HOSTILE],
+    "label_key": [
+        ("zone", True), ("topology.kubernetes.io/zone", True), ("MyName", True), ("my.name", True), ("123-abc", True),
+        ("a_b", True), ("nvidia.com/gpu.product", True), ("/zone", False), ("a/b/c", False), ("Example.com/zone", False),
+        ("example.com/", False), ("a" * 63, True), ("a" * 64, False), ("p/" + "a" * 63, True), ("p/" + "a" * 64, False),
+        ("a" * 253 + "/n", True), ("a" * 254 + "/n", False), ("a..b/n", False), ("_a", False), ("a_", False),
+    ] + [(h, False) for h in HOSTILE],
+    "label_value": [
+        ("", True), ("MyValue", True), ("my_value", True), ("12345", True), ("a.b-c_d", True), ("a" * 63, True),
+        ("a" * 64, False), ("a,b", False), ("a=b", False), ("!a", False), ("in (a,b)", False), ("a b", False),
+        ("-1", False), ("+3", False), ("a/b", False), ("value\n", False), ("value\t", False), ("\x00", False),
+        (u"v" + CYRILLIC_A + "l", False), (FULLWIDTH_1, False), (None, False), (5, False), (True, False),
+    ],
+}
+
+
+@pytest.mark.parametrize("kind, value, ok", [(k, v, ok) for k in sorted(NAME_CASES) for v, ok in NAME_CASES[k]])
+def test_names(kind, value, ok):
+    predicate, problem = NAME_CHECKS[kind]
+    assert predicate(value) is ok
+    message = problem("v", value)
     assert (message is None) is ok
     if message:
         _msg_names(message, "v", value)
@@ -68,34 +94,12 @@ def test_dns_label_with_a_lower_maximum():
     assert "at most 40" in checks.dns_label_problem("r", "a" * 41, maximum=40)
 
 
-# --- label keys and values (IsQualifiedName, IsValidLabelValue) --------------------------------
-
-@pytest.mark.parametrize("key,ok", [
-    ("zone", True), ("topology.kubernetes.io/zone", True), ("MyName", True), ("my.name", True), ("123-abc", True),
-    ("a_b", True), ("nvidia.com/gpu.product", True), ("/zone", False), ("a/b/c", False), ("Example.com/zone", False),
-    ("example.com/", False), ("a" * 63, True), ("a" * 64, False), ("p/" + "a" * 63, True), ("p/" + "a" * 64, False),
-    ("a" * 253 + "/n", True), ("a" * 254 + "/n", False), ("a..b/n", False), ("_a", False), ("a_", False),
-] + [(h, False) for h in HOSTILE])
-def test_label_key(key, ok):
-    assert checks.is_label_key(key) is ok
-    message = checks.label_key_problem("k", key)
-    assert (message is None) is ok
-    if message:
-        _msg_names(message, "k", key)
-
-
-@pytest.mark.parametrize("value,ok", [
-    ("", True), ("MyValue", True), ("my_value", True), ("12345", True), ("a.b-c_d", True), ("a" * 63, True),
-    ("a" * 64, False), ("a,b", False), ("a=b", False), ("!a", False), ("in (a,b)", False), ("a b", False),
-    ("-1", False), ("+3", False), ("a/b", False), ("value\n", False), ("value\t", False), ("\x00", False),
-    (u"v" + CYRILLIC_A + "l", False), (FULLWIDTH_1, False), (None, False), (5, False), (True, False),
-])
-def test_label_value(value, ok):
-    assert checks.is_label_value(value) is ok
-    message = checks.label_value_problem("l", value)
-    assert (message is None) is ok
-    if message:
-        _msg_names(message, "l", value)
+def test_label_maps():
+    assert checks.labels_problems("sel", {"app": "x", "example.com/tier": ""}) == []
+    assert checks.labels_problems("sel", None) == []
+    assert checks.labels_problems("sel", ["app=x"])[0].startswith("sel=['app=x'] is not a map of labels")
+    found = checks.labels_problems("sel", {"app": "x,y", "bad key": "z"})
+    assert found[0].startswith("sel['app']='x,y' is not a label value") and found[1].startswith("sel key='bad key'")
 
 
 def test_selector_syntax_in_a_label_value_is_named():
@@ -148,12 +152,7 @@ def test_signs_only_when_asked(text, value):
     ("5Gi\n", {}, "control character"),
 ])
 def test_quantity_bounds_and_hints(value, kwargs, fragment):
-    message = checks.quantity_problem("size", value, **kwargs)
-    if fragment is None:
-        assert message is None
-    else:
-        _msg_names(message, "size", value)
-        assert fragment in message
+    _expect(checks.quantity_problem("size", value, **kwargs), "size", value, fragment)
 
 
 # --- integers ---------------------------------------------------------------------------------
@@ -237,12 +236,7 @@ def test_no_and_false_are_false_not_truthy():
     (u"/srv/" + CYRILLIC_A, True, "would end the path"),
 ])
 def test_paths(value, config_file, fragment):
-    message = checks.path_problem("p", value, config_file=config_file)
-    if fragment is None:
-        assert message is None
-    else:
-        _msg_names(message, "p", value)
-        assert fragment in message
+    _expect(checks.path_problem("p", value, config_file=config_file), "p", value, fragment)
 
 
 # --- URLs, hosts, images ----------------------------------------------------------------------
