@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: gpufleet.cluster contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Input checks for the node roles (node_prep, nfs_server, nfs_client, xfs_cache).
+"""Input checks for the node roles (node_prep, nfs_server, nfs_client, xfs_cache, storage_validation).
 
 meta/argument_specs.yml checks types and required keys; what it cannot express (absolute
 paths, octal modes as strings, world-writable bits, CIDRs instead of '*', sizes, XFS label
@@ -448,6 +448,44 @@ def xfs_cache_problems(inputs):
     return [p.replace("xfs_cache.", "xfs_cache_", 1) if p.startswith("xfs_cache.") else p for p in problems]
 
 
+def _number_problem(var, value, minimum, above=False, example=0):
+    """A float or int variable (never a bool, a string or infinity) >= minimum (> with ``above``)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value < float("inf") \
+        and (value > minimum if above else value >= minimum)
+    if ok:
+        return None
+    return checks.problem(var, value, "is not a number %s %s" % (">" if above else ">=", minimum), "use e.g. %s" % example)
+
+
+def storage_validation_problems(inputs):
+    """storage_validation: paths, minimums, timeout and poll interval (sizes: the size_bytes filter)."""
+    problems = []
+    paths = inputs.get("paths")
+    problem = _list_problem("storage_validation_paths", paths, "absolute directory paths")
+    if problem:
+        return [problem]
+    if not paths:
+        problems.append("storage_validation_paths is empty; list the directories to measure, e.g. ['/raid']")
+    for index, path in enumerate(paths):
+        problem = checks.path_problem("storage_validation_paths[%d]" % index, path, "/raid")
+        if problem:
+            problems.append(problem)
+    for key in ("min_read_mibps", "min_write_mibps", "min_free_gb"):
+        if key in inputs:
+            problem = _number_problem("storage_validation_%s" % key, inputs[key], 0)
+            if problem:
+                problems.append(problem)
+    timeout, poll = inputs.get("timeout"), inputs.get("poll_seconds")
+    for var, value, example in (("timeout", timeout, 1800), ("poll_seconds", poll, 5)):
+        problem = checks.int_problem("storage_validation_%s" % var, value, 1, None, example)
+        if problem:
+            problems.append(problem)
+    if not problems and poll > timeout:
+        problems.append("storage_validation_poll_seconds=%r is longer than storage_validation_timeout=%r; poll more "
+                        "often than the time a measurement may take, e.g. 5 and 1800" % (poll, timeout))
+    return problems
+
+
 # The roles' boolean variables: strings such as "no" or "False" are booleans as Ansible reads
 # them (and the tasks read them with | bool); anything else ("maybe", 2) is refused here.
 FLAGS = {
@@ -455,6 +493,7 @@ FLAGS = {
     "nfs_server": ("allow_no_root_squash", "allow_world_writable", "ganesha_graceless"),
     "nfs_client": ("write_test",),
     "xfs_cache": ("allow_world_writable", "force"),
+    "storage_validation": ("direct", "allow_buffered_fallback", "disk_space"),
 }
 
 CHECKS = {
@@ -462,6 +501,7 @@ CHECKS = {
     "nfs_server": nfs_server_problems,
     "nfs_client": nfs_client_problems,
     "xfs_cache": xfs_cache_problems,
+    "storage_validation": storage_validation_problems,
 }
 
 

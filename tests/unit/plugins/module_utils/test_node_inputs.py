@@ -53,7 +53,19 @@ XFS_CACHE = {
     "group": 0,
     "mode": "0755",
 }
-GOOD = {"node_prep": NODE_PREP, "nfs_server": NFS_SERVER, "nfs_client": NFS_CLIENT, "xfs_cache": XFS_CACHE}
+STORAGE_VALIDATION = {
+    "paths": ["/raid", "/raid/models"],
+    "min_read_mibps": 0,
+    "min_write_mibps": 100.5,
+    "min_free_gb": 0,
+    "timeout": 1800,
+    "poll_seconds": 5,
+    "direct": True,
+    "allow_buffered_fallback": "no",
+    "disk_space": "yes",
+}
+GOOD = {"node_prep": NODE_PREP, "nfs_server": NFS_SERVER, "nfs_client": NFS_CLIENT, "xfs_cache": XFS_CACHE,
+        "storage_validation": STORAGE_VALIDATION}
 
 
 @pytest.mark.parametrize("role", sorted(GOOD))
@@ -172,6 +184,17 @@ BAD = [
     ("xfs_cache", "label", "gpucache\n", ["xfs_cache_label='gpucache\\n' must be 1 to 12"]),
     ("xfs_cache", "force", "yes please", ["xfs_cache_force='yes please' is not a boolean"]),
     ("xfs_cache", "allocsize", "-16MiB", ["xfs_cache_allocsize='-16MiB'"]),
+    ("storage_validation", "paths", [], ["storage_validation_paths is empty"]),
+    ("storage_validation", "paths.0", "raid", ["storage_validation_paths[0]='raid' is relative"]),
+    ("storage_validation", "paths.0", "/raid\n", ["storage_validation_paths[0]='/raid\\n'", "control"]),
+    ("storage_validation", "paths.0", "/raid/../etc", ["climbs with '..'"]),
+    ("storage_validation", "min_read_mibps", -1, ["storage_validation_min_read_mibps=-1 is not a number >= 0"]),
+    ("storage_validation", "min_free_gb", float("inf"), ["storage_validation_min_free_gb=inf"]),
+    ("storage_validation", "min_write_mibps", True, ["storage_validation_min_write_mibps=True is not a number"]),
+    ("storage_validation", "timeout", 0, ["storage_validation_timeout=0 must be >= 1"]),
+    ("storage_validation", "timeout", "1e3", ["storage_validation_timeout='1e3' is not a whole number"]),
+    ("storage_validation", "poll_seconds", 3600, ["storage_validation_poll_seconds=3600 is longer than"]),
+    ("storage_validation", "direct", "maybe", ["storage_validation_direct='maybe' is not a boolean"]),
 ]
 
 
