@@ -529,7 +529,8 @@ def canonical_network(value):
 
 def network_problem(var, value, example="10.0.0.0/24", allow_everyone=False):
     """An IP address or CIDR; '*', wildcards, host names and /0 ('everyone') are refused."""
-    if isinstance(value, str) and (any(c in value for c in "*?[]") or value.lower() == "world"):
+    if isinstance(value, str) and not control_characters(value) and (
+            any(c in value for c in "*?[]") or value.lower() == "world"):
         return problem(var, value, "is a wildcard: it exports to everyone",
                        "restrict it to the clients' network, e.g. %r" % example)
     net = parse_network(value)

@@ -115,8 +115,6 @@ def network_problem(var, value):
     return checks.network_problem(var, value)
 
 
-
-
 def _ids_and_mode(problems, prefix, item, allow_world_writable=False, allow_var=None):
     for key in ("owner", "group"):
         if key in item and item[key] is not None:
