@@ -771,6 +771,8 @@ ENABLED_LABEL = "tensor-fusion.ai/enabled"
 REPLICAS_ANNOTATION = "tensor-fusion.ai/enabled-replicas"
 _PAIRS = (("tensor-fusion.ai/tflops-request", "tensor-fusion.ai/tflops-limit", "tflops"),
           ("tensor-fusion.ai/vram-request", "tensor-fusion.ai/vram-limit", "vram"))
+
+
 def quantity(value):
     """The number (decimal.Decimal) an unsigned Kubernetes quantity stands for; None when it is not one."""
     return checks.parse_quantity(value)
