@@ -46,7 +46,8 @@ def linstor_storageclass(sc):
         "parameters": linstor.storageclass_parameters(sc),
         "reclaimPolicy": sc.get("reclaim_policy", "Delete"),
         "volumeBindingMode": sc.get("volume_binding_mode", "WaitForFirstConsumer"),
-        "allowVolumeExpansion": bool(sc.get("allow_volume_expansion", True)),
+        # Checked by linstor_input_problems: a boolean as Ansible reads it ("no" is False, not bool("no")).
+        "allowVolumeExpansion": linstor.checks.parse_boolean(sc.get("allow_volume_expansion", True)) is True,
     }
     if sc.get("annotations"):
         obj["metadata"]["annotations"] = dict(sc["annotations"])

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.gpufleet.cluster.plugins.module_utils.node_inputs import problems_for
+from ansible_collections.gpufleet.cluster.plugins.module_utils.node_inputs import nfs_server_exports, problems_for
 from ansible_collections.gpufleet.cluster.plugins.module_utils.units import SizeError, parse_size
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.plain import plain_filters
 
@@ -21,6 +21,13 @@ def input_problems(inputs, role):
         raise AnsibleFilterError("input_problems: %s" % exc)
 
 
+def nfs_server_export_list(inputs):
+    try:
+        return nfs_server_exports(inputs)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise AnsibleFilterError("nfs_server_export_list: %s (run the input checks first)" % exc)
+
+
 def size_bytes(value, name="size"):
     try:
         return parse_size(value, name)
@@ -30,4 +37,5 @@ def size_bytes(value, name="size"):
 
 class FilterModule(object):
     def filters(self):
-        return plain_filters({"input_problems": input_problems, "size_bytes": size_bytes})
+        return plain_filters({"input_problems": input_problems, "nfs_server_export_list": nfs_server_export_list,
+                              "size_bytes": size_bytes})

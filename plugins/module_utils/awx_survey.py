@@ -38,13 +38,13 @@ QUESTION_TYPES = ("text", "textarea", "password", "integer", "float", "multiplec
 BOOL_CHOICES = ["true", "false"]
 OVERRIDE_KEYS = ("question_name", "question_description", "required", "default", "min", "max")
 # Ansible variable names (the survey's variable becomes an extra var).
-_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # matched whole: '$' lets "name\n" through
 # Ansible doc markup: C(x), V(x), O(x), P(name#type), L(text,url), U(url), ...
 _MARKUP = re.compile(r"\b(C|V|O|I|B|M|P|U|L|E|RV)\(([^()]*)\)")
 _TEMPLATE = ("{{", "{%")
 # YAML 1.1's implicit types (PyYAML's resolver, which ansible-core's loader uses): a string
 # matching one of these in AWX's extra vars file reaches the play as bool, null, int, float or
-# date, even tagged !unsafe (see the module docstring).
+# date, even tagged !unsafe (see the module docstring). '$' on purpose: PyYAML's resolver uses it too.
 _YAML_IMPLICIT = re.compile(r"""^(?:
     yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF
   | ~|null|Null|NULL|
@@ -105,7 +105,7 @@ def question(variable, option, role=""):
     default = option.get("default")
     choices = option.get("choices")
     required = bool(option.get("required", False))
-    if not _VARIABLE.match(variable):
+    if not _VARIABLE.fullmatch(variable):
         return None, "not a valid Ansible variable name"
     if _templated(default):
         return None, ("its default is computed when the play runs (%s); AWX sends survey answers as unsafe text, "

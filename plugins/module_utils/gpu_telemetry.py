@@ -20,6 +20,8 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.gpufleet.cluster.plugins.module_utils import checks
+
 PREFIX = "gpu_telemetry_"
 BACKENDS = ("memory", "redis")
 # A ConfigMap holds at most 1 MiB (etcd's object limit); leave room for the metadata.
@@ -33,32 +35,15 @@ SEED_MEMORY_REASON = (
     "(in-memory queue limitation)\")"
 )
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?|\.\d+)(ns|us|\u00b5s|ms|s|m|h)")
-_NANOS = {"ns": 1, "us": 10 ** 3, u"\u00b5s": 10 ** 3, "ms": 10 ** 6, "s": 10 ** 9, "m": 60 * 10 ** 9, "h": 3600 * 10 ** 9}
 _PEER_KEYS = frozenset(["ipBlock", "namespaceSelector", "podSelector"])
-_KEY_NAME = re.compile(r"^[-._a-zA-Z0-9]+$")
-_PERCENT = re.compile(r"^([1-9][0-9]?|100)%$")
+# validation.go IsConfigMapKey (a Secret key), matched whole.
+_KEY_NAME = re.compile(r"[-._a-zA-Z0-9]+")
+_PERCENT = re.compile(r"([1-9][0-9]?|100)%")
+# Boolean variables: read as Ansible reads them, anything else refused.
+FLAGS = ("create_namespace", "streamer_loop_mode", "collector_autoscaling", "tls_enabled", "network_policies",
+         "pod_disruption_budgets", "service_monitor")
 
-
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def duration_nanos(value):
-    """Nanoseconds of a Go duration string such as '100ms' or '1m30s'; None when it is not one."""
-    if not isinstance(value, str) or not value:
-        return None
-    total, pos = 0, 0
-    for match in _DURATION_PART.finditer(value):
-        if match.start() != pos:
-            return None
-        total += float(match.group(1)) * _NANOS[match.group(2)]
-        pos = match.end()
-    if pos != len(value):
-        return None
-    return total
+duration_nanos = checks.parse_duration
 
 
 def _var(name):
@@ -66,36 +51,26 @@ def _var(name):
 
 
 def _duration_problem(name, value, example):
-    nanos = duration_nanos(value)
-    if nanos is None:
-        return ("%s=%r is not a duration; use a number with a unit (ns, us, ms, s, m, h) such as %r"
-                % (_var(name), value, example))
-    if nanos <= 0:
-        return "%s=%r must be longer than zero, e.g. %r" % (_var(name), value, example)
-    return None
+    return checks.duration_problem(_var(name), value, example)
 
 
 def _int_problem(name, value, minimum, example, maximum=None, why=""):
-    if not _is_int(value):
-        return "%s=%r is not a whole number; use e.g. %d" % (_var(name), value, example)
-    if value < minimum or (maximum is not None and value > maximum):
-        bounds = ">= %d" % minimum if maximum is None else "between %d and %d" % (minimum, maximum)
-        return "%s=%r must be %s%s, e.g. %d" % (_var(name), value, bounds, why, example)
-    return None
+    # Role variables typed int: extra vars (-e x=3) arrive as strings of digits, which are fine;
+    # '+1', '1e3', '0x10', '-0' are not (| int would read them as 1, 0, 0, 0).
+    return checks.int_problem(_var(name), value, minimum, maximum, example, strings=True, why=why)
+
+
+def _count(value):
+    return checks.parse_int(value, strings=True)
 
 
 def _name_problem(name, value, maximum, example):
-    if not isinstance(value, str) or not _DNS_LABEL.match(value) or len(value) > maximum:
-        return ("%s=%r is not a valid name; use at most %d lower-case letters, digits and '-', starting and "
-                "ending with a letter or digit, e.g. %r" % (_var(name), value, maximum, example))
-    return None
+    return checks.dns_label_problem(_var(name), value, example, maximum=maximum)
 
 
 def _image_problem(name, value):
-    if not isinstance(value, str) or not value.strip() or any(c.isspace() for c in value):
-        return ("%s=%r is not an image reference; use e.g. 'registry.example.com/gpu-metrics-streamer/%s:1.0'"
-                % (_var(name), value, name.split("_")[0]))
-    return None
+    return checks.image_problem(_var(name), value, "registry.example.com/gpu-metrics-streamer/%s:1.0"
+                                % name.split("_")[0])
 
 
 def _peers_problem(name, value):
@@ -105,13 +80,33 @@ def _peers_problem(name, value):
         if not isinstance(peer, dict) or not peer or set(peer) - _PEER_KEYS:
             return ("%s[%d]=%r is not a NetworkPolicy peer; use only the keys ipBlock, namespaceSelector and "
                     "podSelector, e.g. {ipBlock: {cidr: 10.0.0.0/24}}" % (_var(name), index, peer))
+        where = "%s[%d]" % (_var(name), index)
+        block = peer.get("ipBlock")
+        if block is not None:
+            cidr = block.get("cidr") if isinstance(block, dict) else None
+            problem = checks.network_problem(where + ".ipBlock.cidr", cidr, allow_everyone=True)
+            if problem:
+                return problem
+        for key in ("namespaceSelector", "podSelector"):
+            selector = peer.get(key) or {}
+            found = checks.labels_problems("%s.%s.matchLabels" % (where, key), selector.get("matchLabels")) \
+                if isinstance(selector, dict) else ["%s.%s=%r is not a label selector" % (where, key, selector)]
+            if found:
+                return found[0]
     return None
 
 
 def _resources_problem(name, value):
-    if not isinstance(value, dict) or set(value) - set(("requests", "limits")):
+    if not isinstance(value, dict) or set(value) - set(("requests", "limits")) \
+            or not all(isinstance(v, dict) for v in value.values()):
         return ("%s=%r is not a resources block; give requests and/or limits, e.g. "
                 "{requests: {cpu: 100m, memory: 128Mi}, limits: {cpu: 200m, memory: 256Mi}}" % (_var(name), value))
+    for kind in sorted(value):
+        for resource in sorted(value[kind]):
+            problem = checks.quantity_problem("%s.%s.%s" % (_var(name), kind, resource), value[kind][resource],
+                                              "100m" if resource == "cpu" else "256Mi", allow_zero=True)
+            if problem:
+                return problem
     return None
 
 
@@ -120,10 +115,8 @@ def _secret_url_problem(name, value, schemes, example, needed_for):
     if not isinstance(value, str) or not value.strip():
         return ("%s is empty; %s. Set it from a vault (ansible-vault encrypt_string), e.g. %s"
                 % (_var(name), needed_for, example))
-    if not value.startswith(schemes):
-        return ("%s does not start with %s (its value is not shown: it is a secret); use e.g. %s"
-                % (_var(name), " or ".join(schemes), example))
-    return None
+    return checks.url_problem(_var(name), value, schemes=tuple(s.split(":")[0] for s in schemes), example=example,
+                              secret=True)
 
 
 def _csv_problems(path, stat):
@@ -154,13 +147,14 @@ def problems(inputs):
         if problem:
             found.append(problem)
 
-    add(_name_problem("namespace", inputs["namespace"], 63, "gpu-telemetry"))
+    for name in FLAGS:
+        if name in inputs:
+            add(checks.boolean_problem(_var(name), inputs[name]))
+    add(checks.namespace_problem(_var("namespace"), inputs["namespace"], "gpu-telemetry"))
     add(_name_problem("release_name", inputs["release_name"], RELEASE_MAX, "gpu-telemetry"))
     for name in ("credentials_secret_name", "csv_configmap_name"):
-        value = inputs[name]
-        if not isinstance(value, str) or not _DNS_SUBDOMAIN.match(value) or len(value) > 253:
-            add("%s=%r is not an object name; use lower-case letters, digits, '-' and '.', e.g. 'gpu-telemetry-%s'"
-                % (_var(name), value, "credentials" if name.startswith("credentials") else "csv"))
+        add(checks.dns_subdomain_problem(_var(name), inputs[name], "gpu-telemetry-%s" % (
+            "credentials" if name.startswith("credentials") else "csv"), what="an object name"))
     for name in ("queue_image", "streamer_image", "collector_image"):
         add(_image_problem(name, inputs[name]))
 
@@ -169,7 +163,7 @@ def problems(inputs):
         add("%s=%r is not a queue backend; use one of: %s" % (_var("queue_backend"), backend, ", ".join(BACKENDS)))
     replicas_problem = _int_problem("queue_replicas", inputs["queue_replicas"], 1, 1)
     add(replicas_problem)
-    if not replicas_problem and backend == "memory" and inputs["queue_replicas"] > 1:
+    if not replicas_problem and backend == "memory" and _count(inputs["queue_replicas"]) > 1:
         add("%s=%r with %s='memory': %s. Keep %s: 1, or set %s: redis and %s"
             % (_var("queue_replicas"), inputs["queue_replicas"], _var("queue_backend"), SEED_MEMORY_REASON,
                _var("queue_replicas"), _var("queue_backend"), _var("redis_url")))
@@ -189,12 +183,12 @@ def problems(inputs):
     add(_int_problem("collector_replicas", inputs["collector_replicas"], 0, 3))
     add(_int_problem("collector_batch_size", inputs["collector_batch_size"], 1, 1))
     add(_int_problem("collector_max_concurrent_handlers", inputs["collector_max_concurrent_handlers"], 1, 10))
-    if inputs["collector_autoscaling"]:
+    if checks.parse_boolean(inputs["collector_autoscaling"]) is True:
         low = _int_problem("collector_min_replicas", inputs["collector_min_replicas"], 1, 3)
         high = _int_problem("collector_max_replicas", inputs["collector_max_replicas"], 1, 10)
         add(low)
         add(high)
-        if not low and not high and inputs["collector_max_replicas"] < inputs["collector_min_replicas"]:
+        if not low and not high and _count(inputs["collector_max_replicas"]) < _count(inputs["collector_min_replicas"]):
             add("%s=%r is below %s=%r; the autoscaler needs max >= min"
                 % (_var("collector_max_replicas"), inputs["collector_max_replicas"],
                    _var("collector_min_replicas"), inputs["collector_min_replicas"]))
@@ -206,19 +200,20 @@ def problems(inputs):
     add(_int_problem("mongodb_port", inputs["mongodb_port"], 1, 27017, 65535))
     add(_int_problem("redis_port", inputs["redis_port"], 1, 6379, 65535))
 
-    if inputs["tls_enabled"]:
+    if checks.parse_boolean(inputs["tls_enabled"]) is True:
         if not isinstance(inputs["tls_secret_name"], str) or not inputs["tls_secret_name"]:
             add("%s is true but %s is empty; name a kubernetes.io/tls Secret in the namespace that holds the "
                 "queue's certificate (tls.crt, tls.key and %s), or set %s: false"
                 % (_var("tls_enabled"), _var("tls_secret_name"), inputs["tls_ca_key"], _var("tls_enabled")))
-        elif not _DNS_SUBDOMAIN.match(inputs["tls_secret_name"]) or len(inputs["tls_secret_name"]) > 253:
-            add("%s=%r is not a Secret name; use lower-case letters, digits, '-' and '.', e.g. "
-                "'gpu-telemetry-queue-tls'" % (_var("tls_secret_name"), inputs["tls_secret_name"]))
-        if not isinstance(inputs["tls_ca_key"], str) or not _KEY_NAME.match(inputs["tls_ca_key"]):
+        else:
+            add(checks.dns_subdomain_problem(_var("tls_secret_name"), inputs["tls_secret_name"], "gpu-telemetry-queue-tls",
+                                             what="a Secret name"))
+        if not isinstance(inputs["tls_ca_key"], str) or not _KEY_NAME.fullmatch(inputs["tls_ca_key"]) \
+                or len(inputs["tls_ca_key"]) > checks.DNS_SUBDOMAIN_MAX or inputs["tls_ca_key"].startswith(".."):
             add("%s=%r is not a Secret key; use e.g. 'ca.crt'" % (_var("tls_ca_key"), inputs["tls_ca_key"]))
 
     budget = inputs["pdb_max_unavailable"]
-    if not ((_is_int(budget) and budget >= 1) or (isinstance(budget, str) and _PERCENT.match(budget))):
+    if not ((checks.is_int(budget) and budget >= 1) or (isinstance(budget, str) and _PERCENT.fullmatch(budget))):
         add("%s=%r must be a number of pods >= 1 or a percentage such as '25%%'" % (_var("pdb_max_unavailable"), budget))
     for name in ("mongodb_egress_to", "redis_egress_to", "dns_egress_to", "metrics_from"):
         add(_peers_problem(name, inputs[name]))

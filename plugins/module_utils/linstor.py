@@ -23,8 +23,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import posixpath
 import re
+
+from ansible_collections.gpufleet.cluster.plugins.module_utils import checks
 
 PROVISIONER = "linstor.csi.linbit.com"
 PARAMETER_NAMESPACE = "linstor.csi.linbit.com"
@@ -48,17 +49,17 @@ FSTYPES = ("xfs", "ext4")
 VOLUME_MODES = ("Filesystem", "Block")
 ACCESS_MODES = ("ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod")
 
-_POOL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,46}[A-Za-z0-9]$")
-_LVM_NAME_RE = re.compile(r"^[A-Za-z0-9.+_-]+$")
-_DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS_SUBDOMAIN_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_QUANTITY_RE = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
-_LOOP_RE = re.compile(r"^/dev/loop[0-9]+$")
-_INT32_MAX = 2 ** 31 - 1
+# Matched whole (re.fullmatch): '$' would let a trailing newline through.
+_POOL_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{1,46}[A-Za-z0-9]")
+_LVM_NAME_RE = re.compile(r"[A-Za-z0-9.+_-]+")
+_LOOP_RE = re.compile(r"/dev/loop[0-9]+")
+_INT32_MAX = checks.INT32_MAX
 
 
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
+def _replicas(value):
+    """A replica count written as a string of digits (StorageClass parameters are strings), or None."""
+    count = checks.parse_int(value, strings=True) if isinstance(value, str) else None
+    return count if count is not None and 1 <= count <= _INT32_MAX else None
 
 
 # --- storage pools (LinstorSatelliteConfiguration.spec.storagePools) ---------------------------
@@ -74,10 +75,12 @@ def _device_problems(var, devices):
             problems.append("%s=%r is not an absolute device path under /dev; write it as '/dev/%s'"
                             % (item, device, str(device).lstrip("/")))
             continue
-        clean = posixpath.normpath(device)
-        if clean != device:
-            problems.append("%s=%r is not a clean path; write it as %r" % (item, device, clean))
-        if _LOOP_RE.match(clean):
+        problem = checks.path_problem(item, device, "/dev/nvme1n1", config_file=True)
+        if problem:
+            problems.append(problem)
+            continue
+        clean = device
+        if _LOOP_RE.fullmatch(clean):
             problems.append("%s=%r is a loop device: the operator's pvcreate fails on loop devices (piraeus-operator "
                             "#289, #639); prepare the volume group yourself (pvcreate + vgcreate on the host) and give "
                             "only its name (lvmPool.volumeGroup / lvmThinPool.volumeGroup) without source.hostDevices"
@@ -100,7 +103,7 @@ def pool_problems(var, pools):
             problems.append("%s=%r must be a dict with a name and one pool type (%s)" % (item, pool, ", ".join(POOL_TYPES)))
             continue
         name = pool.get("name")
-        if not isinstance(name, str) or not _POOL_NAME_RE.match(name):
+        if not isinstance(name, str) or not _POOL_NAME_RE.fullmatch(name):
             problems.append("%s.name=%r is not a LINSTOR storage pool name: 3 to 48 letters, digits, '_' or '-', "
                             "starting and ending with a letter or digit (e.g. 'nvme-thin')" % (item, name))
         elif name in names:
@@ -123,18 +126,20 @@ def pool_problems(var, pools):
             continue
         if kind in ("lvmPool", "lvmThinPool"):
             vg = spec.get("volumeGroup", "")
-            if vg and not _LVM_NAME_RE.match(str(vg)):
+            if vg and not _LVM_NAME_RE.fullmatch(str(vg)):
                 problems.append("%s.%s.volumeGroup=%r is not a valid LVM name: use letters, digits and . + _ -"
                                 % (item, kind, vg))
             thin = spec.get("thinPool", "")
-            if kind == "lvmThinPool" and thin and not _LVM_NAME_RE.match(str(thin)):
+            if kind == "lvmThinPool" and thin and not _LVM_NAME_RE.fullmatch(str(thin)):
                 problems.append("%s.%s.thinPool=%r is not a valid LVM name: use letters, digits and . + _ -"
                                 % (item, kind, thin))
         if kind in ("filePool", "fileThinPool"):
             directory = spec.get("directory")
-            if directory not in (None, "") and (not isinstance(directory, str) or not directory.startswith("/")):
-                problems.append("%s.%s.directory=%r must be an absolute path such as '/var/lib/linstor-pools/%s'"
-                                % (item, kind, directory, name))
+            if directory not in (None, ""):
+                problem = checks.path_problem("%s.%s.directory" % (item, kind), directory,
+                                              "/var/lib/linstor-pools/%s" % name, config_file=True)
+                if problem:
+                    problems.append(problem)
         source = pool.get("source")
         if source is not None:
             if not isinstance(source, dict) or set(source) - set(("hostDevices",)):
@@ -231,25 +236,25 @@ def _block_rules(text):
             continue
         stripped = line.strip()
         indent = len(line) - len(line.lstrip())
-        match = re.match(r"^- (fromSame|fromDifferent):\s*(.*)$", stripped) if indent == 0 else None
+        match = re.fullmatch(r"- (fromSame|fromDifferent):[ \t]*(.*)", stripped) if indent == 0 else None
         if match:
             current = {}
             rules.append(current)
         else:
-            match = re.match(r"^(fromSame|fromDifferent):\s*(.*)$", stripped)
+            match = re.fullmatch(r"(fromSame|fromDifferent):[ \t]*(.*)", stripped)
         if match:
             if current is None:
                 return None
             key, rest = match.group(1), match.group(2)
             current[key] = []
             if rest:
-                flow = re.match(r"^\[(.*)\]$", rest)
+                flow = re.fullmatch(r"\[(.*)\]", rest)
                 if not flow:
                     return None
                 current[key] = [v.strip().strip("'\"") for v in flow.group(1).split(",") if v.strip()]
                 key = None
             continue
-        item = re.match(r"^- (\S.*)$", stripped)
+        item = re.fullmatch(r"- ([^ \t].*)", stripped)
         if item and current is not None and key is not None:
             current[key].append(item.group(1).strip("'\""))
             continue
@@ -293,7 +298,7 @@ def parameter_problems(var, parameters):
             continue
         item = "%s[%r]" % (var, key)
         if name in ("placementcount", "autoplace"):
-            if value != "" and not (re.match(r"^[0-9]+$", value) and 1 <= int(value) <= _INT32_MAX):
+            if value != "" and _replicas(value) is None:
                 problems.append("%s=%r must be a whole number of replicas of at least 1, as a string (e.g. \"1\")" % (item, value))
         elif name in ("encryption", "disklessonremaining", "usepvcname"):
             if value not in GO_BOOLS:
@@ -310,7 +315,7 @@ def parameter_problems(var, parameters):
             if bad:
                 problems.append("%s=%r has unknown layers %s; use space-separated layers from %s"
                                 % (item, value, ", ".join(repr(b) for b in bad), ", ".join(LAYERS)))
-        elif name == "storagepool" and not _POOL_NAME_RE.match(value):
+        elif name == "storagepool" and not _POOL_NAME_RE.fullmatch(value):
             problems.append("%s=%r is not a LINSTOR storage pool name (3 to 48 letters, digits, '_' or '-')" % (item, value))
     return problems
 
@@ -327,14 +332,14 @@ def storageclass_problems(var, classes, pool_names=None):
             problems.append("%s=%r must be a dict" % (item, sc))
             continue
         name = sc.get("name")
-        if not isinstance(name, str) or not _DNS_SUBDOMAIN_RE.match(name):
-            problems.append("%s.name=%r is not a valid StorageClass name (lower-case DNS name such as 'linstor-fast-cache')"
-                            % (item, name))
+        problem = checks.dns_subdomain_problem("%s.name" % item, name, "linstor-fast-cache", what="a valid StorageClass name")
+        if problem:
+            problems.append(problem)
         elif name in names:
             problems.append("%s.name=%r is used twice" % (item, name))
         names.add(name)
         count = sc.get("placement_count", "1")
-        if not isinstance(count, str) or not re.match(r"^[0-9]+$", count) or int(count) < 1 or int(count) > _INT32_MAX:
+        if _replicas(count) is None:
             problems.append("%s.placement_count=%r must be a whole number of replicas of at least 1, as a string "
                             "(the seed uses \"1\": fastest writes, no HA)" % (item, count))
         remote = remote_access_problem("%s.allow_remote_volume_access" % item, sc.get("allow_remote_volume_access", "false"))
@@ -350,8 +355,14 @@ def storageclass_problems(var, classes, pool_names=None):
         fstype = sc.get("fstype", "xfs")
         if fstype not in FSTYPES:
             problems.append("%s.fstype=%r: linstor-csi formats xfs or ext4; use one of those" % (item, fstype))
+        for key in ("allow_volume_expansion",):
+            if key in sc:
+                problem = checks.boolean_problem("%s.%s" % (item, key), sc[key])
+                if problem:
+                    problems.append(problem)
+        problems.extend(checks.labels_problems("%s.labels" % item, sc.get("labels")))
         pool = sc.get("storage_pool")
-        if not isinstance(pool, str) or not _POOL_NAME_RE.match(pool):
+        if not isinstance(pool, str) or not _POOL_NAME_RE.fullmatch(pool):
             problems.append("%s.storage_pool=%r is not a LINSTOR storage pool name (3 to 48 letters, digits, '_' or '-')"
                             % (item, pool))
         elif pool_names is not None and pool not in pool_names:
@@ -399,10 +410,8 @@ def storageclass_immutable_changes(existing, desired):
 # --- claims ----------------------------------------------------------------------------------
 
 def quantity_problem(var, value):
-    if not isinstance(value, str) or not _QUANTITY_RE.match(value):
-        return ("%s=%r is not a Kubernetes quantity; use binary units such as '500Gi' or '2Ti' "
-                "('GB' is not a unit Kubernetes knows)" % (var, value))
-    return None
+    """A claim's size: an unsigned quantity string above zero, a whole number of bytes."""
+    return checks.quantity_problem(var, value, "500Gi", whole=True, numbers=False)
 
 
 def pvc_problems(var, claims, class_names=(), class_fstypes=None):
@@ -417,11 +426,10 @@ def pvc_problems(var, claims, class_names=(), class_fstypes=None):
             problems.append("%s=%r must be a dict" % (item, claim))
             continue
         name, namespace = claim.get("name"), claim.get("namespace", "default")
-        if not isinstance(name, str) or not _DNS_SUBDOMAIN_RE.match(name):
-            problems.append("%s.name=%r is not a valid claim name (lower-case DNS name such as 'ms-swift-cache-pvc')"
-                            % (item, name))
-        if not isinstance(namespace, str) or not _DNS_LABEL_RE.match(namespace) or len(namespace) > 63:
-            problems.append("%s.namespace=%r is not a valid namespace name" % (item, namespace))
+        for problem in (checks.dns_subdomain_problem("%s.name" % item, name, "ms-swift-cache-pvc", what="a valid claim name"),
+                        checks.namespace_problem("%s.namespace" % item, namespace)):
+            if problem:
+                problems.append(problem)
         if (namespace, name) in seen:
             problems.append("%s: claim %s/%s is listed twice" % (item, namespace, name))
         seen.add((namespace, name))
@@ -511,6 +519,11 @@ def zone_affinity_problems(var, zones, gpu_products, nodes, zone_label=ZONE_LABE
         zones = [zones]
     if isinstance(gpu_products, str):
         gpu_products = [gpu_products]
+    bad = [checks.label_value_problem("%s[%d]" % (var, i), v) for i, v in enumerate(zones or [])]
+    products_var = var.replace("zones", "gpu_products") if "zones" in var else var + " GPU product"
+    bad += [checks.label_value_problem("%s[%d]" % (products_var, i), v) for i, v in enumerate(gpu_products or [])]
+    if any(bad):
+        return [p for p in bad if p]
     labels = [((n.get("metadata") or {}).get("labels") or {}) for n in nodes or []]
     known_zones = sorted(set(l[zone_label] for l in labels if zone_label in l))
     known_products = sorted(set(l[product_label] for l in labels if product_label in l))

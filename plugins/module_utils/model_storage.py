@@ -26,7 +26,7 @@ import hashlib
 import posixpath
 import re
 
-from ansible_collections.gpufleet.cluster.plugins.module_utils import volume_binding
+from ansible_collections.gpufleet.cluster.plugins.module_utils import checks, volume_binding
 from ansible_collections.gpufleet.cluster.plugins.module_utils.node_inputs import path_problem
 
 MODES = ("hostPath", "pvc")
@@ -47,11 +47,10 @@ _LABEL_DOMAIN = "models.ome.io"
 _LABEL_NAME_MAX = 49
 _HASH_LEN = 8
 
-_DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_DNS_SUBDOMAIN_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-# A Kubernetes quantity in the spellings people write for capacities (no exponent form).
-_QUANTITY_RE = re.compile(r"^([0-9]+(\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
-_VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)")
+# A prefix: "v0.1.5-18-g17b77eda" is 0.1.5 (ASCII digits only).
+_VERSION_RE = re.compile(r"v?([0-9]+)\.([0-9]+)\.([0-9]+)")
+# The role's boolean variables: read as Ansible reads them, anything else refused.
+FLAGS = ("manage_storage_class", "create_namespace", "ome_objects")
 
 
 class ModelStorageError(ValueError):
@@ -81,7 +80,7 @@ def parse_pvc_uri(uri):
             raise ModelStorageError("%r has more than one ':' (only namespace:claim is allowed)" % uri)
         if not namespace:
             raise ModelStorageError("%r has an empty namespace before ':'" % uri)
-        if not _DNS_LABEL_RE.match(namespace):
+        if not checks.is_dns_label(namespace):
             raise ModelStorageError("%r names namespace %r, which is not a valid namespace name" % (uri, namespace))
     if not claim:
         raise ModelStorageError("%r has no claim name" % uri)
@@ -89,6 +88,8 @@ def parse_pvc_uri(uri):
         raise ModelStorageError("%r has no subpath after the claim name" % uri)
     if ".." in subpath.split("/"):
         raise ModelStorageError("%r has a '..' segment in its subpath" % uri)
+    if checks.control_characters(uri):
+        raise ModelStorageError("%r has control characters" % uri)
     return {"namespace": namespace, "claim": claim, "subpath": subpath}
 
 
@@ -152,11 +153,8 @@ def parse_version(text):
 
 def image_tag(image):
     """The tag of a container image reference ("" for a digest-only or untagged reference)."""
-    if not isinstance(image, str) or not image:
-        return ""
-    image = image.split("@", 1)[0]
-    last = image.rsplit("/", 1)[-1]
-    return last.split(":", 1)[1] if ":" in last else ""
+    parsed = checks.parse_image(image)
+    return parsed["tag"] if parsed else ""
 
 
 # --- reading the cluster -------------------------------------------------------------------
@@ -218,28 +216,20 @@ def read_state(get, list_all, query):
 
 
 def _name_problem(var, value, label=False):
-    regex = _DNS_LABEL_RE if label else _DNS_SUBDOMAIN_RE
-    if isinstance(value, str) and regex.match(value):
-        return None
-    what = "a DNS label (lower-case letters, digits and '-', at most 63)" if label else \
-        "a DNS subdomain name (lower-case letters, digits, '-' and '.')"
-    return "%s=%r is not %s; use e.g. 'model-storage'" % (var, value, what)
+    if label:
+        return checks.namespace_problem(var, value, "model-storage")
+    return checks.dns_subdomain_problem(var, value, "model-storage")
 
 
 def quantity_problem(var, value):
-    if isinstance(value, str) and _QUANTITY_RE.match(value) and float(_QUANTITY_RE.match(value).group(1)) > 0:
-        return None
-    hint = ""
-    if isinstance(value, str) and re.match(r"^[0-9.]+\s*[KMGTPE]i?B$", value, re.I):
-        hint = " ('%s' is a disk vendor's spelling; Kubernetes has no 'B' suffix)" % value
-    return ("%s=%r is not a Kubernetes quantity%s; use e.g. '500Gi' (binary) or '500G' (decimal)"
-            % (var, value, hint))
+    """A capacity: an unsigned Kubernetes quantity above zero, a whole number of bytes."""
+    return checks.quantity_problem(var, value, "500Gi", whole=True)
 
 
 def subpath_problem(var, value, root=None):
     """Problem with a model directory relative to the model root, or None."""
-    if not isinstance(value, str) or not value.strip():
-        return ("%s=%r is not a path; give the model's directory under the model root, e.g. "
+    if not isinstance(value, str) or not value.strip() or checks.control_characters(value):
+        return ("%s=%r is not a path; give the model's directory under the model root on one line, e.g. "
                 "'meta/llama-3-2-1b-instruct'" % (var, value))
     if value.startswith("/"):
         inside = isinstance(root, str) and root and value.startswith(root.rstrip("/") + "/")
@@ -291,7 +281,11 @@ def _uri_problems(prefix, model, inputs):
 
 def input_problems(inputs):
     """Problems with the role's variables (without the model_storage_ prefix), one sentence each."""
-    problems = []
+    problems = [p for p in (checks.boolean_problem("model_storage_%s" % f, inputs[f]) for f in FLAGS if f in inputs) if p]
+    if inputs.get("node_label") is not None:
+        problem = checks.label_key_problem("model_storage_node_label", inputs["node_label"], "kubernetes.io/hostname")
+        if problem:
+            problems.append(problem)
     root = inputs.get("dir")
     problem = path_problem("model_storage_dir", root)
     if problem:
@@ -315,11 +309,12 @@ def input_problems(inputs):
         problems.append("model_storage_access_mode=%r: the model volume is shared by every serving pod on every "
                         "model host and nothing may write to it; use 'ReadOnlyMany'" % (access,))
     marker = inputs.get("marker")
-    if not isinstance(marker, str) or not marker or marker.startswith("/") or ".." in marker.split("/"):
+    if not isinstance(marker, str) or not marker or marker.startswith("/") or ".." in marker.split("/") \
+            or checks.control_characters(marker):
         problems.append("model_storage_marker=%r must be a file name inside each model directory, e.g. 'config.json'"
                         % (marker,))
     nodes = inputs.get("nodes")
-    if not isinstance(nodes, list) or not all(isinstance(n, str) and n for n in nodes):
+    if not isinstance(nodes, list) or not all(checks.is_dns_subdomain(n) for n in nodes):
         problems.append("model_storage_nodes=%r must be a list of node names (empty: every host that holds the "
                         "models)" % (nodes,))
     models = inputs.get("models")
@@ -355,7 +350,7 @@ def input_problems(inputs):
             problems.append(problem)
         marker = model.get("marker")
         if marker is not None and (not isinstance(marker, str) or not marker or marker.startswith("/")
-                                   or ".." in marker.split("/")):
+                                   or ".." in marker.split("/") or checks.control_characters(marker)):
             problems.append("%s.marker=%r must be a file name inside the model directory, e.g. 'config.json'"
                             % (prefix, marker))
         spec = model.get("spec")
@@ -646,12 +641,13 @@ def cluster_problems(the_plan, inputs, cluster):
             errors.append("%s holds the models but the cluster has no Node named %s; set model_storage_node_name "
                           "for that host to the name its kubelet registered" % (node, node))
     # Only when it was read (the module reads it whenever a namespace is named).
-    if "serving_namespace" in cluster and cluster["serving_namespace"] is None and not inputs.get("create_namespace", True):
+    if "serving_namespace" in cluster and cluster["serving_namespace"] is None \
+            and checks.parse_boolean(inputs.get("create_namespace", True)) is False:
         errors.append("model_storage_namespace=%r does not exist and model_storage_create_namespace is false: create "
                       "the namespace first (with the labels and quotas your cluster requires) or set "
                       "model_storage_create_namespace: true" % inputs.get("namespace"))
     want_sc, have_sc = objects.get("storage_class"), cluster.get("storage_class")
-    if want_sc and have_sc and inputs.get("manage_storage_class"):
+    if want_sc and have_sc and checks.parse_boolean(inputs.get("manage_storage_class")) is True:
         for field in ("provisioner", "volumeBindingMode"):
             if have_sc.get(field) != want_sc[field]:
                 errors.append("StorageClass %s exists with %s=%r (immutable), not %r; delete it or set "

@@ -41,21 +41,21 @@ __metaclass__ = type
 import json
 import re
 
+from ansible_collections.gpufleet.cluster.plugins.module_utils import checks
+
 OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt")
 FIELD_OPERATORS = ("In", "NotIn")
 NODE_NAME_FIELD = "metadata.name"
 
-# \Z, not $: Go's regexp $ is the end of the text, Python's $ also matches before a final newline.
-_INT64_RE = re.compile(r"^[+-]?[0-9]+\Z")
+# strconv.ParseInt(text, 10, 64) takes a sign (checks.parse_int does not), matched whole.
+_INT64_RE = re.compile(r"[+-]?[0-9]+")
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
-_NAME_RE = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]\Z")
-_DNS1123_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z")
 
 
 def parse_int64(text):
     """Return the int Go's strconv.ParseInt(text, 10, 64) would, or None."""
-    if not isinstance(text, str) or not _INT64_RE.match(text):
+    if not isinstance(text, str) or not _INT64_RE.fullmatch(text):
         return None
     value = int(text)
     if value < _INT64_MIN or value > _INT64_MAX:
@@ -77,15 +77,11 @@ def label_key_error(key):
 
 
 def _label_key_error(key):
-    if not isinstance(key, str) or not key:
-        return "key %r is not a valid label key" % (key,)
-    prefix, sep, name = key.rpartition("/")
-    if sep:
-        if not prefix or len(prefix) > 253 or not _DNS1123_SUBDOMAIN_RE.match(prefix):
-            return "key %r has an invalid prefix %r" % (key, prefix)
-    if len(name) > 63 or not _NAME_RE.match(name):
-        return "key %r is not a valid label key" % (key,)
-    return None
+    if checks.is_label_key(key):
+        return None
+    if isinstance(key, str) and key.count("/") == 1 and not checks.is_dns_subdomain(key.split("/")[0]):
+        return "key %r has an invalid prefix %r" % (key, key.split("/")[0])
+    return "key %r is not a valid label key" % (key,)
 
 
 def label_value_error(value):
@@ -100,11 +96,9 @@ def label_value_error(value):
 def _label_value_error(value):
     if not isinstance(value, str):
         return "value %r is not a string" % (value,)
-    if value == "":
+    if checks.is_label_value(value):
         return None
-    if len(value) > 63 or not _NAME_RE.match(value):
-        return "value %r is not a valid label value" % (value,)
-    return None
+    return "value %r is not a valid label value" % (value,)
 
 
 def requirement_error(req):

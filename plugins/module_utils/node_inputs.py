@@ -1,23 +1,28 @@
 # -*- coding: utf-8 -*-
 # Copyright: gpufleet.cluster contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Input checks for the node roles (node_prep, nfs_server, nfs_client, xfs_cache).
+"""Input checks for the node roles (node_prep, nfs_server, nfs_client, xfs_cache, storage_validation).
 
 meta/argument_specs.yml checks types and required keys; what it cannot express (absolute
 paths, octal modes as strings, world-writable bits, CIDRs instead of '*', sizes, XFS label
 length...) is checked here. Each function takes the role's variables as a plain dict and
 returns a list of problems, one sentence each, naming the variable, its value and the fix.
 An empty list means the input is acceptable. Pure: no I/O, so the unit tests need no mocks.
+
+The checks themselves (paths, numbers, booleans, networks, host names) are the collection's
+shared ones in module_utils/checks.py; what is here is the node roles' policy on top of them.
+Export paths and clients end up in /etc/exports and ganesha.conf: paths are checked as
+config-file paths, and ``nfs_server_exports`` writes every client in its canonical form.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import ipaddress
 import posixpath
 import re
 
+from ansible_collections.gpufleet.cluster.plugins.module_utils import checks
 from ansible_collections.gpufleet.cluster.plugins.module_utils.units import SizeError, parse_size
 
 # Directories a role must never take ownership of or mount over.
@@ -30,30 +35,29 @@ SYSTEM_PATHS = frozenset(
 )
 PSEUDO_FS_ROOTS = ("/proc", "/sys", "/dev", "/run")
 
-_MODE_RE = re.compile(r"^[0-7]{3,4}$")
-_NAME_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
-_EXPORT_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
-_HOST_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
-_XFS_LABEL_RE = re.compile(r"^[A-Za-z0-9_-]{1,12}$")
-_MOUNT_OPTION_RE = re.compile(r"^[A-Za-z0-9_.=:/+-]+$")
+# Matched whole (re.fullmatch): '$' would let a trailing newline through.
+_MODE_RE = re.compile(r"[0-7]{3,4}")
+_NAME_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
+_EXPORT_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
+_XFS_LABEL_RE = re.compile(r"[A-Za-z0-9_-]{1,12}")
+_MOUNT_OPTION_RE = re.compile(r"[A-Za-z0-9_.=:/+-]+")
 MAX_ID = 4294967294  # (uid_t)-1 is "no change" to chown(2)
 KIB = 1024
 XFS_LOGBSIZES = (16 * KIB, 32 * KIB, 64 * KIB, 128 * KIB, 256 * KIB)
 
 
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
+_is_int = checks.is_int
 
 
-def path_problem(var, value, allow_system=False):
-    """Problem with an absolute directory path the role will own, or None."""
-    if not isinstance(value, str) or not value:
-        return "%s=%r is not a path; use an absolute path such as '/raid/models'" % (var, value)
-    if not value.startswith("/"):
-        return "%s=%r is relative; use an absolute path such as '/%s'" % (var, value, value.lstrip("./"))
-    norm = "/" + posixpath.normpath(value).lstrip("/")
-    if norm != value:
-        return "%s=%r is not normalised; write it as %r" % (var, value, norm)
+def path_problem(var, value, allow_system=False, config_file=False):
+    """Problem with an absolute directory path the role will own, or None.
+
+    ``config_file``: the path is written into /etc/exports or ganesha.conf (see checks.path_problem).
+    """
+    found = checks.path_problem(var, value, example="/raid/models", config_file=config_file)
+    if found:
+        return found
+    norm = value
     if any(norm == root or norm.startswith(root + "/") for root in PSEUDO_FS_ROOTS):
         return "%s=%r is on a pseudo filesystem (/proc, /sys, /dev, /run); choose a directory on real storage" % (var, value)
     if not allow_system and norm in SYSTEM_PATHS:
@@ -68,7 +72,7 @@ def mode_problem(var, value, allow_world_writable=False, allow_var=None):
             "%s=%r is a number; YAML reads an unquoted 0750 as 488 decimal. Quote the mode: \"0750\""
             % (var, value)
         )
-    if not isinstance(value, str) or not _MODE_RE.match(value):
+    if not isinstance(value, str) or not _MODE_RE.fullmatch(value):
         return "%s=%r is not an octal mode; use a quoted string such as \"0750\" or \"2750\"" % (var, value)
     if int(value, 8) & 0o002 and not allow_world_writable:
         hint = " or set %s: true if you really mean it" % allow_var if allow_var else ""
@@ -85,7 +89,7 @@ def id_problem(var, value):
         if 0 <= value <= MAX_ID:
             return None
         return "%s=%r is out of range; use a uid/gid between 0 and %d" % (var, value, MAX_ID)
-    if isinstance(value, str) and _NAME_RE.match(value):
+    if isinstance(value, str) and _NAME_RE.fullmatch(value):
         return None
     return (
         "%s=%r is neither a numeric id nor a user/group name; use the uid/gid the service's container "
@@ -106,20 +110,9 @@ def _power_of_two(n):
 
 
 def network_problem(var, value):
-    """Problem with an NFS client spec (IP or CIDR), or None. Wildcards are refused."""
-    if not isinstance(value, str) or not value.strip():
-        return "%s=%r is not a network; use a CIDR such as '10.0.0.0/24'" % (var, value)
-    if any(c in value for c in "*?[]") or value.strip() in ("0.0.0.0/0", "::/0", "world"):
-        return (
-            "%s=%r exports to everyone; restrict it to the GPU nodes' network, e.g. '10.0.0.0/24'" % (var, value)
-        )
-    try:
-        net = ipaddress.ip_network(value.strip(), strict=False)
-    except ValueError:
-        return "%s=%r is not an IP address or CIDR; use e.g. '10.0.0.0/24' or '10.0.0.15'" % (var, value)
-    if net.prefixlen == 0:
-        return "%s=%r exports to everyone; restrict it to the GPU nodes' network, e.g. '10.0.0.0/24'" % (var, value)
-    return None
+    """Problem with an NFS client spec (IP or CIDR), or None. Wildcards, host names and
+    anything else that could carry an option into /etc/exports or ganesha.conf are refused."""
+    return checks.network_problem(var, value)
 
 
 def _ids_and_mode(problems, prefix, item, allow_world_writable=False, allow_var=None):
@@ -132,6 +125,15 @@ def _ids_and_mode(problems, prefix, item, allow_world_writable=False, allow_var=
         problem = mode_problem("%s.mode" % prefix, item["mode"], allow_world_writable, allow_var)
         if problem:
             problems.append(problem)
+
+
+def _numeric_ids(problems, prefix, item, keys, minimum, why):
+    """Optional numeric uid/gid fields of one list entry."""
+    for key in keys:
+        if item.get(key) is not None:
+            problem = checks.int_problem("%s.%s" % (prefix, key), item[key], minimum, MAX_ID, 65534, why=why)
+            if problem:
+                problems.append(problem)
 
 
 def _duplicates(values):
@@ -152,11 +154,11 @@ def _list_problem(var, value, what):
 def node_prep_problems(inputs):
     """node_prep: data_dirs, allow_world_writable, min_free_gb, disk_check_mode."""
     problems = []
-    allow = inputs.get("allow_world_writable") is True
+    allow = checks.parse_boolean(inputs.get("allow_world_writable", False)) is True
     dirs = inputs.get("data_dirs")
     problem = _list_problem("node_prep_data_dirs", dirs, "{path, owner, group, mode} entries")
     if problem:
-        return [problem]
+        return problems + [problem]
     for index, item in enumerate(dirs):
         prefix = "node_prep_data_dirs[%d]" % index
         if not isinstance(item, dict):
@@ -170,7 +172,7 @@ def node_prep_problems(inputs):
     for dup in _duplicates(paths):
         problems.append("node_prep_data_dirs lists %r more than once; keep one entry per directory" % dup)
     min_free = inputs.get("min_free_gb")
-    if not isinstance(min_free, (int, float)) or isinstance(min_free, bool) or min_free < 0:
+    if not isinstance(min_free, (int, float)) or isinstance(min_free, bool) or not 0 <= min_free < float("inf"):
         problems.append("node_prep_min_free_gb=%r must be a number of GB >= 0, e.g. 100" % (min_free,))
     return problems
 
@@ -194,19 +196,20 @@ def nfs_server_problems(inputs):
                 problems.append(problem)
 
     root = inputs.get("export_root")
-    problem = path_problem("nfs_server_export_root", root)
+    problem = path_problem("nfs_server_export_root", root, config_file=True)
     if problem:
         problems.append(problem)
         root = None
 
-    allow_nrs = inputs.get("allow_no_root_squash") is True
-    allow_ww = inputs.get("allow_world_writable") is True
+    allow_nrs = checks.parse_boolean(inputs.get("allow_no_root_squash", False)) is True
+    allow_ww = checks.parse_boolean(inputs.get("allow_world_writable", False)) is True
     for var in ("squash",):
         problems.extend(_squash_problems("nfs_server_%s" % var, inputs.get(var), allow_nrs))
     for var in ("anonuid", "anongid"):
         value = inputs.get(var)
-        if not _is_int(value) or not 0 <= value <= MAX_ID:
-            problems.append("nfs_server_%s=%r must be a numeric id, e.g. 65534 (nobody)" % (var, value))
+        problem = checks.int_problem("nfs_server_%s" % var, value, 0, MAX_ID, 65534, why=" (a numeric id, e.g. nobody)")
+        if problem:
+            problems.append(problem)
         elif value == 0:
             problems.append(
                 "nfs_server_%s=0 maps squashed root back to root, which undoes root_squash; use the uid/gid "
@@ -227,7 +230,7 @@ def nfs_server_problems(inputs):
             problems.append("%s=%r is not a mapping; give at least a name" % (prefix, item))
             continue
         name = item.get("name")
-        if not isinstance(name, str) or not _EXPORT_NAME_RE.match(name):
+        if not isinstance(name, str) or not _EXPORT_NAME_RE.fullmatch(name):
             problems.append(
                 "%s.name=%r is not a valid export name; use lower-case letters, digits, '.', '_' or '-', "
                 "e.g. 'greptimedb'" % (prefix, name)
@@ -235,22 +238,19 @@ def nfs_server_problems(inputs):
         path = item.get("path")
         if path is None and root and isinstance(name, str):
             path = posixpath.join(root, name)
-        problem = path_problem("%s.path" % prefix, path)
+        problem = path_problem("%s.path" % prefix, path, config_file=True)
         if problem:
             problems.append(problem)
         elif path:
-            paths.append(path.rstrip("/"))
+            paths.append(path)
         _ids_and_mode(problems, prefix, item, allow_ww, "nfs_server_allow_world_writable")
         if item.get("squash") is not None:
             problems.extend(_squash_problems("%s.squash" % prefix, item["squash"], allow_nrs))
-        for key in ("anonuid", "anongid"):
-            if item.get(key) is not None and (not _is_int(item[key]) or not 1 <= item[key] <= MAX_ID):
-                problems.append(
-                    "%s.%s=%r must be a numeric id other than 0 (0 undoes root_squash), e.g. 65534"
-                    % (prefix, key, item[key])
-                )
-        if item.get("id") is not None and (not _is_int(item["id"]) or not 1 <= item["id"] <= 65535):
-            problems.append("%s.id=%r must be an export id between 1 and 65535" % (prefix, item["id"]))
+        _numeric_ids(problems, prefix, item, ("anonuid", "anongid"), 1, " (a numeric id other than 0: 0 undoes root_squash)")
+        if item.get("id") is not None:
+            problem = checks.int_problem("%s.id" % prefix, item["id"], 1, 65535, index + 1, why=" (an export id)")
+            if problem:
+                problems.append(problem)
         if item.get("access") is not None and item["access"] not in ("rw", "ro"):
             problems.append("%s.access=%r must be 'rw' or 'ro'" % (prefix, item["access"]))
         if item.get("clients") is not None:
@@ -277,10 +277,33 @@ def nfs_server_problems(inputs):
     for dup in _duplicates(ids):
         problems.append("nfs_server_exports uses the export id %r more than once; give each export its own id" % (dup,))
 
-    port = inputs.get("ganesha_port")
-    if not _is_int(port) or not 1 <= port <= 65535:
-        problems.append("nfs_server_ganesha_port=%r must be a TCP port between 1 and 65535, e.g. 2049" % (port,))
+    problem = checks.port_problem("nfs_server_ganesha_port", inputs.get("ganesha_port"), 2049)
+    if problem:
+        problems.append(problem)
     return problems
+
+
+def nfs_server_exports(inputs):
+    """The exports as configure.yml and the templates write them: defaults applied, every client
+    in its canonical form (what ipaddress parsed, never the text as given). Call it only with
+    inputs nfs_server_problems accepted."""
+    exports = []
+    for index, item in enumerate(inputs["exports"]):
+        clients = item.get("clients") if item.get("clients") is not None else inputs["clients"]
+        exports.append({
+            "name": item["name"],
+            "id": item.get("id", index + 1),
+            "path": item.get("path") or posixpath.join(inputs["export_root"], item["name"]),
+            "owner": item.get("owner", 65534),
+            "group": item.get("group", 65534),
+            "mode": item.get("mode", "0750"),
+            "squash": item.get("squash") or inputs["squash"],
+            "anonuid": item.get("anonuid", inputs["anonuid"]),
+            "anongid": item.get("anongid", inputs["anongid"]),
+            "access": item.get("access") or "rw",
+            "clients": [checks.canonical_network(client) for client in clients],
+        })
+    return exports
 
 
 def _squash_problems(var, value, allow_no_root_squash):
@@ -318,21 +341,14 @@ def nfs_client_problems(inputs):
                 "%s.server=%r is not a host name or IP address; use e.g. 'nfs-1.example.org' or '10.0.0.5'"
                 % (prefix, server)
             )
-        export = item.get("export")
-        if not isinstance(export, str) or not export.startswith("/"):
-            problems.append(
-                "%s.export=%r must be the absolute path exported by the server, e.g. '/srv/nfs/greptimedb'"
-                % (prefix, export)
-            )
+        problem = checks.path_problem("%s.export" % prefix, item.get("export"), example="/srv/nfs/greptimedb",
+                                      config_file=True)
+        if problem:
+            problems.append(problem + " (the absolute path exported by the server)")
         problem = path_problem("%s.path" % prefix, item.get("path"))
         if problem:
             problems.append(problem)
-        for key in ("uid", "gid"):
-            if item.get(key) is not None and (not _is_int(item[key]) or not 0 <= item[key] <= MAX_ID):
-                problems.append(
-                    "%s.%s=%r must be the numeric id the service's container runs as, e.g. 0 or 65534"
-                    % (prefix, key, item[key])
-                )
+        _numeric_ids(problems, prefix, item, ("uid", "gid"), 0, " (the numeric id the service's container runs as)")
     paths = [item.get("path") for item in mounts if isinstance(item, dict)]
     for dup in _duplicates([p for p in paths if isinstance(p, str)]):
         problems.append("nfs_client_mounts mounts twice on %r; one mount per directory" % dup)
@@ -354,13 +370,7 @@ def nfs_client_problems(inputs):
 
 
 def _server_ok(server):
-    if not isinstance(server, str):
-        return False
-    try:
-        ipaddress.ip_address(server.strip("[]"))
-        return True
-    except ValueError:
-        return bool(_HOST_RE.match(server))
+    return checks.is_hostname(server)
 
 
 def _options_problems(var, options):
@@ -370,7 +380,7 @@ def _options_problems(var, options):
         return ["%s=%r is not a list; give one mount option per item, e.g. ['hard', 'noatime']" % (var, options)]
     problems = []
     for index, option in enumerate(options):
-        if not isinstance(option, str) or not _MOUNT_OPTION_RE.match(option):
+        if not isinstance(option, str) or not _MOUNT_OPTION_RE.fullmatch(option):
             problems.append(
                 "%s[%d]=%r is not a single mount option; give one option per item without commas or spaces"
                 % (var, index, option)
@@ -384,13 +394,17 @@ def xfs_cache_problems(inputs):
     device = inputs.get("device")
     if not isinstance(device, str) or not device:
         problems.append("xfs_cache_device is not set; name the block device to format, e.g. '/dev/nvme1n1'")
-    elif not device.startswith("/dev/") or posixpath.normpath(device) != device:
+    elif not device.startswith("/dev/"):
         problems.append("xfs_cache_device=%r must be a block device path under /dev, e.g. '/dev/nvme1n1'" % device)
+    else:
+        problem = checks.path_problem("xfs_cache_device", device, "/dev/nvme1n1", config_file=True)
+        if problem:
+            problems.append(problem)
     problem = path_problem("xfs_cache_mount_path", inputs.get("mount_path"))
     if problem:
         problems.append(problem)
     label = inputs.get("label")
-    if not isinstance(label, str) or not _XFS_LABEL_RE.match(label):
+    if not isinstance(label, str) or not _XFS_LABEL_RE.fullmatch(label):
         problems.append(
             "xfs_cache_label=%r must be 1 to 12 letters, digits, '_' or '-' (XFS labels hold 12 bytes), "
             "e.g. 'gpucache'" % (label,)
@@ -426,17 +440,66 @@ def xfs_cache_problems(inputs):
         problems,
         "xfs_cache",
         {"owner": inputs.get("owner"), "group": inputs.get("group"), "mode": inputs.get("mode")},
-        inputs.get("allow_world_writable") is True,
+        checks.parse_boolean(inputs.get("allow_world_writable", False)) is True,
     )
     # _ids_and_mode names them xfs_cache.owner; the variables are xfs_cache_owner.
     return [p.replace("xfs_cache.", "xfs_cache_", 1) if p.startswith("xfs_cache.") else p for p in problems]
 
+
+def _number_problem(var, value, minimum, above=False, example=0):
+    """A float or int variable (never a bool, a string or infinity) >= minimum (> with ``above``)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value < float("inf") \
+        and (value > minimum if above else value >= minimum)
+    if ok:
+        return None
+    return checks.problem(var, value, "is not a number %s %s" % (">" if above else ">=", minimum), "use e.g. %s" % example)
+
+
+def storage_validation_problems(inputs):
+    """storage_validation: paths, minimums, timeout and poll interval (sizes: the size_bytes filter)."""
+    problems = []
+    paths = inputs.get("paths")
+    problem = _list_problem("storage_validation_paths", paths, "absolute directory paths")
+    if problem:
+        return [problem]
+    if not paths:
+        problems.append("storage_validation_paths is empty; list the directories to measure, e.g. ['/raid']")
+    for index, path in enumerate(paths):
+        problem = checks.path_problem("storage_validation_paths[%d]" % index, path, "/raid")
+        if problem:
+            problems.append(problem)
+    for key in ("min_read_mibps", "min_write_mibps", "min_free_gb"):
+        if key in inputs:
+            problem = _number_problem("storage_validation_%s" % key, inputs[key], 0)
+            if problem:
+                problems.append(problem)
+    timeout, poll = inputs.get("timeout"), inputs.get("poll_seconds")
+    for var, value, example in (("timeout", timeout, 1800), ("poll_seconds", poll, 5)):
+        problem = checks.int_problem("storage_validation_%s" % var, value, 1, None, example)
+        if problem:
+            problems.append(problem)
+    if not problems and poll > timeout:
+        problems.append("storage_validation_poll_seconds=%r is longer than storage_validation_timeout=%r; poll more "
+                        "often than the time a measurement may take, e.g. 5 and 1800" % (poll, timeout))
+    return problems
+
+
+# The roles' boolean variables: strings such as "no" or "False" are booleans as Ansible reads
+# them (and the tasks read them with | bool); anything else ("maybe", 2) is refused here.
+FLAGS = {
+    "node_prep": ("allow_world_writable", "install_packages"),
+    "nfs_server": ("allow_no_root_squash", "allow_world_writable", "ganesha_graceless"),
+    "nfs_client": ("write_test",),
+    "xfs_cache": ("allow_world_writable", "force"),
+    "storage_validation": ("direct", "allow_buffered_fallback", "disk_space"),
+}
 
 CHECKS = {
     "node_prep": node_prep_problems,
     "nfs_server": nfs_server_problems,
     "nfs_client": nfs_client_problems,
     "xfs_cache": xfs_cache_problems,
+    "storage_validation": storage_validation_problems,
 }
 
 
@@ -446,4 +509,5 @@ def problems_for(role, inputs):
         raise KeyError("no input checks for role %r; known: %s" % (role, ", ".join(sorted(CHECKS))))
     if not isinstance(inputs, dict):
         raise TypeError("inputs for %s must be a dict, got %r" % (role, type(inputs).__name__))
-    return CHECKS[role](inputs)
+    flags = [checks.boolean_problem("%s_%s" % (role, key), inputs[key]) for key in FLAGS[role] if key in inputs]
+    return [p for p in flags if p] + CHECKS[role](inputs)

@@ -22,6 +22,8 @@ import hashlib
 import json
 import re
 
+from ansible_collections.gpufleet.cluster.plugins.module_utils import checks
+
 PREFIX = "tensor_fusion_"
 RELEASE = "tensor-fusion-sys"
 NAMESPACE = "tensor-fusion-sys"
@@ -87,12 +89,12 @@ PROFILES = {
     },
 }
 
-_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei)?$")
-_RESOURCE_QTY = re.compile(r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE])?$")
-_GO_DURATION = re.compile(r"^((\d+(\.\d+)?)(ns|us|\u00b5s|ms|s|m|h))+$")
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_HOST_PORT = re.compile(r"^[A-Za-z0-9.-]+:[0-9]{1,5}$")
-_CRON_FIELD = re.compile(r"^[0-9*/,\-A-Za-z?LW#]+$")
+# Matched whole (re.fullmatch): '$' would let a trailing newline through.
+_CRON_FIELD = re.compile(r"[0-9*/,\-A-Za-z?LW#]+")
+_RETENTION = re.compile(r"[0-9]+[dhmw]")
+# The role's boolean variables (and a pool's): read as Ansible reads them, anything else refused.
+FLAGS = ("controller_auto_scale", "nvidia_operator_progressive_migration", "allow_debug_log_level")
+POOL_FLAGS = ("isDefault", "auto_update")
 PROVISIONING_MODES = ("AutoSelect", "Provisioned", "Karpenter")
 METRICS_FORMATS = ("influx", "json", "otel")
 GREPTIME_MODES = ("standalone", "cloud", "external")
@@ -118,36 +120,58 @@ def settings(inputs):
     return result
 
 
+def _flag(value, default=False):
+    """A boolean as Ansible reads it ("no" is False); the preflight refused anything else."""
+    parsed = checks.parse_boolean(value)
+    return default if parsed is None else parsed
+
+
 def is_go_duration(value):
-    return isinstance(value, str) and bool(_GO_DURATION.match(value))
+    return checks.parse_duration(value) is not None
 
 
 def _size_problem(name, value, example):
     if not isinstance(value, str) or not value:
         return "%s=%r is not set; give a size such as %r" % (_var(name), value, example)
-    if not _QUANTITY.match(value):
-        hint = ""
-        match = re.match(r"^([0-9.]+)\s*([KMGTPE])i?B$", value)
-        if match:
-            hint = " (write %r: Kubernetes has no unit %r)" % (match.group(1) + match.group(2) + "i", value[len(match.group(1)):])
-        return ("%s=%r is not a Kubernetes quantity; use binary units such as %r%s"
-                % (_var(name), value, example, hint))
-    return None
+    return checks.quantity_problem(_var(name), value, example, whole=True, numbers=False)
 
 
 def _int_between(name, value, low, high, example):
-    if isinstance(value, bool) or not isinstance(value, int):
-        return "%s=%r is not a whole number; use a number from %d to %d, e.g. %d" % (name, value, low, high, example)
-    if value < low or value > high:
-        return "%s=%r is outside %d-%d (the CRD's bounds); use e.g. %d" % (name, value, low, high, example)
+    return checks.int_problem(name, value, low, high, example, why=" (the CRD's bounds)")
+
+
+def _resources_problems(name, value):
+    """Problems with a Kubernetes resources block ({requests, limits} of unsigned quantities)."""
+    if value in (None, {}):
+        return []
+    if not isinstance(value, dict) or set(value) - set(("requests", "limits")) \
+            or not all(isinstance(v, dict) for v in value.values()):
+        return ["%s=%r is not a resources block; give requests and/or limits, e.g. {requests: {cpu: 500m, memory: 256Mi}}"
+                % (_var(name), value)]
+    out = []
+    for kind in sorted(value):
+        for resource in sorted(value[kind], key=str):
+            problem = checks.quantity_problem("%s.%s.%s" % (_var(name), kind, resource), value[kind][resource],
+                                              "500m" if resource == "cpu" else "256Mi", allow_zero=True)
+            if problem:
+                out.append(problem)
+    return out
+
+
+def _host_port_problem(name, value):
+    host, sep, port = value.rpartition(":") if isinstance(value, str) else ("", "", "")
+    if not sep or not checks.is_hostname(host) or checks.parse_int(port, strings=True) is None \
+            or not 1 <= int(port) <= 65535:
+        return ("%s=%r is not host:port; give your AlertManager, e.g. alertmanager.monitoring.svc.cluster.local:9093"
+                % (_var(name), value))
     return None
 
 
 def cron_problem(name, value):
-    if not isinstance(value, str):
-        return "%s=%r is not a cron string; use 5 fields, e.g. '1 1 * * *'" % (name, value)
+    if not isinstance(value, str) or checks.control_characters(value):
+        return "%s=%r is not a cron string; use 5 fields on one line, e.g. '1 1 * * *'" % (name, value)
     fields = value.split()
-    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+    if len(fields) != 5 or not all(_CRON_FIELD.fullmatch(f) for f in fields):
         return ("%s=%r is not a cron schedule of 5 fields (minute hour day-of-month month day-of-week); "
                 "e.g. '1 1 * * *' (01:01 every day)" % (name, value))
     return None
@@ -228,9 +252,16 @@ def _scheduler_problems(plugin_config):
 
 def _pool_problems(index, pool):
     name = "%s[%d]" % (_var("gpu_pools"), index)
-    if not isinstance(pool, dict) or not _DNS_LABEL.match(str(pool.get("name", ""))):
-        return ["%s has no valid name; give a lower-case name such as 'shared'" % name]
+    if not isinstance(pool, dict) or not checks.is_dns_label(pool.get("name")):
+        return ["%s has no valid name%s; give a lower-case name such as 'shared'"
+                % (name, " (%r)" % (pool.get("name"),) if isinstance(pool, dict) and "name" in pool else "")]
     out = []
+    for key in POOL_FLAGS:
+        if key in pool:
+            problem = checks.boolean_problem("%s.%s" % (name, key), pool[key])
+            if problem:
+                out.append(problem)
+    out.extend(checks.labels_problems("%s.node_selector" % name, pool.get("node_selector"), "nvidia.com/gpu.present", "true"))
     over = pool.get("oversubscription") or {}
     for key, low, high, example in (("tflopsOversellRatio", 100, 100000, 300), ("vramExpandToHostMem", 0, 100, 40),
                                     ("vramExpandToHostDisk", 0, 100, 20)):
@@ -244,7 +275,7 @@ def _pool_problems(index, pool):
                        % (name, tier))
             continue
         for res, qty in sorted((values or {}).items()):
-            if res not in ("cpu", "memory", "tflops", "vram") or not _RESOURCE_QTY.match(str(qty)):
+            if res not in ("cpu", "memory", "tflops", "vram") or not checks.is_quantity(qty):
                 out.append("%s.capacity.%s.%s=%r is not a quantity of cpu, memory, tflops or vram; e.g. vram: '100Gi'"
                            % (name, tier, res, qty))
     mode = pool.get("provisioning_mode", "AutoSelect")
@@ -280,6 +311,17 @@ def problems(s):
     out = []
     if s.get("profile") not in PROFILES:
         return ["%s=%r is not a profile; use one of %s" % (_var("profile"), s.get("profile"), ", ".join(sorted(PROFILES)))]
+    for key in FLAGS:
+        if key in s:
+            problem = checks.boolean_problem(_var(key), s[key])
+            if problem:
+                out.append(problem)
+    for key in ("controller_resources", "agent_resources", "alertmanager_resources"):
+        out.extend(_resources_problems(key, s.get(key)))
+    if s.get("cluster_name") is not None:
+        problem = checks.dns_label_problem(_var("cluster_name"), s.get("cluster_name"), "tensor-fusion")
+        if problem:
+            out.append(problem)
     mode = s.get("greptimedb_mode")
     if mode not in GREPTIME_MODES:
         out.append("%s=%r is not one of %s" % (_var("greptimedb_mode"), mode, ", ".join(GREPTIME_MODES)))
@@ -290,21 +332,30 @@ def problems(s):
         vtype = s.get("greptimedb_volume_type")
         if vtype not in VOLUME_TYPES:
             out.append("%s=%r is not one of %s" % (_var("greptimedb_volume_type"), vtype, ", ".join(VOLUME_TYPES)))
-        elif vtype == "nfs" and not (s.get("greptimedb_nfs_server") and str(s.get("greptimedb_nfs_path", "")).startswith("/")):
+        elif vtype == "nfs" and not (checks.is_hostname(s.get("greptimedb_nfs_server"))
+                                     and not checks.path_problem("p", s.get("greptimedb_nfs_path"), config_file=True)):
             out.append("%s=%r / %s=%r: an NFS volume needs the server's address and the export's absolute path, e.g. "
                        "10.89.40.10 and /srv/nfs/greptimedb (the nfs_server role's export)"
                        % (_var("greptimedb_nfs_server"), s.get("greptimedb_nfs_server"), _var("greptimedb_nfs_path"),
                           s.get("greptimedb_nfs_path")))
-        elif vtype == "hostpath" and not (str(s.get("greptimedb_host_path", "")).startswith("/") and s.get("greptimedb_node")):
+        elif vtype == "hostpath" and not (not checks.path_problem("p", s.get("greptimedb_host_path"))
+                                          and checks.is_dns_subdomain(s.get("greptimedb_node"))):
             out.append("%s=%r / %s=%r: a hostPath volume needs an absolute path and the node that holds it"
                        % (_var("greptimedb_host_path"), s.get("greptimedb_host_path"), _var("greptimedb_node"),
                           s.get("greptimedb_node")))
-        if not _DNS_LABEL.match(str(s.get("greptimedb_storage_class", ""))):
-            out.append("%s=%r is not a StorageClass name" % (_var("greptimedb_storage_class"), s.get("greptimedb_storage_class")))
+        problem = checks.dns_subdomain_problem(_var("greptimedb_storage_class"), s.get("greptimedb_storage_class"),
+                                               "local-storage", what="a StorageClass name")
+        if problem:
+            out.append(problem)
     if mode in ("cloud", "external"):
         if not s.get("greptimedb_host"):
             out.append("%s is empty but %s=%r; give the GreptimeDB host, e.g. <db-instance>.us-west-2.aws.greptime.cloud"
                        % (_var("greptimedb_host"), _var("greptimedb_mode"), mode))
+        else:
+            problem = checks.host_problem(_var("greptimedb_host"), s.get("greptimedb_host"),
+                                          "<db-instance>.us-west-2.aws.greptime.cloud")
+            if problem:
+                out.append(problem)
         problem = _int_between(_var("greptimedb_port"), s.get("greptimedb_port"), 1, 65535, 5001 if mode == "cloud" else 4001)
         if problem:
             out.append(problem)
@@ -325,16 +376,22 @@ def problems(s):
         if not s.get("alertmanager_storage_class"):
             out.append("%s is empty but %s='persistent'; name the StorageClass of the AlertManager claims"
                        % (_var("alertmanager_storage_class"), _var("alertmanager_mode")))
-    if am == "existing" and not _HOST_PORT.match(str(s.get("alertmanager_address", ""))):
-        out.append("%s=%r is not host:port; give your AlertManager, e.g. alertmanager.monitoring.svc.cluster.local:9093"
-                   % (_var("alertmanager_address"), s.get("alertmanager_address")))
+        else:
+            problem = checks.dns_subdomain_problem(_var("alertmanager_storage_class"), s.get("alertmanager_storage_class"),
+                                                   "local-storage", what="a StorageClass name")
+            if problem:
+                out.append(problem)
+    if am == "existing":
+        problem = _host_port_problem("alertmanager_address", s.get("alertmanager_address"))
+        if problem:
+            out.append(problem)
     for key, low, high in (("controller_replicas", 1, 10), ("alertmanager_replicas", 1, 9)):
         problem = _int_between(_var(key), s.get(key), low, high, PROFILES["production"][key])
         if problem:
             out.append(problem)
     if s.get("metrics_format") not in METRICS_FORMATS:
         out.append("%s=%r is not one of %s" % (_var("metrics_format"), s.get("metrics_format"), ", ".join(METRICS_FORMATS)))
-    if not re.match(r"^[0-9]+[dhm]$|^[0-9]+w$", str(s.get("metrics_ttl", ""))):
+    if not isinstance(s.get("metrics_ttl"), str) or not _RETENTION.fullmatch(s["metrics_ttl"]):
         out.append("%s=%r is not a retention such as '30d' or '72h'" % (_var("metrics_ttl"), s.get("metrics_ttl")))
     rules = s.get("alert_rules") or []
     if not isinstance(rules, list):
@@ -357,7 +414,7 @@ def problems(s):
     level = s.get("log_level")
     if level not in LOG_LEVELS:
         out.append("%s=%r is not one of %s" % (_var("log_level"), level, ", ".join(LOG_LEVELS)))
-    elif s["profile"] == "production" and level in ("debug", "trace") and not s.get("allow_debug_log_level"):
+    elif s["profile"] == "production" and level in ("debug", "trace") and not _flag(s.get("allow_debug_log_level")):
         out.append("%s=%r in the production profile: debug and trace flood the logs and slow the hypervisor (the seed); "
                    "use 'info', or set %s: true" % (_var("log_level"), level, _var("allow_debug_log_level")))
     return out
@@ -390,10 +447,11 @@ def controller_command(default_command, s):
         extra.append(("-alert-manager-addr", s["alertmanager_address"]))
         if "-enable-alert" not in [pair[0] for pair in pairs]:
             extra.append(("-enable-alert", None))
-    if not s.get("controller_auto_scale", True):
+    auto_scale = _flag(s.get("controller_auto_scale", True), True)
+    if not auto_scale:
         pairs = [p for p in pairs if p[0] != "-enable-auto-scale"]
     for flag, value in extra:
-        if flag == "-enable-auto-scale" and not s.get("controller_auto_scale", True):
+        if flag == "-enable-auto-scale" and not auto_scale:
             continue
         names = [pair[0] for pair in pairs]
         if flag in names:
@@ -479,7 +537,7 @@ def chart_values(s, defaults):
     controller = {
         "replicaCount": s["controller_replicas"],
         "command": controller_command(dctrl.get("command") or ["/manager"], s),
-        "nvidiaOperatorProgressiveMigration": bool(s.get("nvidia_operator_progressive_migration")),
+        "nvidiaOperatorProgressiveMigration": _flag(s.get("nvidia_operator_progressive_migration")),
     }
     if s.get("controller_resources"):
         controller["resources"] = copy.deepcopy(s["controller_resources"])
@@ -601,7 +659,7 @@ def cluster_resource(s):
         capacity = copy.deepcopy(pool.get("capacity") or {})
         if pool.get("oversubscription"):
             capacity["oversubscription"] = copy.deepcopy(pool["oversubscription"])
-        auto = pool.get("auto_update", False)
+        auto = _flag(pool.get("auto_update", False))
         rolling = {"autoUpdateHypervisor": auto, "autoUpdateWorker": auto, "autoUpdateClient": auto}
         rolling.update(copy.deepcopy(pool.get("rolling_update") or {}))
         manager = {"provisioningMode": pool.get("provisioning_mode", "AutoSelect"), "nodePoolRollingUpdatePolicy": rolling}
@@ -615,7 +673,7 @@ def cluster_resource(s):
         template = {"capacityConfig": capacity, "nodeManagerConfig": manager,
                     "componentConfig": {"hypervisor": {"podTemplate": {"spec": {"containers": [
                         {"name": "tensorfusion-hypervisor", "env": [{"name": "TF_LOG_LEVEL", "value": s["log_level"]}]}]}}}}}
-        pools.append({"name": pool["name"], "isDefault": bool(pool.get("isDefault", len(pools) == 0)),
+        pools.append({"name": pool["name"], "isDefault": _flag(pool.get("isDefault", len(pools) == 0)),
                       "specTemplate": template})
     spec = {"gpuPools": pools}
     if s.get("computing_vendor"):
@@ -713,27 +771,23 @@ ENABLED_LABEL = "tensor-fusion.ai/enabled"
 REPLICAS_ANNOTATION = "tensor-fusion.ai/enabled-replicas"
 _PAIRS = (("tensor-fusion.ai/tflops-request", "tensor-fusion.ai/tflops-limit", "tflops"),
           ("tensor-fusion.ai/vram-request", "tensor-fusion.ai/vram-limit", "vram"))
-_QTY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P|m)?$")
-_QTY_FACTOR = {None: 1, "m": 0.001, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15,
-               "Ki": 1024, "Mi": 1024 ** 2, "Gi": 1024 ** 3, "Ti": 1024 ** 4, "Pi": 1024 ** 5}
 
 
 def quantity(value):
-    """The number a Kubernetes quantity string stands for; None when it is not one."""
-    match = _QTY.match(str(value).strip()) if value is not None else None
-    if not match:
-        return None
-    return float(match.group(1)) * _QTY_FACTOR[match.group(2)]
+    """The number (decimal.Decimal) an unsigned Kubernetes quantity stands for; None when it is not one."""
+    return checks.parse_quantity(value)
 
 
 def _replica_count(value, replicas):
     """enabled_replicas as a count: 3, "3" or "30%" of replicas (rounded down)."""
-    text = str(value).strip()
-    if text.endswith("%") and text[:-1].isdigit() and 0 <= int(text[:-1]) <= 100:
-        return int(text[:-1]) * replicas // 100
-    if text.isdigit():
-        return int(text)
-    return None
+    if checks.is_int(value):
+        return value if value >= 0 else None
+    text = value if isinstance(value, str) else ""
+    # str.isdigit() would take fullwidth and superscript digits; parse_int takes ASCII digits only.
+    percent = checks.parse_int(text[:-1], strings=True) if text.endswith("%") else None
+    if percent is not None and percent <= 100:
+        return percent * replicas // 100
+    return checks.parse_int(text, strings=True)
 
 
 def rollout_plan(deployments, items, action):

@@ -42,7 +42,8 @@ _UNITS = {
     "PB": 1000**5,
 }
 
-_SIZE_RE = re.compile(r"^\s*(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>[A-Za-z]*)\s*$")
+# Matched whole, ASCII only: \d and \s would take fullwidth digits and '\n' ('$' a final newline).
+_SIZE_RE = re.compile(r" *(?P<num>[0-9]+(?:\.[0-9]+)?) *(?P<unit>[A-Za-z]*) *")
 
 GIB = 1024**3
 MIB = 1024**2
@@ -67,7 +68,7 @@ def parse_size(value, name="size"):
         return value
     if not isinstance(value, str):
         raise SizeError("%s=%r is not a size; use a number of bytes or e.g. '4MiB', '1G', '512Mi'" % (name, value))
-    match = _SIZE_RE.match(value)
+    match = _SIZE_RE.fullmatch(value)
     if not match:
         raise SizeError(
             "%s=%r is not a size; use digits with an optional unit such as '4MiB', '1G', '512Mi' or '100GB'"

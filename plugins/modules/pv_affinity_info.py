@@ -254,6 +254,7 @@ from ansible_collections.kubernetes.core.plugins.module_utils.args_common import
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
+from ansible_collections.gpufleet.cluster.plugins.module_utils.checks import label_key_problem
 from ansible_collections.gpufleet.cluster.plugins.module_utils.k8s_read import (
     ReadError,
     api_request,
@@ -300,6 +301,9 @@ def main():
     params = module.params
     if params["page_size"] < 1:
         module.fail_json(msg="page_size=%d must be at least 1" % params["page_size"])
+    problem = label_key_problem("zone_label", params["zone_label"], "topology.kubernetes.io/zone")
+    if problem:
+        module.fail_json(msg=problem)
 
     if params["snapshot"]:
         try:

@@ -52,7 +52,20 @@ CASES = [
     ("linstor_storage_classes.0.volume_binding_mode", "WaitForFirstConsumers",
      "volume_binding_mode='WaitForFirstConsumers' is not a binding mode"),
     ("linstor_pvcs.0.volume_mode", "Block", None),  # with the fstype below
-    ("linstor_pvcs.0.size", "5GB", "linstor_pvcs[0].size='5GB' is not a Kubernetes quantity; use binary units such as '500Gi'"),
+    ("linstor_pvcs.0.size", "5GB", "linstor_pvcs[0].size='5GB' is not a Kubernetes quantity (Kubernetes has no 'B' suffix: "
+                                   "write '5Gi')"),
+    # Hostile values, one per class: a control character, signed / overflowing numbers and quantities,
+    # a string for a boolean, selector syntax inside a label value, traversal.
+    ("linstor_pvcs.0.name", "t-bad-claim\n", "is not a valid claim name (it contains the control character(s)"),
+    ("linstor_pvcs.0.size", "-1Gi", "linstor_pvcs[0].size='-1Gi' is not a Kubernetes quantity (a size or count takes no sign)"),
+    ("linstor_storage_classes.0.placement_count", "2147483648",
+     "linstor_storage_classes[0].placement_count='2147483648' must be a whole number of replicas"),
+    ("linstor_storage_classes.0.placement_count", "+1", "linstor_storage_classes[0].placement_count='+1' must be a whole number"),
+    ("linstor_storage_classes.0.allow_volume_expansion", "maybe",
+     "linstor_storage_classes[0].allow_volume_expansion='maybe' is not a boolean"),
+    ("linstor_job_zones", ["ucsd,sdsu"], "linstor_job_zones[0]='ucsd,sdsu' is not a label value (selector syntax"),
+    ("linstor_storage_pools.0.source", {"hostDevices": ["/dev/../etc/shadow"]},
+     "linstor_storage_pools[0].source.hostDevices[0]='/dev/../etc/shadow' climbs with '..'"),
     ("linstor_job_zones", ["chico"], "linstor_job_zones: zone 'chico' is carried by no node"),
     ("linstor_storage_nodes", ["gpu-ucsd-9"], "linstor_storage_nodes names gpu-ucsd-9, which the cluster has no Node for"),
     ("linstor_storage_pools.0.lvmThinPool", None, None),  # replaced by a relative file pool below
@@ -77,7 +90,7 @@ def test_block_claim_with_a_filesystem_type_and_a_relative_file_pool(cluster):
     run = play(cluster, variables)
     assert run.rc != 0
     assert "linstor_pvcs[0]: a Block claim has no filesystem, but fstype='xfs' is set" in run.out
-    assert "linstor_storage_pools[0].fileThinPool.directory='pools/fast' must be an absolute path" in run.out
+    assert "linstor_storage_pools[0].fileThinPool.directory='pools/fast' is relative" in run.out
     _nothing_applied(cluster)
 
 

@@ -35,14 +35,15 @@ GROUPS = {
         "tensor_fusion_greptimedb_size": "5GB",
         "tensor_fusion_alert_rules": [dict(RULE, evaluationInterval="1d"), {k: v for k, v in RULE.items() if k != "query"}],
     }, [
-        "tensor_fusion_gpu_pools[0].oversubscription.tflopsOversellRatio=50 is outside 100-100000 (the CRD's bounds); use e.g. 300",
-        "tensor_fusion_gpu_pools[0].oversubscription.vramExpandToHostMem=120 is outside 0-100 (the CRD's bounds); use e.g. 40",
-        "tensor_fusion_gpu_pools[1].oversubscription.tflopsOversellRatio=200000 is outside 100-100000",
+        "tensor_fusion_gpu_pools[0].oversubscription.tflopsOversellRatio=50 must be between 100 and 100000 (the CRD's bounds); "
+        "use e.g. 300",
+        "tensor_fusion_gpu_pools[0].oversubscription.vramExpandToHostMem=120 must be between 0 and 100 (the CRD's bounds); "
+        "use e.g. 40",
+        "tensor_fusion_gpu_pools[1].oversubscription.tflopsOversellRatio=200000 must be between 100 and 100000",
         "tensor_fusion_gpu_pools[1].provisioning_mode='karpenter' is not one of AutoSelect, Provisioned, Karpenter "
         "(write 'Karpenter': the CRD's enum is case-sensitive)",
         "tensor_fusion_gpu_pools[1].rolling_update.maintenanceWindow.includes[0]='1 1 * *' is not a cron schedule of 5 fields",
-        "tensor_fusion_greptimedb_size='5GB' is not a Kubernetes quantity; use binary units such as '20Gi' "
-        "(write '5Gi': Kubernetes has no unit 'GB')",
+        "tensor_fusion_greptimedb_size='5GB' is not a Kubernetes quantity (Kubernetes has no 'B' suffix: write '5Gi')",
         "tensor_fusion_alert_rules[0].evaluationInterval='1d' is not a Go duration (the rule evaluator aborts on it); "
         "use h, m, s units such as '24h' or '15s'",
         "tensor_fusion_alert_rules[1] (r) has no query",
@@ -77,6 +78,22 @@ GROUPS = {
     }, [
         "tensor_fusion_greptimedb_host=127.0.0.1 does not answer on tensor_fusion_greptimedb_port=9 within 1 s",
         "set tensor_fusion_greptimedb_check: false",
+    ]),
+    # Hostile values, one per class: a control character, a string for a boolean, signed numbers and
+    # quantities, selector syntax inside a label value.
+    "hostile-values": ({
+        "tensor_fusion_greptimedb_size": "-20Gi",
+        "tensor_fusion_controller_replicas": "+2",
+        "tensor_fusion_metrics_ttl": "30d\n",
+        "tensor_fusion_gpu_pools": [{"name": "shared", "isDefault": "maybe",
+                                     "node_selector": {"nvidia.com/gpu.present": "true,zone=a"}}],
+    }, [
+        "tensor_fusion_greptimedb_size='-20Gi' is not a Kubernetes quantity (a size or count takes no sign)",
+        "tensor_fusion_controller_replicas='+2' is not a whole number",
+        "tensor_fusion_metrics_ttl='30d",
+        "is not a retention",
+        "tensor_fusion_gpu_pools[0].isDefault='maybe' is not a boolean",
+        "tensor_fusion_gpu_pools[0].node_selector['nvidia.com/gpu.present']='true,zone=a' is not a label value",
     ]),
     "unknown-profile": ({"tensor_fusion_profile": "prod"}, [
         "tensor_fusion_profile", "prod", "testing, production",

@@ -152,3 +152,10 @@ def test_admitted_nodes_option(run_module, files):
     assert result["pvs"]["scratch-by-name"]["nodes"] == ["gpu-sdsu-1", "gpu-ucsd-1"]  # matchFields ignored
     assert result["pvs"]["model-storage-pv"]["nodes"] == []
     assert result["pvs"]["raid-models-anywhere"]["nodes"] is None
+
+
+@pytest.mark.parametrize("zone_label", ["topology.kubernetes.io/zone\n", "zone,region", "Example.com/zone", "a/b/c"])
+def test_zone_label_must_be_a_label_key(run_module, files, zone_label):
+    result = run_module(MODULE, {"snapshot": [files("cluster-healthy.json")], "zone_label": zone_label})
+    assert result["failed"] is True
+    assert result["msg"].startswith("zone_label=%r is not a label key" % zone_label)

@@ -69,7 +69,7 @@ CASES = [
      ["node_prep on roletest: not enough free disk space: /raid/models is on the filesystem mounted at / (overlay",
       "GB free, 10000000.0 GB required", "node_prep_disk_check_mode: warn"]),
     # --- nfs_server ----------------------------------------------------------------
-    ("nfs_server", "nfs_server_clients", ["*"], ["nfs_server_clients[0]='*' exports to everyone", "'10.0.0.0/24'"]),
+    ("nfs_server", "nfs_server_clients", ["*"], ["nfs_server_clients[0]='*' is a wildcard: it exports to everyone", "'10.0.0.0/24'"]),
     ("nfs_server", "nfs_server_clients", [], ["nfs_server_clients is empty", "('*' is refused)"]),
     ("nfs_server", "nfs_server_clients", ["10.0.0.0/33"], ["nfs_server_clients[0]='10.0.0.0/33' is not an IP address or CIDR"]),
     ("nfs_server", "nfs_server_squash", "no_root_squash",
@@ -87,7 +87,7 @@ CASES = [
     ("nfs_client", "nfs_client_wsize", 3000, ["nfs_client_wsize=3000 must be a power of two between 4KiB and 1MiB"]),
     ("nfs_client", "nfs_client_server", "", ["nfs_client_mounts[0] has no server and nfs_client_server is empty"]),
     ("nfs_client", "nfs_client_mounts.0.export", "srv/nfs/greptimedb",
-     ["nfs_client_mounts[0].export='srv/nfs/greptimedb' must be the absolute path exported by the server"]),
+     ["nfs_client_mounts[0].export='srv/nfs/greptimedb' is relative", "(the absolute path exported by the server)"]),
     ("nfs_client", "nfs_client_mounts.0.path", "/var", ["nfs_client_mounts[0].path='/var' is a system directory"]),
     ("nfs_client", "nfs_client_mount_state", "mounted-ish", ["nfs_client_mount_state", "mounted, present"]),
     ("nfs_client", "nfs_client_options", ["hard,intr"], ["nfs_client_options[0]='hard,intr' is not a single mount option"]),
@@ -119,14 +119,65 @@ def _id(case):
     return "%s:%s=%s" % (case[0], case[1], "<unset>" if value is KeyError else repr(value)[:30])
 
 
-@pytest.mark.parametrize("role, variable, value, fragments", CASES, ids=[_id(c) for c in CASES])
-def test_bad_input_is_refused_and_the_host_untouched(target, role, variable, value, fragments):
+# Hostile input, grouped by role, at least one case per class: control characters, strings for
+# booleans, signed / overflowing numbers and sizes, traversal, and (NFS) a client or path that
+# would add an option or a block to /etc/exports or ganesha.conf. Each case: (role, {dotted
+# variable: value}, fragments); the message shows the value as Python writes it ('\\n').
+HOSTILE = [
+    # --- node_prep -----------------------------------------------------------------
+    ("node_prep", {"node_prep_data_dirs.0.path": "/raid/models\n"},
+     ["node_prep_data_dirs[0].path='/raid/models\\n'", "control character"]),
+    ("node_prep", {"node_prep_data_dirs.0.path": "/raid/../etc"}, ["node_prep_data_dirs[0].path='/raid/../etc' climbs with '..'"]),
+    ("node_prep", {"node_prep_data_dirs.0.owner": 2 ** 32}, ["node_prep_data_dirs[0].owner=4294967296 is out of range"]),
+    ("node_prep", {"node_prep_min_free_gb": "-1"}, ["node_prep_min_free_gb='-1' must be a number of GB >= 0"]),
+    ("node_prep", {"node_prep_allow_world_writable": "no", "node_prep_data_dirs.0.mode": "0777"},
+     ["node_prep_data_dirs[0].mode='0777' lets every user on the host write"]),
+    ("node_prep", {"node_prep_install_packages": "maybe"}, ["node_prep_install_packages", "maybe"]),
+    # --- nfs_server ----------------------------------------------------------------
+    ("nfs_server", {"nfs_server_clients": ["10.0.0.0/8(rw,no_root_squash)"]},
+     ["nfs_server_clients[0]='10.0.0.0/8(rw,no_root_squash)' is not an IP address or CIDR"]),
+    ("nfs_server", {"nfs_server_clients": ["10.0.0.1\n/srv *(rw,no_root_squash)"]},
+     ["nfs_server_clients[0]='10.0.0.1\\n/srv *(rw,no_root_squash)' is not an IP address or CIDR"]),
+    ("nfs_server", {"nfs_server_clients": ["host}"]}, ["nfs_server_clients[0]='host}' is not an IP address or CIDR"]),
+    ("nfs_server", {"nfs_server_clients": ['10.0.0.1"; Access_Type = RW; #']},
+     ["nfs_server_clients[0]='10.0.0.1\"; Access_Type = RW; #' is not an IP address or CIDR"]),
+    ("nfs_server", {"nfs_server_exports": [{"name": "data", "path": "/srv/nfs/my data"}]},
+     ["nfs_server_exports[0].path='/srv/nfs/my data' has ' '"]),
+    ("nfs_server", {"nfs_server_exports": [{"name": "data", "path": "/srv/nfs/x}"}]},
+     ["nfs_server_exports[0].path='/srv/nfs/x}' has '}'"]),
+    ("nfs_server", {"nfs_server_exports": [{"name": "data", "path": "/srv/nfs/../../etc"}]},
+     ["nfs_server_exports[0].path='/srv/nfs/../../etc' climbs with '..'"]),
+    ("nfs_server", {"nfs_server_squash": "no_root_squash", "nfs_server_allow_no_root_squash": "no"},
+     ["nfs_server_squash='no_root_squash' gives root on every client root"]),
+    ("nfs_server", {"nfs_server_ganesha_port": "+2049"}, ["nfs_server_ganesha_port='+2049' is not a whole number"]),
+    ("nfs_server", {"nfs_server_anonuid": 2 ** 32}, ["nfs_server_anonuid=4294967296 must be between 0 and 4294967294"]),
+    # --- nfs_client ----------------------------------------------------------------
+    ("nfs_client", {"nfs_client_server": "10.0.0.5\n"}, ["nfs_client_mounts[0].server='10.0.0.5\\n' is not a host name"]),
+    ("nfs_client", {"nfs_client_mounts.0.export": "/srv/nfs/a b"}, ["nfs_client_mounts[0].export='/srv/nfs/a b' has ' '"]),
+    ("nfs_client", {"nfs_client_mounts.0.path": "/data/../etc"}, ["nfs_client_mounts[0].path='/data/../etc' climbs with '..'"]),
+    ("nfs_client", {"nfs_client_mounts.0.uid": -1}, ["nfs_client_mounts[0].uid=-1 must be between 0 and 4294967294"]),
+    ("nfs_client", {"nfs_client_rsize": "-1MiB"}, ["nfs_client_rsize='-1MiB' is not a size"]),
+    ("nfs_client", {"nfs_client_write_test": "maybe"}, ["nfs_client_write_test", "maybe"]),
+    # --- xfs_cache -----------------------------------------------------------------
+    ("xfs_cache", {"xfs_cache_device": DEVICES["blank"] + "\n"}, ["xfs_cache_device='/dev/gpufleet-blank\\n'", "control"]),
+    ("xfs_cache", {"xfs_cache_label": "gpucache\n"}, ["xfs_cache_label='gpucache\\n' must be 1 to 12"]),
+    ("xfs_cache", {"xfs_cache_mount_path": "/raid/../etc"}, ["xfs_cache_mount_path='/raid/../etc' climbs with '..'"]),
+    ("xfs_cache", {"xfs_cache_owner": -1}, ["xfs_cache_owner=-1 is out of range"]),
+    ("xfs_cache", {"xfs_cache_allocsize": "-16MiB"}, ["xfs_cache_allocsize='-16MiB' is not a size"]),
+    # "no" is false: the ext4 device is not formatted.
+    ("xfs_cache", {"xfs_cache_device": DEVICES["ext4"], "xfs_cache_force": "no"},
+     ["/dev/gpufleet-ext4 holds a ext4 filesystem labelled 'not-ours'", "refusing to format it"]),
+]
+
+
+def _refused(target, role, variables, fragments):
+    """The run fails naming variable and value, changes nothing in the container or on the devices."""
     before = podman_diff()
     devices_before = {name: (target.signature(name), target.first_mib(name)) for name in DEVICES}
 
-    rc, report = target.role(role, _set(BASE[role], variable, value))
+    rc, report = target.role(role, variables)
 
-    assert rc != 0, "the role accepted %s=%r" % (variable, value)
+    assert rc != 0, "the role accepted %r" % (variables,)
     task, message = failure_message(report)
     assert message, "no failed task in the report"
     for fragment in fragments:
@@ -135,6 +186,20 @@ def test_bad_input_is_refused_and_the_host_untouched(target, role, variable, val
     assert podman_diff() == before, "the failed run changed the node"
     for name in DEVICES:
         assert (target.signature(name), target.first_mib(name)) == devices_before[name], "%s device changed" % name
+
+
+@pytest.mark.parametrize("role, variable, value, fragments", CASES, ids=[_id(c) for c in CASES])
+def test_bad_input_is_refused_and_the_host_untouched(target, role, variable, value, fragments):
+    _refused(target, role, _set(BASE[role], variable, value), fragments)
+
+
+@pytest.mark.parametrize("role, changes, fragments", HOSTILE,
+                         ids=["%s:%s" % (c[0], ",".join("%s=%r" % kv for kv in sorted(c[1].items()))[:60]) for c in HOSTILE])
+def test_hostile_input_is_refused_and_the_host_untouched(target, role, changes, fragments):
+    variables = BASE[role]
+    for dotted, value in sorted(changes.items()):
+        variables = _set(variables, dotted, value)
+    _refused(target, role, variables, fragments)
 
 
 def test_cases_per_role():

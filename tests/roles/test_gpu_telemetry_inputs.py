@@ -30,12 +30,12 @@ PREFLIGHT_TASKS = ("Check the role's variables", "Validating arguments against a
 
 # (variable, bad value, fragments the message must hold)
 CASES = [
-    ("gpu_telemetry_streamer_replicas", -1, ["gpu_telemetry_streamer_replicas=-1 must be >= 0, e.g. 2"]),
+    ("gpu_telemetry_streamer_replicas", -1, ["gpu_telemetry_streamer_replicas=-1 must be >= 0; use e.g. 2"]),
     ("gpu_telemetry_collector_replicas", -3, ["gpu_telemetry_collector_replicas=-3 must be >= 0"]),
     ("gpu_telemetry_streamer_replicas", "two", ["gpu_telemetry_streamer_replicas", "int"]),
     ("gpu_telemetry_streamer_interval", "fast",
      ["gpu_telemetry_streamer_interval='fast' is not a duration", "(ns, us, ms, s, m, h) such as '100ms'"]),
-    ("gpu_telemetry_queue_visibility_timeout", "0s", ["gpu_telemetry_queue_visibility_timeout='0s' must be longer than zero"]),
+    ("gpu_telemetry_queue_visibility_timeout", "0s", ["gpu_telemetry_queue_visibility_timeout='0s' is zero", "longer than zero"]),
     ("gpu_telemetry_queue_replicas", 2,
      ["gpu_telemetry_queue_replicas=2 with gpu_telemetry_queue_backend='memory'",
       "the in-memory queue keeps its messages in each replica's own memory",
@@ -46,7 +46,7 @@ CASES = [
      ["gpu_telemetry_mongodb_uri does not start with mongodb:// or mongodb+srv://", "its value is not shown"]),
     ("gpu_telemetry_tls_enabled", True,
      ["gpu_telemetry_tls_enabled is true but gpu_telemetry_tls_secret_name is empty", "kubernetes.io/tls Secret"]),
-    ("gpu_telemetry_collector_batch_size", 0, ["gpu_telemetry_collector_batch_size=0 must be >= 1, e.g. 1"]),
+    ("gpu_telemetry_collector_batch_size", 0, ["gpu_telemetry_collector_batch_size=0 must be >= 1; use e.g. 1"]),
     ("gpu_telemetry_collector_max_concurrent_handlers", 0, ["gpu_telemetry_collector_max_concurrent_handlers=0 must be >= 1"]),
     ("gpu_telemetry_streamer_csv_file", "/nonexistent/dcgm.csv",
      ["gpu_telemetry_streamer_csv_file='/nonexistent/dcgm.csv' does not exist on the controller"]),
@@ -60,6 +60,18 @@ CASES = [
     ("gpu_telemetry_pdb_max_unavailable", 0, ["gpu_telemetry_pdb_max_unavailable=0 must be a number of pods >= 1 or a percentage"]),
     ("gpu_telemetry_mongodb_egress_to", [{"cidr": "10.0.0.0/8"}],
      ["gpu_telemetry_mongodb_egress_to[0]={'cidr': '10.0.0.0/8'} is not a NetworkPolicy peer"]),
+    # Hostile input, one case per class: control characters, signed / overflowing numbers and
+    # quantities, strings for booleans, selector syntax inside a label value.
+    ("gpu_telemetry_namespace", "gpu-telemetry\n", ["gpu_telemetry_namespace='gpu-telemetry\\n' is not a valid namespace"]),
+    ("gpu_telemetry_queue_image", "queue:1.0\x00", ["gpu_telemetry_queue_image='queue:1.0\\x00' is not an image reference"]),
+    ("gpu_telemetry_streamer_replicas", "+1", ["gpu_telemetry_streamer_replicas='+1' is not a whole number"]),
+    ("gpu_telemetry_queue_port", 2 ** 63, ["gpu_telemetry_queue_port=9223372036854775808 must be between 1 and 65535"]),
+    ("gpu_telemetry_queue_resources", {"requests": {"cpu": "-250m"}},
+     ["gpu_telemetry_queue_resources.requests.cpu='-250m' is not a Kubernetes quantity", "takes no sign"]),
+    ("gpu_telemetry_tls_enabled", "maybe", ["gpu_telemetry_tls_enabled", "maybe"]),
+    ("gpu_telemetry_metrics_from", [{"podSelector": {"matchLabels": {"app": "prometheus,env in (prod)"}}}],
+     ["gpu_telemetry_metrics_from[0].podSelector.matchLabels['app']='prometheus,env in (prod)' is not a label value",
+      "selector syntax"]),
 ]
 # Variables set together with the broken one (the case's context).
 EXTRA = {

@@ -104,6 +104,31 @@ def test_not_go_durations(value):
     ({"metrics_from": [{"ipBlock": {}, "ports": []}]}, "is not a NetworkPolicy peer"),
     ({"queue_resources": {"request": {}}}, "is not a resources block"),
     ({"streamer_replicas": True}, "is not a whole number"),
+    # Hostile input: control characters, strings for numbers and booleans, signs, bad quantities.
+    ({"namespace": "gpu-telemetry\n"}, "gpu_telemetry_namespace='gpu-telemetry\\n' is not a valid namespace name"),
+    ({"release_name": "gpu-telemetry\t"}, "gpu_telemetry_release_name='gpu-telemetry\\t' is not a valid name"),
+    ({"csv_configmap_name": "a..b"}, "gpu_telemetry_csv_configmap_name='a..b' is not an object name"),
+    ({"queue_image": "queue:1.0\n"}, "gpu_telemetry_queue_image='queue:1.0\\n' is not an image reference"),
+    ({"queue_image": "Queue:latest"}, "gpu_telemetry_queue_image='Queue:latest' is not an image reference"),
+    ({"streamer_replicas": "1e3"}, "gpu_telemetry_streamer_replicas='1e3' is not a whole number"),
+    ({"streamer_replicas": "+1"}, "gpu_telemetry_streamer_replicas='+1' is not a whole number"),
+    ({"queue_port": "0x1f90"}, "gpu_telemetry_queue_port='0x1f90' is not a whole number"),
+    ({"queue_max_retries": "-0"}, "gpu_telemetry_queue_max_retries='-0' is not a whole number"),
+    ({"queue_port": 2 ** 63}, "gpu_telemetry_queue_port=9223372036854775808 must be between 1 and 65535"),
+    ({"streamer_interval": "-100ms"}, "gpu_telemetry_streamer_interval='-100ms' is not a duration"),
+    ({"streamer_interval": "100ms\n"}, "gpu_telemetry_streamer_interval='100ms\\n' is not a duration"),
+    ({"tls_enabled": "maybe"}, "gpu_telemetry_tls_enabled='maybe' is not a boolean"),
+    ({"collector_autoscaling": "sometimes"}, "gpu_telemetry_collector_autoscaling='sometimes' is not a boolean"),
+    ({"queue_resources": {"requests": {"cpu": "-250m"}}}, "gpu_telemetry_queue_resources.requests.cpu='-250m'"),
+    ({"queue_resources": {"limits": {"memory": "1GB"}}}, "no 'B' suffix"),
+    ({"metrics_from": [{"podSelector": {"matchLabels": {"app": "prometheus,env in (prod)"}}}]},
+     "gpu_telemetry_metrics_from[0].podSelector.matchLabels['app']='prometheus,env in (prod)' is not a label value"),
+    ({"metrics_from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name\n": "x"}}}]},
+     "is not a label key"),
+    ({"mongodb_egress_to": [{"ipBlock": {"cidr": "10.0.0.0/8 except"}}]},
+     "gpu_telemetry_mongodb_egress_to[0].ipBlock.cidr='10.0.0.0/8 except' is not an IP address or CIDR"),
+    ({"pdb_max_unavailable": "25%\n"}, "gpu_telemetry_pdb_max_unavailable='25%\\n'"),
+    ({"tls_enabled": True, "tls_secret_name": "tls", "tls_ca_key": "ca.crt\n"}, "gpu_telemetry_tls_ca_key='ca.crt\\n'"),
 ])
 def test_each_problem_names_the_variable(changes, fragment):
     found = problems(_with(**changes))
@@ -190,3 +215,16 @@ def test_values_diff_lists_the_changed_paths():
     assert values_diff(before, after) == [
         "queueOnly: True -> False", "streamer.replicas: 2 -> 5", "tls: (unset) -> {'enabled': True}"]
     assert values_diff(after, after) == []
+
+
+@pytest.mark.parametrize("changes", [
+    {"tls_enabled": "no"}, {"tls_enabled": "False"}, {"collector_autoscaling": "off"}, {"streamer_replicas": "2"},
+    {"queue_port": "8080"},
+])
+def test_strings_ansible_reads_as_booleans_and_digits_are_accepted(changes):
+    assert problems(_with(**changes)) == []
+
+
+def test_secret_url_with_a_newline_is_refused_without_showing_it():
+    found = problems(_with(mongodb_uri="mongodb://u:pw-never-shown@db/x\n"))
+    assert found and not any("pw-never-shown" in p for p in found)

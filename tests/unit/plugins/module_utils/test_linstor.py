@@ -39,7 +39,7 @@ def test_good_pools(pool):
     ({"name": "none"}, "has no pool type"),
     ({"name": "vg1", "lvmPool": {"volumeGroup": "vg one"}}, "volumeGroup='vg one' is not a valid LVM name"),
     ({"name": "tp1", "lvmThinPool": {"volumeGroup": "vg", "thinPool": "th/in"}}, "thinPool='th/in'"),
-    ({"name": "rel", "filePool": {"directory": "pools/a"}}, "directory='pools/a' must be an absolute path"),
+    ({"name": "rel", "filePool": {"directory": "pools/a"}}, "directory='pools/a' is relative"),
     ({"name": "dev", "lvmPool": {}, "source": {"hostDevices": ["sdb"]}},
      "hostDevices[0]='sdb' is not an absolute device path under /dev; write it as '/dev/sdb'"),
     ({"name": "dev", "lvmPool": {}, "source": {"hostDevices": ["/dev/loop3"]}}, "is a loop device: the operator's pvcreate fails"),
@@ -47,6 +47,13 @@ def test_good_pools(pool):
     ({"name": "dev", "lvmPool": {}, "source": {"hostDevices": []}}, "must be a non-empty list"),
     ({"name": "file", "filePool": {}, "source": {"hostDevices": ["/dev/sdb"]}}, "only for LVM and ZFS pools"),
     ({"name": "typo", "lvmPool": {}, "sourc": {}}, "unknown keys sourc"),
+    # Hostile input: control characters, traversal, config-file characters.
+    ({"name": "nvme-thin\n", "lvmThinPool": {}}, "name='nvme-thin\\n' is not a LINSTOR storage pool name"),
+    ({"name": "vg1", "lvmPool": {"volumeGroup": "vg1\n"}}, "volumeGroup='vg1\\n' is not a valid LVM name"),
+    ({"name": "file", "filePool": {"directory": "/var/lib/pools/../../etc"}}, "climbs with '..'"),
+    ({"name": "file", "filePool": {"directory": "/var/lib/pools/a/"}}, "is not a clean path"),
+    ({"name": "dev", "lvmPool": {}, "source": {"hostDevices": ["/dev/nvme1n1\n"]}}, "hostDevices[0]='/dev/nvme1n1\\n'"),
+    ({"name": "dev", "lvmPool": {}, "source": {"hostDevices": ["/dev/../etc/shadow"]}}, "climbs with '..'"),
 ])
 def test_bad_pools(pool, expected):
     assert expected in one(linstor.pool_problems(V, [pool]))
@@ -161,7 +168,7 @@ CLAIM = {"name": "ms-swift-cache-pvc", "namespace": "default", "storage_class": 
 
 
 @pytest.mark.parametrize("change, expected", [
-    ({"size": "5GB"}, "size='5GB' is not a Kubernetes quantity; use binary units such as '500Gi'"),
+    ({"size": "5GB"}, "size='5GB' is not a Kubernetes quantity (Kubernetes has no 'B' suffix: write '5Gi')"),
     ({"size": 500}, "is not a Kubernetes quantity"),
     ({"volume_mode": "block"}, "must be Filesystem or Block"),
     ({"volume_mode": "Block", "fstype": "xfs"}, "a Block claim has no filesystem"),
@@ -169,6 +176,17 @@ CLAIM = {"name": "ms-swift-cache-pvc", "namespace": "default", "storage_class": 
     ({"storage_class": "linstor-fats-cache"}, "is not one of the StorageClasses this role manages"),
     ({"access_modes": ["RWO"]}, "access_modes=['RWO']"),
     ({"namespace": "Default"}, "is not a valid namespace name"),
+    # Hostile input: control characters, signs, overflow, look-alikes.
+    ({"name": "cache\n"}, "linstor_pvcs[0].name='cache\\n' is not a valid claim name"),
+    ({"name": "a..b"}, "linstor_pvcs[0].name='a..b' is not a valid claim name"),
+    ({"namespace": "default\t"}, "linstor_pvcs[0].namespace='default\\t' is not a valid namespace name"),
+    ({"namespace": u"def\u0430ult"}, "is not a valid namespace name"),
+    ({"size": "-500Gi"}, "linstor_pvcs[0].size='-500Gi' is not a Kubernetes quantity (a size or count takes no sign)"),
+    ({"size": "+1Gi"}, "takes no sign"),
+    ({"size": "500Gi\n"}, "linstor_pvcs[0].size='500Gi\\n' is not a Kubernetes quantity"),
+    ({"size": "16Ei"}, "is above"),
+    ({"size": "0"}, "is zero"),
+    ({"size": u"\uff15Gi"}, "is not a Kubernetes quantity"),
 ])
 def test_bad_claims(change, expected):
     claim = dict(CLAIM, **change)
@@ -350,3 +368,28 @@ def test_fio_unavailable_reason_is_the_apis_message():
     assert linstor.fio_job_result("", error)["unavailable"] == (
         "no fio output: dial tcp 127.0.0.1:10250: connect: connection refused")
     assert linstor.fio_job_result("", "the Job did not complete\nmore")["unavailable"] == "no fio output: the Job did not complete"
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"placement_count": "+1"}, "placement_count='+1' must be a whole number of replicas"),
+    ({"placement_count": "1e3"}, "placement_count='1e3'"),
+    ({"placement_count": "0x10"}, "placement_count='0x10'"),
+    ({"placement_count": "1\n"}, "placement_count='1\\n'"),
+    ({"placement_count": "2147483648"}, "placement_count='2147483648'"),
+    ({"name": "fast\n"}, "name='fast\\n' is not a valid StorageClass name"),
+    ({"allow_volume_expansion": "maybe"}, "allow_volume_expansion='maybe' is not a boolean"),
+    ({"labels": {"tier": "fast,zone=a"}}, "labels['tier']='fast,zone=a' is not a label value"),
+    ({"labels": {"bad key": "x"}}, "labels key='bad key' is not a label key"),
+])
+def test_hostile_classes(change, expected):
+    sc = dict(SEED_CLASS, **change)
+    assert expected in " | ".join(linstor.storageclass_problems("linstor_storage_classes", [sc]))
+
+
+@pytest.mark.parametrize("zones, products, expected", [
+    (["zone-a,zone-b"], [], "linstor_job_zones[0]='zone-a,zone-b' is not a label value"),
+    (["zone-a\n"], [], "linstor_job_zones[0]='zone-a\\n' is not a label value"),
+    (["zone-a"], ["A100 80GB"], "linstor_job_gpu_products[0]='A100 80GB' is not a label value"),
+])
+def test_zone_pins_are_label_values(zones, products, expected):
+    assert expected in " | ".join(linstor.zone_affinity_problems("linstor_job_zones", zones, products, []))

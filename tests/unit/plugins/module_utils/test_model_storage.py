@@ -103,7 +103,8 @@ def test_parse_version(text, version):
 def test_image_tag():
     assert ms.image_tag("ghcr.io/moirai-internal/ome-manager:v1.2.2") == "v1.2.2"
     assert ms.image_tag("registry:5000/ome-manager") == ""
-    assert ms.image_tag("ome-manager:v0.1.5@sha256:abc") == "v0.1.5"
+    assert ms.image_tag("ome-manager:v0.1.5@sha256:" + "a" * 64) == "v0.1.5"
+    assert ms.image_tag("ome-manager:v0.1.5\n") == ""
 
 
 # --- input checks ----------------------------------------------------------------------------
@@ -136,10 +137,10 @@ BAD = [
     ({"models": [{"name": "m", "subpath": "a", "storage_uri": "pvc://serving:model-storage-pvc/a"}]},
      ["does not match the model's directory (pvc:// URIs need model_storage_mode: pvc)", "'local:///raid/models/a'"]),
     ({"capacity": "500GB"}, ["model_storage_capacity='500GB' is not a Kubernetes quantity", "'500Gi'"]),
-    ({"capacity": "0Gi"}, ["model_storage_capacity='0Gi' is not a Kubernetes quantity"]),
+    ({"capacity": "0Gi"}, ["model_storage_capacity='0Gi' is zero"]),
     ({"access_mode": "ReadWriteOnce"}, ["model_storage_access_mode='ReadWriteOnce'", "use 'ReadOnlyMany'"]),
     ({"mode": "nfs"}, ["model_storage_mode='nfs' is not a mode", "'hostPath'", "'pvc'"]),
-    ({"namespace": "Serving"}, ["model_storage_namespace='Serving' is not a DNS label"]),
+    ({"namespace": "Serving"}, ["model_storage_namespace='Serving' is not a valid namespace name"]),
     ({"models": [{"name": "m", "subpath": "a", "namespace": "x"}]}, ["a ClusterBaseModel is cluster-scoped"]),
     ({"mode": "pvc", "models": [{"name": "m", "subpath": "a", "kind": "BaseModel", "namespace": "other"}]},
      ["must live in the claim's namespace model_storage_namespace='serving'"]),
@@ -147,6 +148,24 @@ BAD = [
     ({"models": [{"name": "m", "subpath": "a"}, {"name": "m", "subpath": "b"}]}, ["ClusterBaseModel 'm' is listed twice"]),
     ({"marker": "../config.json"}, ["model_storage_marker='../config.json' must be a file name"]),
     ({"models": "llama"}, ["model_storage_models='llama' is not a list"]),
+    # Hostile input: control characters, signs and overflow, strings for booleans, traversal.
+    ({"namespace": "serving\n"}, ["model_storage_namespace='serving\\n' is not a valid namespace name"]),
+    ({"pvc_name": "a..b"}, ["model_storage_pvc_name='a..b' is not a valid object name"]),
+    ({"pv_name": "pv\x00"}, ["model_storage_pv_name='pv\\x00' is not a valid object name", "control"]),
+    ({"capacity": "-500Gi"}, ["model_storage_capacity='-500Gi' is not a Kubernetes quantity", "takes no sign"]),
+    ({"capacity": "+500Gi"}, ["model_storage_capacity='+500Gi'", "takes no sign"]),
+    ({"capacity": "9Ei"}, ["model_storage_capacity='9Ei' is above"]),
+    ({"capacity": "500Gi\n"}, ["model_storage_capacity='500Gi\\n' is not a Kubernetes quantity"]),
+    ({"capacity": "500m"}, ["model_storage_capacity='500m' is not a whole number of bytes"]),
+    ({"dir": "/raid/models\n"}, ["model_storage_dir='/raid/models\\n'", "control"]),
+    ({"dir": "/raid//models"}, ["model_storage_dir='/raid//models' is not a clean path"]),
+    ({"models": [{"name": "m", "subpath": "meta/llama\n"}]}, ["model_storage_models[0].subpath='meta/llama\\n' is not a path"]),
+    ({"models": [{"name": "M\n", "subpath": "a"}]}, ["model_storage_models[0].name='M\\n' is not a valid object name"]),
+    ({"marker": "config.json\n"}, ["model_storage_marker='config.json\\n' must be a file name"]),
+    ({"nodes": ["gpu-1", "gpu 2"]}, ["model_storage_nodes=['gpu-1', 'gpu 2'] must be a list of node names"]),
+    ({"node_label": "kubernetes.io/hostname,zone"}, ["model_storage_node_label='kubernetes.io/hostname,zone' is not a label key"]),
+    ({"manage_storage_class": "maybe"}, ["model_storage_manage_storage_class='maybe' is not a boolean"]),
+    ({"create_namespace": "nope"}, ["model_storage_create_namespace='nope' is not a boolean"]),
 ]
 
 
@@ -290,6 +309,9 @@ def test_a_missing_namespace_is_refused_only_when_the_role_is_not_to_create_it()
     assert ms.cluster_problems(the_plan, inputs(create_namespace=False), cluster(serving_namespace=None))["errors"] == [
         "model_storage_namespace='serving' does not exist and model_storage_create_namespace is false: create the "
         "namespace first (with the labels and quotas your cluster requires) or set model_storage_create_namespace: true"]
+    # Read as Ansible reads booleans: the string 'no' is false, not a true non-empty string.
+    assert len(ms.cluster_problems(the_plan, inputs(create_namespace="no"), cluster(serving_namespace=None))["errors"]) == 1
+    assert ms.cluster_problems(the_plan, inputs(create_namespace="yes"), cluster(serving_namespace=None))["errors"] == []
 
 
 def test_an_existing_pv_pointing_at_a_node_without_the_model_is_refused():

@@ -10,6 +10,7 @@ from ansible_collections.gpufleet.cluster.plugins.module_utils.node_inputs impor
     id_problem,
     mode_problem,
     network_problem,
+    nfs_server_exports,
     path_problem,
     problems_for,
 )
@@ -52,7 +53,19 @@ XFS_CACHE = {
     "group": 0,
     "mode": "0755",
 }
-GOOD = {"node_prep": NODE_PREP, "nfs_server": NFS_SERVER, "nfs_client": NFS_CLIENT, "xfs_cache": XFS_CACHE}
+STORAGE_VALIDATION = {
+    "paths": ["/raid", "/raid/models"],
+    "min_read_mibps": 0,
+    "min_write_mibps": 100.5,
+    "min_free_gb": 0,
+    "timeout": 1800,
+    "poll_seconds": 5,
+    "direct": True,
+    "allow_buffered_fallback": "no",
+    "disk_space": "yes",
+}
+GOOD = {"node_prep": NODE_PREP, "nfs_server": NFS_SERVER, "nfs_client": NFS_CLIENT, "xfs_cache": XFS_CACHE,
+        "storage_validation": STORAGE_VALIDATION}
 
 
 @pytest.mark.parametrize("role", sorted(GOOD))
@@ -76,7 +89,7 @@ def _with(role, dotted, value):
 
 BAD = [
     ("node_prep", "data_dirs.0.path", "raid/models", ["node_prep_data_dirs[0].path='raid/models' is relative"]),
-    ("node_prep", "data_dirs.0.path", "/raid/../etc", ["is not normalised; write it as '/etc'"]),
+    ("node_prep", "data_dirs.0.path", "/raid/../etc", ["node_prep_data_dirs[0].path='/raid/../etc' climbs with '..'"]),
     ("node_prep", "data_dirs.0.path", "/etc", ["is a system directory"]),
     ("node_prep", "data_dirs.0.path", "/proc/x", ["pseudo filesystem"]),
     ("node_prep", "data_dirs.0.mode", "777x", ["node_prep_data_dirs[0].mode='777x' is not an octal mode"]),
@@ -88,7 +101,7 @@ BAD = [
     ("node_prep", "data_dirs.1", "x", ["is not a mapping"]),
     ("node_prep", "data_dirs", "/raid/models", ["node_prep_data_dirs='/raid/models' is not a list"]),
     ("node_prep", "min_free_gb", -5, ["node_prep_min_free_gb=-5 must be a number of GB >= 0"]),
-    ("nfs_server", "clients", ["*"], ["nfs_server_clients[0]='*' exports to everyone"]),
+    ("nfs_server", "clients", ["*"], ["nfs_server_clients[0]='*' is a wildcard: it exports to everyone"]),
     ("nfs_server", "clients", ["0.0.0.0/0"], ["exports to everyone"]),
     ("nfs_server", "clients", ["10.0.0.0/33"], ["is not an IP address or CIDR"]),
     ("nfs_server", "clients", [], ["nfs_server_clients is empty"]),
@@ -101,7 +114,7 @@ BAD = [
     ("nfs_server", "exports.1.name", "greptimedb", ["more than once"]),
     ("nfs_server", "exports.0.clients", ["10.0.0.0/8", "*.example.org"], ["nfs_server_exports[0].clients[1]"]),
     ("nfs_server", "exports", [], ["nfs_server_exports is empty"]),
-    ("nfs_server", "anonuid", "nobody", ["nfs_server_anonuid='nobody' must be a numeric id"]),
+    ("nfs_server", "anonuid", "nobody", ["nfs_server_anonuid='nobody' is not a whole number"]),
     ("nfs_server", "ganesha_port", 70000, ["nfs_server_ganesha_port=70000"]),
     ("nfs_server", "anonuid", 0, ["undoes root_squash"]),
     ("nfs_server", "exports.0.anongid", 0, ["nfs_server_exports[0].anongid=0"]),
@@ -111,9 +124,9 @@ BAD = [
     ("nfs_client", "wsize", "3000", ["must be a power of two between 4KiB and 1MiB"]),
     ("nfs_client", "server", "", ["has no server and nfs_client_server is empty"]),
     ("nfs_client", "server", "nfs 1", ["is not a host name or IP address"]),
-    ("nfs_client", "mounts.0.export", "srv/nfs", ["must be the absolute path exported"]),
+    ("nfs_client", "mounts.0.export", "srv/nfs", ["nfs_client_mounts[0].export='srv/nfs' is relative", "the absolute path exported"]),
     ("nfs_client", "mounts.0.path", "/var", ["is a system directory"]),
-    ("nfs_client", "mounts.0.uid", "root", ["must be the numeric id"]),
+    ("nfs_client", "mounts.0.uid", "root", ["nfs_client_mounts[0].uid='root' is not a whole number"]),
     ("nfs_client", "options", ["hard,intr"], ["is not a single mount option"]),
     ("nfs_client", "options", "hard", ["is not a list"]),
     ("xfs_cache", "device", "", ["xfs_cache_device is not set"]),
@@ -127,12 +140,70 @@ BAD = [
     ("xfs_cache", "logbsize", "512KiB", ["is not one XFS accepts"]),
     ("xfs_cache", "mode", "0777", ["xfs_cache_mode='0777' lets every user"]),
     ("xfs_cache", "owner", 1.5, ["xfs_cache_owner=1.5 is neither"]),
+    # Hostile input: control characters, option / block syntax for /etc/exports and ganesha.conf,
+    # strings for booleans, signed and overflowing numbers, traversal.
+    ("node_prep", "data_dirs.0.path", "/raid/models\n", ["node_prep_data_dirs[0].path='/raid/models\\n'", "control"]),
+    ("node_prep", "data_dirs.0.path", "/raid/models/", ["is not a clean path; write it as '/raid/models'"]),
+    ("node_prep", "data_dirs.0.mode", "0750\n", ["node_prep_data_dirs[0].mode='0750\\n' is not an octal mode"]),
+    ("node_prep", "data_dirs.0.owner", "nobody\n", ["node_prep_data_dirs[0].owner='nobody\\n' is neither"]),
+    ("node_prep", "allow_world_writable", "maybe", ["node_prep_allow_world_writable='maybe' is not a boolean"]),
+    ("node_prep", "install_packages", "nope", ["node_prep_install_packages='nope' is not a boolean"]),
+    ("node_prep", "min_free_gb", float("inf"), ["node_prep_min_free_gb=inf"]),
+    ("nfs_server", "clients", ["10.0.0.0/8(rw,no_root_squash)"], ["nfs_server_clients[0]='10.0.0.0/8(rw,no_root_squash)'"]),
+    ("nfs_server", "clients", ["10.0.0.0/8 *(rw)"], ["nfs_server_clients[0]='10.0.0.0/8 *(rw)'"]),
+    ("nfs_server", "clients", ["host}"], ["nfs_server_clients[0]='host}' is not an IP address"]),
+    ("nfs_server", "clients", ["10.0.0.1\n/srv *(rw)"], ["nfs_server_clients[0]='10.0.0.1\\n/srv *(rw)'"]),
+    ("nfs_server", "clients", ['10.0.0.1"; Access_Type = RW'], ["nfs_server_clients[0]='10.0.0.1\"; Access_Type = RW'"]),
+    ("nfs_server", "clients", ["fe80::1%eth0}"], ["nfs_server_clients[0]='fe80::1%eth0}'"]),
+    ("nfs_server", "clients", ["nfs.example.org"], ["is not an IP address or CIDR"]),
+    ("nfs_server", "export_root", "/srv/nfs\n/etc *(rw,no_root_squash)", ["nfs_server_export_root=", "control"]),
+    ("nfs_server", "export_root", "/srv/my nfs", ["nfs_server_export_root='/srv/my nfs' has ' '"]),
+    ("nfs_server", "exports.0.path", '/srv/nfs/a"b', ["nfs_server_exports[0].path='/srv/nfs/a\"b' has '\"'"]),
+    ("nfs_server", "exports.0.path", "/srv/nfs/a}", ["nfs_server_exports[0].path='/srv/nfs/a}' has '}'"]),
+    ("nfs_server", "exports.0.path", "/srv/nfs/a;b", ["has ';'"]),
+    ("nfs_server", "exports.0.path", "/srv/nfs/../../etc", ["climbs with '..'"]),
+    ("nfs_server", "exports.0.path", "/srv/nfs/a(rw)", ["has '(', ')'"]),
+    ("nfs_server", "exports.0.name", "greptimedb\n", ["nfs_server_exports[0].name='greptimedb\\n' is not a valid"]),
+    ("nfs_server", "exports.0.id", True, ["nfs_server_exports[0].id=True is not a whole number"]),
+    ("nfs_server", "exports.0.id", "1", ["nfs_server_exports[0].id='1' is not a whole number"]),
+    ("nfs_server", "anonuid", -1, ["nfs_server_anonuid=-1 must be between 0 and"]),
+    ("nfs_server", "anonuid", 2 ** 64, ["nfs_server_anonuid=18446744073709551616 must be between"]),
+    ("nfs_server", "ganesha_port", "2049", ["nfs_server_ganesha_port='2049' is not a whole number"]),
+    ("nfs_server", "allow_no_root_squash", "False", []),
+    ("nfs_server", "allow_world_writable", "maybe", ["nfs_server_allow_world_writable='maybe' is not a boolean"]),
+    ("nfs_server", "ganesha_graceless", "sometimes", ["nfs_server_ganesha_graceless='sometimes' is not a boolean"]),
+    ("nfs_client", "server", "nfs-1\n", ["nfs_client_mounts[0].server='nfs-1\\n' is not a host name"]),
+    ("nfs_client", "server", "10.0.0.1:/x", ["is not a host name or IP address"]),
+    ("nfs_client", "mounts.0.export", "/srv/nfs/a b", ["nfs_client_mounts[0].export='/srv/nfs/a b' has ' '"]),
+    ("nfs_client", "mounts.0.path", "/data/../etc", ["climbs with '..'"]),
+    ("nfs_client", "options", ["hard\n"], ["nfs_client_options[0]='hard\\n' is not a single mount option"]),
+    ("nfs_client", "write_test", "maybe", ["nfs_client_write_test='maybe' is not a boolean"]),
+    ("nfs_client", "mounts.0.uid", -1, ["nfs_client_mounts[0].uid=-1 must be between 0 and"]),
+    ("xfs_cache", "device", "/dev/nvme1n1\n", ["xfs_cache_device='/dev/nvme1n1\\n'", "control"]),
+    ("xfs_cache", "device", "/dev/../etc/passwd", ["climbs with '..'"]),
+    ("xfs_cache", "label", "gpucache\n", ["xfs_cache_label='gpucache\\n' must be 1 to 12"]),
+    ("xfs_cache", "force", "yes please", ["xfs_cache_force='yes please' is not a boolean"]),
+    ("xfs_cache", "allocsize", "-16MiB", ["xfs_cache_allocsize='-16MiB'"]),
+    ("storage_validation", "paths", [], ["storage_validation_paths is empty"]),
+    ("storage_validation", "paths.0", "raid", ["storage_validation_paths[0]='raid' is relative"]),
+    ("storage_validation", "paths.0", "/raid\n", ["storage_validation_paths[0]='/raid\\n'", "control"]),
+    ("storage_validation", "paths.0", "/raid/../etc", ["climbs with '..'"]),
+    ("storage_validation", "min_read_mibps", -1, ["storage_validation_min_read_mibps=-1 is not a number >= 0"]),
+    ("storage_validation", "min_free_gb", float("inf"), ["storage_validation_min_free_gb=inf"]),
+    ("storage_validation", "min_write_mibps", True, ["storage_validation_min_write_mibps=True is not a number"]),
+    ("storage_validation", "timeout", 0, ["storage_validation_timeout=0 must be >= 1"]),
+    ("storage_validation", "timeout", "1e3", ["storage_validation_timeout='1e3' is not a whole number"]),
+    ("storage_validation", "poll_seconds", 3600, ["storage_validation_poll_seconds=3600 is longer than"]),
+    ("storage_validation", "direct", "maybe", ["storage_validation_direct='maybe' is not a boolean"]),
 ]
 
 
 @pytest.mark.parametrize("role, dotted, value, fragments", BAD, ids=["%s:%s=%r" % b[:3] for b in BAD])
 def test_bad_input_is_named(role, dotted, value, fragments):
     problems = problems_for(role, _with(role, dotted, value))
+    if not fragments:  # a value Ansible reads as a boolean ("False"): accepted
+        assert problems == []
+        return
     assert problems, "no problem reported"
     text = "\n".join(problems)
     for fragment in fragments:
@@ -183,3 +254,30 @@ def test_unknown_role_and_wrong_type():
         problems_for("nope", {})
     with pytest.raises(TypeError):
         problems_for("node_prep", [])
+
+
+@pytest.mark.parametrize("flag", ["yes", "no", "False", "TRUE", "on", "0", 1, False])
+def test_booleans_as_ansible_reads_them_are_accepted(flag):
+    assert problems_for("nfs_server", dict(NFS_SERVER, allow_world_writable=flag, ganesha_graceless=flag)) == []
+
+
+def test_no_and_false_do_not_allow_world_writable_exports():
+    inputs = _with("nfs_server", "exports.0.mode", "0777")
+    for flag in ("no", "False", "0", "off"):
+        inputs["allow_world_writable"] = flag
+        assert any("lets every user" in p for p in problems_for("nfs_server", inputs))
+    inputs["allow_world_writable"] = "yes"
+    assert problems_for("nfs_server", inputs) == []
+
+
+def test_exports_are_written_from_canonical_clients():
+    inputs = dict(NFS_SERVER, clients=["10.89.40.7/24", "2001:DB8::0/64", "10.0.0.15"])
+    inputs["exports"] = [{"name": "greptimedb"}, {"name": "models", "clients": ["192.168.1.0/255.255.255.0"],
+                                                  "squash": "all_squash", "id": 7, "access": "ro"}]
+    assert problems_for("nfs_server", inputs) == []
+    exports = nfs_server_exports(inputs)
+    assert exports[0] == {"name": "greptimedb", "id": 1, "path": "/srv/nfs/greptimedb", "owner": 65534, "group": 65534,
+                          "mode": "0750", "squash": "root_squash", "anonuid": 65534, "anongid": 65534, "access": "rw",
+                          "clients": ["10.89.40.0/24", "2001:db8::/64", "10.0.0.15"]}
+    assert exports[1]["clients"] == ["192.168.1.0/24"]
+    assert (exports[1]["id"], exports[1]["squash"], exports[1]["access"]) == (7, "all_squash", "ro")

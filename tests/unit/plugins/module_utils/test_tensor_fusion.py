@@ -63,13 +63,35 @@ def test_variables_on_top_of_the_profile():
 @pytest.mark.parametrize("overrides, expected", [
     ({"profile": "prod"}, "tensor_fusion_profile='prod' is not a profile; use one of production, testing"),
     ({"gpu_pools": [{"name": "shared", "oversubscription": {"tflopsOversellRatio": 50}}]},
-     "tensor_fusion_gpu_pools[0].oversubscription.tflopsOversellRatio=50 is outside 100-100000"),
+     "tensor_fusion_gpu_pools[0].oversubscription.tflopsOversellRatio=50 must be between 100 and 100000"),
     ({"gpu_pools": [{"name": "shared", "oversubscription": {"tflopsOversellRatio": 200000}}]},
-     "tflopsOversellRatio=200000 is outside 100-100000"),
+     "tflopsOversellRatio=200000 must be between 100 and 100000"),
     ({"gpu_pools": [{"name": "shared", "oversubscription": {"vramExpandToHostMem": 120}}]},
-     "vramExpandToHostMem=120 is outside 0-100"),
-    ({"greptimedb_size": "5GB"}, "tensor_fusion_greptimedb_size='5GB' is not a Kubernetes quantity; use binary units "
-                                 "such as '20Gi' (write '5Gi': Kubernetes has no unit 'GB')"),
+     "vramExpandToHostMem=120 must be between 0 and 100"),
+    ({"greptimedb_size": "5GB"}, "tensor_fusion_greptimedb_size='5GB' is not a Kubernetes quantity (Kubernetes has no "
+                                 "'B' suffix: write '5Gi')"),
+    # Hostile input: control characters, signs, overflow, strings for booleans, selectors in label values.
+    ({"greptimedb_size": "-20Gi"}, "tensor_fusion_greptimedb_size='-20Gi' is not a Kubernetes quantity (a size or count "
+                                   "takes no sign)"),
+    ({"greptimedb_size": "20Gi\n"}, "tensor_fusion_greptimedb_size='20Gi\\n' is not a Kubernetes quantity"),
+    ({"greptimedb_size": "99Ei"}, "tensor_fusion_greptimedb_size='99Ei' is above"),
+    ({"greptimedb_storage_class": "a..b"}, "tensor_fusion_greptimedb_storage_class='a..b' is not a StorageClass name"),
+    ({"controller_replicas": "+2"}, "tensor_fusion_controller_replicas='+2' is not a whole number"),
+    ({"controller_replicas": True}, "tensor_fusion_controller_replicas=True is not a whole number"),
+    ({"controller_auto_scale": "maybe"}, "tensor_fusion_controller_auto_scale='maybe' is not a boolean"),
+    ({"controller_resources": {"limits": {"cpu": "-4"}}}, "tensor_fusion_controller_resources.limits.cpu='-4'"),
+    ({"gpu_pools": [{"name": "shared", "capacity": {"maxResources": {"vram": "-100Gi"}}}]},
+     "tensor_fusion_gpu_pools[0].capacity.maxResources.vram='-100Gi' is not a quantity"),
+    ({"gpu_pools": [{"name": "shared", "node_selector": {"nvidia.com/gpu.present": "true,zone=a"}}]},
+     "tensor_fusion_gpu_pools[0].node_selector['nvidia.com/gpu.present']='true,zone=a' is not a label value"),
+    ({"gpu_pools": [{"name": "shared", "isDefault": "maybe"}]}, "tensor_fusion_gpu_pools[0].isDefault='maybe' is not a boolean"),
+    ({"gpu_pools": [{"name": "shared\n"}]}, "tensor_fusion_gpu_pools[0] has no valid name ('shared\\n')"),
+    ({"gpu_pools": [{"name": "shared", "rolling_update": {"batchInterval": "5m\n"}}]}, "batchInterval='5m\\n' is not a Go duration"),
+    ({"gpu_pools": [{"name": "shared", "rolling_update": {"maintenanceWindow": {"includes": ["1 1 * * *\n"]}}}]},
+     "includes[0]='1 1 * * *\\n' is not a cron string"),
+    ({"metrics_ttl": "30d\n"}, "tensor_fusion_metrics_ttl='30d\\n' is not a retention"),
+    ({"alertmanager_mode": "existing", "alertmanager_address": "am:9093\n"}, "tensor_fusion_alertmanager_address='am:9093\\n'"),
+    ({"alertmanager_mode": "existing", "alertmanager_address": "am:99999"}, "tensor_fusion_alertmanager_address='am:99999'"),
     ({"alertmanager_mode": "persistent", "alertmanager_storage_class": "x", "alertmanager_size": ""},
      "tensor_fusion_alertmanager_size is empty but tensor_fusion_alertmanager_mode='persistent'"),
     ({"alert_rules": [{"name": "r", "query": "SELECT 1", "threshold": 0, "evaluationInterval": "1d", "consecutiveCount": 1,
@@ -293,3 +315,15 @@ def test_changed_paths_name_no_value():
     before = {"greptime": {"password": "a", "host": "h"}, "dynamicConfig": {"metricsTTL": "30d", "alertRules": [1]}}
     after = {"greptime": {"password": "b", "host": "h"}, "dynamicConfig": {"metricsTTL": "7d", "alertRules": [1]}, "x": 1}
     assert tf.changed_paths(before, after) == ["dynamicConfig.metricsTTL", "greptime.password", "x"]
+
+
+@pytest.mark.parametrize("flag, expected", [("no", False), ("False", False), ("yes", True), (True, True), (False, False)])
+def test_boolean_strings_are_read_as_ansible_reads_them(flag, expected):
+    values = tf.chart_values(resolved(nvidia_operator_progressive_migration=flag,
+                                      gpu_pools=[{"name": "a", "isDefault": flag, "auto_update": flag}]), {})
+    assert values["controller"]["nvidiaOperatorProgressiveMigration"] is expected
+
+
+@pytest.mark.parametrize("value", ["+3", "3\n", u"\uff13", "1e1", "0x3", "-1", "30%\n", u"\uff13\uff10%"])
+def test_replica_counts_refuse_what_is_not_digits(value):
+    assert tf._replica_count(value, 10) is None

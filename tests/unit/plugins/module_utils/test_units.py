@@ -44,6 +44,12 @@ def test_parse_size_accepts(value, expected):
         (None, "not a size"),
         (-5, "negative"),
         ("0.5B", "whole number"),
+        ("4MiB\n", "not a size"),
+        ("\t4MiB", "not a size"),
+        ("\uff14MiB", "not a size"),  # fullwidth 4: \d and float() accept it
+        ("+4MiB", "not a size"),
+        ("4e3", "not a size"),
+        ("0x10", "not a size"),
     ],
 )
 def test_parse_size_rejects_with_named_value(value, fragment):
