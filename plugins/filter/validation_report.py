@@ -54,4 +54,4 @@ def validation_report_chart(report, name):
 class FilterModule(object):
     def filters(self):
         return plain_filters({"validation_report": validation_report, "validation_failed": validation_failed,
-                "validation_cluster_state": validation_cluster_state, "validation_report_chart": validation_report_chart})
+                              "validation_cluster_state": validation_cluster_state, "validation_report_chart": validation_report_chart})

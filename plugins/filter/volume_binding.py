@@ -26,4 +26,4 @@ def volume_claim_conflict(claim, volume, storage_class, volume_variable, class_v
 class FilterModule(object):
     def filters(self):
         return plain_filters({"volume_rebind": volume_rebind, "volume_binding_blocked": volume_binding_blocked,
-                "volume_claim_conflict": volume_claim_conflict})
+                              "volume_claim_conflict": volume_claim_conflict})
