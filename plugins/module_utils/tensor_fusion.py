@@ -111,12 +111,18 @@ def _var(name):
 
 
 def settings(inputs):
-    """The profile's settings with every variable that is not None laid over them."""
+    """The profile's settings with every variable that is not None laid over them; the role's
+    booleans read as Ansible reads them (a survey's "false" is False), anything else left as
+    given for problems() to refuse."""
     profile = inputs.get("profile")
     result = copy.deepcopy(PROFILES.get(profile, {}))
     for key, value in inputs.items():
         if value is not None:
             result[key] = copy.deepcopy(value)
+    for key in FLAGS:
+        parsed = checks.parse_boolean(result.get(key))
+        if key in result and parsed is not None:
+            result[key] = parsed
     return result
 
 

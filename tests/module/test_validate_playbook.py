@@ -89,7 +89,7 @@ def test_check_mode_writes_nothing(tmp_path):
 @pytest.mark.parametrize("bad, expected", [
     ({"storage_validation_size": "10XB"}, "storage_validation_size='10XB' has an unknown unit"),
     ({"storage_validation_size": "10MiB"}, "must be a whole number"),
-    ({"storage_validation_paths": ["relative/dir"]}, "absolute paths"),
+    ({"storage_validation_paths": ["relative/dir"]}, "storage_validation_paths[0]='relative/dir' is relative"),
 ])
 def test_preflight_names_the_variable(tmp_path, bad, expected):
     proc = run_validate(tmp_path, bad)
