@@ -20,6 +20,7 @@ Needs no cluster and no lab. Run through bench/run (which activates the toolchai
 
 import json
 import os
+import runpy
 import subprocess
 import sys
 import tempfile
@@ -62,13 +63,12 @@ PLAY = '''
 
 
 def upstream_values():
-    for candidate in (os.environ.get("GPUFLEET_SHARED"), REPO.parent / "shared", "/work/shared"):
-        if candidate and (Path(candidate) / "upstream" / "tensor-fusion" / "values.yaml").is_file():
-            return Path(candidate) / "upstream" / "tensor-fusion" / "values.yaml"
-    raise SystemExit("no shared/upstream/tensor-fusion/values.yaml beside the checkout")
+    """The chart's defaults under ../shared/upstream, found as tests/charts/stage finds them."""
+    shared_dir = runpy.run_path(str(REPO / "tests" / "charts" / "stage"))["shared_dir"]
+    return shared_dir() / "upstream" / "tensor-fusion" / "values.yaml"
 
 
-def task_seconds(work, filter_name):
+def task_seconds(work, filter_name, values_file):
     playbook = work / ("%s.yml" % filter_name.replace(".", "_"))
     role = REPO / "roles" / "tensor_fusion"
     playbook.write_text((PLAY % filter_name).replace("{defaults}", str(role / "defaults" / "main.yml"))
@@ -79,7 +79,7 @@ def task_seconds(work, filter_name):
                ANSIBLE_FILTER_PLUGINS=str(work / "filters"))
     proc = subprocess.run(
         ["ansible-playbook", "-i", "localhost,", str(playbook), "-e", json.dumps({
-            "values_file": str(upstream_values()), "tensor_fusion_greptimedb_nfs_server": "10.89.40.10"})],
+            "values_file": str(values_file), "tensor_fusion_greptimedb_nfs_server": "10.89.40.10"})],
         capture_output=True, text=True, env=env, cwd=str(work), check=False)
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
@@ -95,10 +95,11 @@ def main():
         work = Path(tmp)
         (work / "filters").mkdir()
         (work / "filters" / "unwrapped.py").write_text(UNWRAPPED)
-        wrapped = task_seconds(work, "gpufleet.cluster.tensor_fusion_values")
-        unwrapped = task_seconds(work, "unwrapped_tensor_fusion_values")
+        values_file = upstream_values()
+        wrapped = task_seconds(work, "gpufleet.cluster.tensor_fusion_values", values_file)
+        unwrapped = task_seconds(work, "unwrapped_tensor_fusion_values", values_file)
     ratio = wrapped / unwrapped
-    print("tensor_fusion chart values from the real chart defaults (%s)" % upstream_values())
+    print("tensor_fusion chart values from the real chart defaults (%s)" % values_file)
     print("  plain arguments (the collection's filter):  %6.2f s" % wrapped)
     print("  Ansible's lazy, tagged arguments:           %6.2f s" % unwrapped)
     ok = ratio <= TARGET
