@@ -9,15 +9,19 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.gpufleet.cluster.plugins.module_utils import linstor
+from ansible_collections.gpufleet.cluster.plugins.module_utils import checks, linstor
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.plain import plain_filters
 
 
 def linstor_input_problems(inputs):
     """All preflight problems of the linstor role's variables (a dict without the prefix)."""
     try:
+        problems = []
+        if "namespace" in inputs:
+            found = checks.owned_namespace_problem("linstor_namespace", inputs["namespace"], "piraeus-datastore")
+            problems += [found] if found else []
         pools = inputs.get("storage_pools") or []
-        problems = linstor.pool_problems("linstor_storage_pools", pools)
+        problems += linstor.pool_problems("linstor_storage_pools", pools)
         pool_names = set(p.get("name") for p in pools if isinstance(p, dict))
         pool_names.update(inputs.get("existing_pools") or [])
         classes = inputs.get("storage_classes") or []

@@ -184,6 +184,23 @@ def namespace_problem(var, value, example="default"):
     return dns_label_problem(var, value, example, what="a valid namespace name")
 
 
+# Namespaces Kubernetes keeps for its own components (and for what every client may read:
+# kube-public): no release or object the collection owns goes there.
+RESERVED_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
+
+
+def owned_namespace_problem(var, value, example):
+    """A namespace for a release or for objects the collection owns: a valid name, and not one of
+    the namespaces Kubernetes keeps for itself."""
+    found = namespace_problem(var, value, example)
+    if found:
+        return found
+    if value in RESERVED_NAMESPACES:
+        return problem(var, value, "is a namespace Kubernetes keeps for its own components (%s)" % ", ".join(
+            RESERVED_NAMESPACES), "give the release a namespace of its own, e.g. %r" % example)
+    return None
+
+
 def label_key_problem(var, value, example="example.com/role"):
     if is_label_key(value):
         return None

@@ -150,7 +150,7 @@ def problems(inputs):
     for name in FLAGS:
         if name in inputs:
             add(checks.boolean_problem(_var(name), inputs[name]))
-    add(checks.namespace_problem(_var("namespace"), inputs["namespace"], "gpu-telemetry"))
+    add(checks.owned_namespace_problem(_var("namespace"), inputs["namespace"], "gpu-telemetry"))
     add(_name_problem("release_name", inputs["release_name"], RELEASE_MAX, "gpu-telemetry"))
     for name in ("credentials_secret_name", "csv_configmap_name"):
         add(checks.dns_subdomain_problem(_var(name), inputs[name], "gpu-telemetry-%s" % (

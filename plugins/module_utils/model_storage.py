@@ -298,7 +298,7 @@ def input_problems(inputs):
         problem = _name_problem("model_storage_%s" % var, inputs.get(var))
         if problem:
             problems.append(problem)
-    problem = _name_problem("model_storage_namespace", inputs.get("namespace"), label=True)
+    problem = checks.owned_namespace_problem("model_storage_namespace", inputs.get("namespace"), "model-serving")
     if problem:
         problems.append(problem)
     problem = quantity_problem("model_storage_capacity", inputs.get("capacity"))

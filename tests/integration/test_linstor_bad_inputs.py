@@ -68,6 +68,9 @@ CASES = [
      "linstor_storage_pools[0].source.hostDevices[0]='/dev/../etc/shadow' climbs with '..'"),
     ("linstor_job_zones", ["chico"], "linstor_job_zones: zone 'chico' is carried by no node"),
     ("linstor_storage_nodes", ["gpu-ucsd-9"], "linstor_storage_nodes names gpu-ucsd-9, which the cluster has no Node for"),
+    # A reserved namespace: the release would sit among the cluster's own components.
+    ("linstor_namespace", "kube-system",
+     "linstor_namespace='kube-system' is a namespace Kubernetes keeps for its own components"),
     ("linstor_storage_pools.0.lvmThinPool", None, None),  # replaced by a relative file pool below
 ]
 

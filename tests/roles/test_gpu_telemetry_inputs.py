@@ -63,6 +63,8 @@ CASES = [
     # Hostile input, one case per class: control characters, signed / overflowing numbers and
     # quantities, strings for booleans, selector syntax inside a label value.
     ("gpu_telemetry_namespace", "gpu-telemetry\n", ["gpu_telemetry_namespace='gpu-telemetry\\n' is not a valid namespace"]),
+    ("gpu_telemetry_namespace", "kube-system",
+     ["gpu_telemetry_namespace='kube-system' is a namespace Kubernetes keeps for its own components", "'gpu-telemetry'"]),
     ("gpu_telemetry_queue_image", "queue:1.0\x00", ["gpu_telemetry_queue_image='queue:1.0\\x00' is not an image reference"]),
     ("gpu_telemetry_streamer_replicas", "+1", ["gpu_telemetry_streamer_replicas='+1' is not a whole number"]),
     ("gpu_telemetry_queue_port", 2 ** 63, ["gpu_telemetry_queue_port=9223372036854775808 must be between 1 and 65535"]),

@@ -89,6 +89,20 @@ def test_namespace(value, ok):
     assert (checks.namespace_problem("ns", value) is None) is ok
 
 
+@pytest.mark.parametrize("value,ok", [("piraeus-datastore", True), ("default", True), ("kube-system", False),
+                                      ("kube-public", False), ("kube-node-lease", False), ("kube-systems", True),
+                                      ("kube-system\n", False), ("Kube-System", False)])
+def test_owned_namespace_refuses_the_namespaces_kubernetes_keeps(value, ok):
+    message = checks.owned_namespace_problem("linstor_namespace", value, "piraeus-datastore")
+    assert (message is None) is ok
+    if message:
+        _msg_names(message, "linstor_namespace", value)
+    if value == "kube-system":
+        assert message == ("linstor_namespace='kube-system' is a namespace Kubernetes keeps for its own components "
+                           "(kube-system, kube-public, kube-node-lease); give the release a namespace of its own, "
+                           "e.g. 'piraeus-datastore'")
+
+
 def test_dns_label_with_a_lower_maximum():
     assert checks.dns_label_problem("r", "a" * 40, maximum=40) is None
     assert "at most 40" in checks.dns_label_problem("r", "a" * 41, maximum=40)

@@ -141,6 +141,9 @@ BAD = [
     ({"access_mode": "ReadWriteOnce"}, ["model_storage_access_mode='ReadWriteOnce'", "use 'ReadOnlyMany'"]),
     ({"mode": "nfs"}, ["model_storage_mode='nfs' is not a mode", "'hostPath'", "'pvc'"]),
     ({"namespace": "Serving"}, ["model_storage_namespace='Serving' is not a valid namespace name"]),
+    ({"namespace": "kube-public"}, ["model_storage_namespace='kube-public' is a namespace Kubernetes keeps for its own "
+                                    "components (kube-system, kube-public, kube-node-lease); give the release a "
+                                    "namespace of its own, e.g. 'model-serving'"]),
     ({"models": [{"name": "m", "subpath": "a", "namespace": "x"}]}, ["a ClusterBaseModel is cluster-scoped"]),
     ({"mode": "pvc", "models": [{"name": "m", "subpath": "a", "kind": "BaseModel", "namespace": "other"}]},
      ["must live in the claim's namespace model_storage_namespace='serving'"]),
