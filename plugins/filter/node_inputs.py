@@ -9,6 +9,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.gpufleet.cluster.plugins.module_utils.node_inputs import host_path_problems as _host_path_problems
 from ansible_collections.gpufleet.cluster.plugins.module_utils.node_inputs import nfs_server_exports, problems_for
 from ansible_collections.gpufleet.cluster.plugins.module_utils.units import SizeError, parse_size
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.plain import plain_filters
@@ -28,6 +29,13 @@ def nfs_server_export_list(inputs):
         raise AnsibleFilterError("nfs_server_export_list: %s (run the input checks first)" % exc)
 
 
+def host_path_problems(records, var):
+    try:
+        return _host_path_problems(var, records)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise AnsibleFilterError("host_path_problems: %s (give it the paths of a disk_space_info result)" % exc)
+
+
 def size_bytes(value, name="size"):
     try:
         return parse_size(value, name)
@@ -38,4 +46,4 @@ def size_bytes(value, name="size"):
 class FilterModule(object):
     def filters(self):
         return plain_filters({"input_problems": input_problems, "nfs_server_export_list": nfs_server_export_list,
-                              "size_bytes": size_bytes})
+                              "host_path_problems": host_path_problems, "size_bytes": size_bytes})

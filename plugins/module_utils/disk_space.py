@@ -139,6 +139,25 @@ def nearest_existing(path, exists):
     return "/"  # pragma: no cover - the loop always returns at '/'
 
 
+def symlinked_components(path, islink, readlink):
+    """Each component of ``path`` that is a symbolic link, parents first and the path itself
+    last, as ``{"path", "target"}`` (the link's text as readlink gives it). ``islink`` and
+    ``readlink`` are os.path.islink and os.readlink on a host."""
+    links = []
+    for candidate in reversed(ancestors(path)):
+        if candidate != "/" and islink(candidate):
+            links.append({"path": candidate, "target": readlink(candidate)})
+    return links
+
+
+def real_path(path, probed_path, resolved_probed):
+    """``path`` with every symlink of its existing part resolved: the resolved nearest existing
+    ancestor followed by the components that do not exist yet."""
+    path, probed_path = normalize(path), normalize(probed_path)
+    rest = path[len(probed_path):].lstrip("/")
+    return posixpath.join(normalize(resolved_probed), rest) if rest else normalize(resolved_probed)
+
+
 def _is_under(path, mount_point):
     if mount_point == "/":
         return True

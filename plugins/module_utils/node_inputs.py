@@ -25,12 +25,18 @@ import re
 from ansible_collections.gpufleet.cluster.plugins.module_utils import checks
 from ansible_collections.gpufleet.cluster.plugins.module_utils.units import SizeError, parse_size
 
-# Directories a role must never take ownership of or mount over.
+# Directories a role must never take ownership of or mount over, nor anything under them: the
+# operating system's own trees and the state of the kubelet and the container runtimes.
+SYSTEM_PREFIXES = (
+    "/bin", "/boot", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/sbin", "/usr",
+    "/var/lib/apt", "/var/lib/containerd", "/var/lib/containers", "/var/lib/docker", "/var/lib/dpkg",
+    "/var/lib/etcd", "/var/lib/kubelet", "/var/lib/rpm",
+)
+# Directories refused as themselves only: a directory of its own under them is fine (the seed's
+# GreptimeDB data lives under a home directory).
 SYSTEM_PATHS = frozenset(
     [
-        "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32",
-        "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var",
-        "/var/lib", "/var/log", "/var/tmp",
+        "/", "/home", "/media", "/mnt", "/opt", "/root", "/srv", "/tmp", "/var", "/var/lib", "/var/log", "/var/tmp",
     ]
 )
 PSEUDO_FS_ROOTS = ("/proc", "/sys", "/dev", "/run")
@@ -49,20 +55,57 @@ XFS_LOGBSIZES = (16 * KIB, 32 * KIB, 64 * KIB, 128 * KIB, 256 * KIB)
 _is_int = checks.is_int
 
 
+def _under(path, root):
+    return path == root or path.startswith(root + "/")
+
+
+def system_reason(path):
+    """Why a normalised absolute ``path`` may not be a role's directory, or None."""
+    if any(_under(path, root) for root in PSEUDO_FS_ROOTS):
+        return "is on a pseudo filesystem (/proc, /sys, /dev, /run)", "choose a directory on real storage"
+    for prefix in SYSTEM_PREFIXES:
+        if _under(path, prefix):
+            return ("is inside the system directory %r (nothing under it may be taken over)" % prefix,
+                    "use a directory on a data disk, e.g. '/raid/models'")
+    if path in SYSTEM_PATHS:
+        return "is a system directory", "use a directory of its own such as '%s/gpufleet'" % path.rstrip("/")
+    return None
+
+
 def path_problem(var, value, allow_system=False, config_file=False):
     """Problem with an absolute directory path the role will own, or None.
 
     ``config_file``: the path is written into /etc/exports or ganesha.conf (see checks.path_problem).
+    System directories are refused by prefix (SYSTEM_PREFIXES) or as themselves (SYSTEM_PATHS).
     """
     found = checks.path_problem(var, value, example="/raid/models", config_file=config_file)
     if found:
         return found
-    norm = value
-    if any(norm == root or norm.startswith(root + "/") for root in PSEUDO_FS_ROOTS):
-        return "%s=%r is on a pseudo filesystem (/proc, /sys, /dev, /run); choose a directory on real storage" % (var, value)
-    if not allow_system and norm in SYSTEM_PATHS:
-        return "%s=%r is a system directory; use a directory of its own such as '%s/gpufleet'" % (var, value, norm.rstrip("/"))
+    reason = system_reason(value)
+    if reason and (not allow_system or reason[0].startswith("is on a pseudo")):
+        return "%s=%r %s; %s" % (var, value, reason[0], reason[1])
     return None
+
+
+def host_path_problems(var, records):
+    """Problems of the paths disk_space_info measured on a host (its ``paths`` records): a path
+    whose existing part leads through a symlink (the path itself or any parent) to a system
+    directory, or into one, is refused, naming the link. The path as written was checked before
+    (path_problem); this is what it resolves to on that host."""
+    problems = []
+    for record in records or []:
+        real = record.get("real_path") or record.get("resolved_path")
+        links = record.get("symlinks") or []
+        if not real or not links:
+            continue
+        reason = system_reason(real)
+        if reason:
+            chain = ", ".join("%s -> %s" % (link["path"], link["target"]) for link in links)
+            problems.append(
+                "%s: %s resolves through the symlink%s %s to %s, which %s; point %s at a directory whose "
+                "path leads to real storage (no symlink into a system directory)"
+                % (var, record.get("path"), "s" if len(links) > 1 else "", chain, real, reason[0], var))
+    return problems
 
 
 def mode_problem(var, value, allow_world_writable=False, allow_var=None):

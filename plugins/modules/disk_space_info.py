@@ -118,6 +118,20 @@ paths:
       description: RV(paths[].probed_path) with symlinks resolved.
       type: str
       sample: /raid
+    real_path:
+      description:
+        - The path with every symlink of its existing part resolved (RV(paths[].resolved_path)
+          followed by the components that do not exist yet). The node roles refuse a path whose
+          real path is, or is inside, a system directory.
+      type: str
+      sample: /raid/models
+    symlinks:
+      description:
+        - Each component of the path that is a symbolic link, parents first and the path itself
+          last, with the link's target as C(readlink) gives it; empty when none is.
+      type: list
+      elements: dict
+      sample: [{path: /raid, target: /mnt/nvme0}]
     mount_point:
       description: Mount point of the filesystem holding the path.
       type: str
@@ -192,7 +206,9 @@ from ansible_collections.gpufleet.cluster.plugins.module_utils.disk_space import
     nearest_existing,
     normalize,
     parse_mount_table,
+    real_path,
     space_from_statvfs,
+    symlinked_components,
 )
 
 
@@ -230,6 +246,8 @@ def main():
         except OSError as exc:
             module.fail_json(msg="cannot measure %s: %s" % (path, to_native(exc)))
         record["resolved_path"] = resolved
+        record["real_path"] = real_path(path, probed, resolved)
+        record["symlinks"] = symlinked_components(path, os.path.islink, os.readlink)
         record["is_symlink"] = os.path.islink(path)
         record["is_dir"] = os.path.isdir(path)
         records.append(record)

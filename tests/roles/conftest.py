@@ -148,8 +148,10 @@ def target(tmp_path_factory):
             "--cap-add", "SYS_ADMIN", "--cap-add", "DAC_READ_SEARCH", "--security-opt", "apparmor=unconfined",
             *devices, image, "sleep", "infinity",
         )
-        # A data directory that is a symlink to somewhere else: node_prep must refuse it.
-        sh("podman", "exec", CONTAINER, "sh", "-c", "mkdir -p /srv/elsewhere /data && ln -s /srv/elsewhere /data/linked")
+        # A data directory that is a symlink to somewhere else: node_prep must refuse it. A parent
+        # directory that is a symlink into /etc: every node role must refuse paths through it.
+        sh("podman", "exec", CONTAINER, "sh", "-c",
+           "mkdir -p /srv/elsewhere /data && ln -s /srv/elsewhere /data/linked && ln -s /etc /data/etc-link")
         yield Target(workdir, loops)
     finally:
         sh("podman", "rm", "--force", "--time", "0", CONTAINER, check=False)

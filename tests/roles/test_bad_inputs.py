@@ -51,7 +51,7 @@ CASES = [
     # --- node_prep -----------------------------------------------------------------
     ("node_prep", "node_prep_data_dirs.0.path", "raid/models",
      ["node_prep_data_dirs[0].path='raid/models' is relative", "use an absolute path such as '/raid/models'"]),
-    ("node_prep", "node_prep_data_dirs.0.path", "/etc", ["node_prep_data_dirs[0].path='/etc' is a system directory"]),
+    ("node_prep", "node_prep_data_dirs.0.path", "/etc", ["node_prep_data_dirs[0].path='/etc' is inside the system directory '/etc'"]),
     ("node_prep", "node_prep_data_dirs.0.mode", "777x", ["node_prep_data_dirs[0].mode='777x' is not an octal mode", '"0750"']),
     ("node_prep", "node_prep_data_dirs.0.mode", "0777",
      ["node_prep_data_dirs[0].mode='0777' lets every user on the host write", "node_prep_allow_world_writable: true"]),
@@ -167,6 +167,21 @@ HOSTILE = [
     # "no" is false: the ext4 device is not formatted.
     ("xfs_cache", {"xfs_cache_device": DEVICES["ext4"], "xfs_cache_force": "no"},
      ["/dev/gpufleet-ext4 holds a ext4 filesystem labelled 'not-ours'", "refusing to format it"]),
+    # --- every node role: system directories by prefix, and a parent that is a symlink into one
+    ("node_prep", {"node_prep_data_dirs.0.path": "/usr/local/models"},
+     ["node_prep_data_dirs[0].path='/usr/local/models' is inside the system directory '/usr'"]),
+    ("node_prep", {"node_prep_data_dirs.1.path": "/data/etc-link/gpufleet"},
+     ["node_prep on roletest: node_prep_data_dirs: /data/etc-link/gpufleet resolves through the symlink "
+      "/data/etc-link -> /etc to /etc/gpufleet, which is inside the system directory '/etc'"]),
+    ("nfs_server", {"nfs_server_exports": [{"name": "greptimedb", "path": "/data/etc-link/exports"}]},
+     ["nfs_server on roletest: nfs_server_exports: /data/etc-link/exports resolves through the symlink "
+      "/data/etc-link -> /etc to /etc/exports"]),
+    ("nfs_client", {"nfs_client_mounts.0.path": "/data/etc-link/greptimedb"},
+     ["nfs_client on roletest: nfs_client_mounts: /data/etc-link/greptimedb resolves through the symlink "
+      "/data/etc-link -> /etc to /etc/greptimedb"]),
+    ("xfs_cache", {"xfs_cache_mount_path": "/data/etc-link/cache"},
+     ["xfs_cache on roletest: xfs_cache_mount_path: /data/etc-link/cache resolves through the symlink "
+      "/data/etc-link -> /etc to /etc/cache, which is inside the system directory '/etc'"]),
 ]
 
 

@@ -15,7 +15,9 @@ from ansible_collections.gpufleet.cluster.plugins.module_utils.disk_space import
     parse_mount_table,
     parse_mountinfo,
     parse_proc_mounts,
+    real_path,
     space_from_statvfs,
+    symlinked_components,
     unescape,
 )
 
@@ -124,6 +126,21 @@ def test_normalize_refuses_relative_and_non_strings(path):
 def test_ancestors():
     assert ancestors("/raid/models/llama") == ["/raid/models/llama", "/raid/models", "/raid", "/"]
     assert ancestors("/") == ["/"]
+
+
+def test_symlinked_components_parents_first_the_path_itself_last():
+    links = {"/raid": "/mnt/nvme0", "/raid/models/cur": "snap-2"}
+    found = symlinked_components("/raid/models/cur", links.__contains__, links.__getitem__)
+    assert found == [{"path": "/raid", "target": "/mnt/nvme0"}, {"path": "/raid/models/cur", "target": "snap-2"}]
+    assert symlinked_components("/data/alertmanager", links.__contains__, links.__getitem__) == []
+    assert symlinked_components("/", lambda p: True, lambda p: "x") == []  # '/' is never a link
+
+
+def test_real_path_keeps_the_components_that_do_not_exist_yet():
+    assert real_path("/raid/models/new", "/raid", "/mnt/nvme0") == "/mnt/nvme0/models/new"
+    assert real_path("/raid/models", "/raid/models", "/mnt/nvme0/models") == "/mnt/nvme0/models"
+    assert real_path("/data/x", "/", "/") == "/data/x"
+    assert real_path("/data/etc-link/gpufleet/", "/data/etc-link", "/etc") == "/etc/gpufleet"
 
 
 def test_nearest_existing_walks_up_to_an_existing_parent():

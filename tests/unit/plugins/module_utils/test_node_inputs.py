@@ -7,6 +7,7 @@ import copy
 import pytest
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils.node_inputs import (
+    host_path_problems,
     id_problem,
     mode_problem,
     network_problem,
@@ -90,7 +91,7 @@ def _with(role, dotted, value):
 BAD = [
     ("node_prep", "data_dirs.0.path", "raid/models", ["node_prep_data_dirs[0].path='raid/models' is relative"]),
     ("node_prep", "data_dirs.0.path", "/raid/../etc", ["node_prep_data_dirs[0].path='/raid/../etc' climbs with '..'"]),
-    ("node_prep", "data_dirs.0.path", "/etc", ["is a system directory"]),
+    ("node_prep", "data_dirs.0.path", "/etc", ["is inside the system directory '/etc'"]),
     ("node_prep", "data_dirs.0.path", "/proc/x", ["pseudo filesystem"]),
     ("node_prep", "data_dirs.0.mode", "777x", ["node_prep_data_dirs[0].mode='777x' is not an octal mode"]),
     ("node_prep", "data_dirs.0.mode", "0777", ["(o+w)", "node_prep_allow_world_writable: true"]),
@@ -244,9 +245,66 @@ def test_networks_accepted(value):
     assert network_problem("n", value) is None
 
 
-@pytest.mark.parametrize("value", ["/raid", "/data/alertmanager", "/mnt/gpu cache"])
+@pytest.mark.parametrize("value", ["/raid", "/data/alertmanager", "/mnt/gpu cache", "/home/z1_ossci/greptimedb",
+                                   "/var/lib/gpufleet", "/srv/nfs/greptimedb", "/etcetera", "/usrdata", "/opt/models"])
 def test_paths_accepted(value):
     assert path_problem("p", value) is None
+
+
+@pytest.mark.parametrize("value, reason", [
+    # The operating system's trees and the kubelet's and runtimes' state: refused with all under them.
+    ("/etc", "is inside the system directory '/etc'"),
+    ("/etc/gpufleet", "is inside the system directory '/etc'"),
+    ("/usr/local/models", "is inside the system directory '/usr'"),
+    ("/boot/efi/cache", "is inside the system directory '/boot'"),
+    ("/var/lib/kubelet/pods", "is inside the system directory '/var/lib/kubelet'"),
+    ("/var/lib/containerd", "is inside the system directory '/var/lib/containerd'"),
+    ("/lib64/x", "is inside the system directory '/lib64'"),
+    # Pseudo filesystems, whole.
+    ("/proc/1", "is on a pseudo filesystem"),
+    ("/run/gpufleet", "is on a pseudo filesystem"),
+    ("/dev/shm/cache", "is on a pseudo filesystem"),
+    # Refused as themselves: a directory of their own under them is fine.
+    ("/", "is a system directory"),
+    ("/home", "is a system directory"),
+    ("/var/lib", "is a system directory"),
+    ("/mnt", "is a system directory"),
+])
+def test_system_directories_are_refused_by_prefix_or_as_themselves(value, reason):
+    problem = path_problem("node_prep_data_dirs[0].path", value)
+    assert problem is not None and problem.startswith("node_prep_data_dirs[0].path=%r %s" % (value, reason)), problem
+
+
+def _record(path, real, links):
+    return {"path": path, "real_path": real, "resolved_path": real, "symlinks": links}
+
+
+def test_a_symlinked_parent_into_a_system_directory_is_refused_naming_the_link():
+    records = [
+        _record("/data/etc-link/gpufleet", "/etc/gpufleet", [{"path": "/data/etc-link", "target": "/etc"}]),
+        # Through two links, the second relative, into the kubelet's state.
+        _record("/raid/k/pods", "/var/lib/kubelet/pods", [{"path": "/raid", "target": "/mnt/raid0"},
+                                                          {"path": "/mnt/raid0/k", "target": "../../var/lib/kubelet"}]),
+        # Parent links that lead to real storage, and a path without links, are fine.
+        _record("/raid/models", "/mnt/nvme0/models", [{"path": "/raid", "target": "/mnt/nvme0"}]),
+        _record("/data/alertmanager", "/data/alertmanager", []),
+        # A link to / leads to a system directory as itself.
+        _record("/data/root-link", "/", [{"path": "/data/root-link", "target": "/"}]),
+    ]
+    problems = host_path_problems("node_prep_data_dirs", records)
+    assert problems == [
+        "node_prep_data_dirs: /data/etc-link/gpufleet resolves through the symlink /data/etc-link -> /etc to "
+        "/etc/gpufleet, which is inside the system directory '/etc' (nothing under it may be taken over); point "
+        "node_prep_data_dirs at a directory whose path leads to real storage (no symlink into a system directory)",
+        "node_prep_data_dirs: /raid/k/pods resolves through the symlinks /raid -> /mnt/raid0, /mnt/raid0/k -> "
+        "../../var/lib/kubelet to /var/lib/kubelet/pods, which is inside the system directory '/var/lib/kubelet' "
+        "(nothing under it may be taken over); point node_prep_data_dirs at a directory whose path leads to real "
+        "storage (no symlink into a system directory)",
+        "node_prep_data_dirs: /data/root-link resolves through the symlink /data/root-link -> / to /, which is a "
+        "system directory; point node_prep_data_dirs at a directory whose path leads to real storage (no symlink "
+        "into a system directory)",
+    ]
+    assert host_path_problems("v", []) == [] and host_path_problems("v", None) == []
 
 
 def test_unknown_role_and_wrong_type():

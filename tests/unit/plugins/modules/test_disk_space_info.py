@@ -79,6 +79,22 @@ def test_resolves_symlinks_before_looking_up_the_mount(tmp_path, table):
     assert result["paths"][0]["mount_point"] == str(data)
 
 
+def test_reports_every_symlinked_component_and_the_real_path(tmp_path, table):
+    """A parent that is a link (a relative one here) is reported with its target, and the real
+    path keeps the components that do not exist yet."""
+    mount_table, data = table
+    (tmp_path / "parent-link").symlink_to("data")
+    path = tmp_path / "parent-link" / "new" / "dir"
+    rc, result = run_module(tmp_path, paths=[str(path), str(data)], mount_table=mount_table)
+    assert rc == 0
+    linked, plain = result["paths"]
+    assert linked["symlinks"] == [{"path": str(tmp_path / "parent-link"), "target": "data"}]
+    assert linked["is_symlink"] is False and linked["exists"] is False
+    assert linked["real_path"] == str(data / "new" / "dir")
+    assert linked["mount_point"] == str(data)
+    assert plain["symlinks"] == [] and plain["real_path"] == str(data)
+
+
 def test_shortfall_is_reported_not_failed_by_default(tmp_path, table):
     mount_table, data = table
     rc, result = run_module(tmp_path, paths=[str(data)], min_free_gb=10**9, mount_table=mount_table)
