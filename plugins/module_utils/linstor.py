@@ -320,6 +320,30 @@ def parameter_problems(var, parameters):
     return problems
 
 
+# The StorageClass parameters the role writes from an entry's own fields (storageclass_parameters):
+# the seed's pool, placement, remote access and xfs. A generic ``parameters`` key for one of them
+# would silently win over the field, past its checks.
+FIELD_PARAMETERS = {"storagepool": "storage_pool", "placementcount": "placement_count", "autoplace": "placement_count",
+                    "allowremotevolumeaccess": "allow_remote_volume_access"}
+
+
+def parameter_override_problems(var, parameters):
+    """A ``parameters`` key that would override what the role sets from the entry's own fields."""
+    problems = []
+    for key in sorted(parameters):
+        namespace, _sep, raw = key.rpartition("/")
+        field = None
+        if namespace in ("", PARAMETER_NAMESPACE) or namespace.lower() == PARAMETER_NAMESPACE:
+            field = FIELD_PARAMETERS.get(raw.lower())
+        elif key.lower() == "csi.storage.k8s.io/fstype":
+            field = "fstype"
+        if field:
+            problems.append("%s has %r, which would override what the role sets from the entry's %s; set %s "
+                            "instead (the role checks it and compares it with the class in the cluster)"
+                            % (var, key, field, field))
+    return problems
+
+
 def storageclass_problems(var, classes, pool_names=None):
     """Problems with the role's StorageClass entries (before anything is applied)."""
     if not isinstance(classes, list):
@@ -374,6 +398,7 @@ def storageclass_problems(var, classes, pool_names=None):
             problems.append("%s.parameters=%r must be a dict of strings" % (item, extra))
         else:
             problems.extend(parameter_problems("%s.parameters" % item, extra))
+            problems.extend(parameter_override_problems("%s.parameters" % item, extra))
     return problems
 
 

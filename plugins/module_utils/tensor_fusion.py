@@ -312,11 +312,74 @@ def _pool_problems(index, pool):
     return out
 
 
+# The chart values the role sets from its own variables (chart_values), with those variables: a
+# key of tensor_fusion_chart_values (merged last) at, under or above one of them would silently win
+# over the variable, past its checks and the report.
+ROLE_VALUES = (
+    ("controller.replicaCount", "controller_replicas"),
+    ("controller.command", "controller_extra_args, controller_auto_scale, alertmanager_address"),
+    ("controller.nvidiaOperatorProgressiveMigration", "nvidia_operator_progressive_migration"),
+    ("controller.resources", "controller_resources"),
+    ("greptime.installStandalone", "greptimedb_mode"),
+    ("greptime.isCloud", "greptimedb_mode"),
+    ("greptime.host", "greptimedb_host"),
+    ("greptime.port", "greptimedb_port"),
+    ("greptime.db", "greptimedb_db"),
+    ("greptime.user", "greptimedb_user"),
+    ("greptime.password", "greptimedb_password"),
+    ("alert.enabled", "alertmanager_mode"),
+    ("alert.replicaCount", "alertmanager_replicas"),
+    ("alert.persistence", "alertmanager_mode, alertmanager_size, alertmanager_storage_class"),
+    ("alert.alertManagerConfig", "alertmanager_config"),
+    ("alert.resources", "alertmanager_resources"),
+    ("dynamicConfig.metricsTTL", "metrics_ttl"),
+    ("dynamicConfig.metricsFormat", "metrics_format"),
+    ("dynamicConfig.alertRules", "alert_rules"),
+    ("schedulerConfig", "scheduler_plugin_config"),
+    ("cluster.enabled", None),
+    ("agent.resources", "agent_resources"),
+)
+
+
+def _leaf_paths(value, prefix=""):
+    """Dotted paths of the values in a nested dict (an empty dict merges into nothing: none)."""
+    for key in sorted(value, key=str):
+        path = "%s%s" % (prefix, key)
+        if isinstance(value[key], dict):
+            for inner in _leaf_paths(value[key], path + "."):
+                yield inner
+        else:
+            yield path
+
+
+def chart_values_override_problems(chart_values):
+    """Keys of tensor_fusion_chart_values that would override a value the role sets from one of its
+    variables (deep-merged last, they would win unchecked). The value is never shown: it may be a
+    password."""
+    out = []
+    if not isinstance(chart_values, dict):
+        return out
+    for path in _leaf_paths(chart_values):
+        for role_path, variables in ROLE_VALUES:
+            if not (path == role_path or path.startswith(role_path + ".") or role_path.startswith(path + ".")):
+                continue
+            if variables is None:
+                out.append("%s sets %s, which the role keeps false: it applies the TensorFusionCluster itself (%s); "
+                           "remove it" % (_var("chart_values"), path, _var("cluster_name")))
+            else:
+                names = [_var(v.strip()) for v in variables.split(",")]
+                out.append("%s sets %s, which the role sets from %s: set %s instead (the value given there is not "
+                           "shown)" % (_var("chart_values"), path, ", ".join(names), "that" if len(names) == 1 else "those"))
+            break
+    return out
+
+
 def problems(s):
     """One sentence per problem with the resolved settings (see ``settings``)."""
     out = []
     if s.get("profile") not in PROFILES:
         return ["%s=%r is not a profile; use one of %s" % (_var("profile"), s.get("profile"), ", ".join(sorted(PROFILES)))]
+    out.extend(chart_values_override_problems(s.get("chart_values")))
     for key in FLAGS:
         if key in s:
             problem = checks.boolean_problem(_var(key), s[key])

@@ -5,9 +5,11 @@ from __future__ import annotations
 import copy
 
 import pytest
+from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from test_linstor import play
+from cluster_helpers import wait_for
+from test_linstor import CRDS, play
 
 pytestmark = pytest.mark.cluster
 
@@ -94,6 +96,27 @@ def test_block_claim_with_a_filesystem_type_and_a_relative_file_pool(cluster):
     assert run.rc != 0
     assert "linstor_pvcs[0]: a Block claim has no filesystem, but fstype='xfs' is set" in run.out
     assert "linstor_storage_pools[0].fileThinPool.directory='pools/fast' is relative" in run.out
+    _nothing_applied(cluster)
+
+
+def test_own_chart_values_without_installcrds_are_refused_while_the_crds_are_missing(cluster):
+    """A linstor_chart_values of the user's own replaces the default dict, installCRDs included: with
+    no Piraeus CRD in the cluster the role refuses at once instead of waiting for CRDs that never come.
+    (The CRDs are cluster-wide and belong to these tests here; a lab's come back with scripts/lab.)"""
+    apiext = client.ApiextensionsV1Api(cluster.api)
+    for crd in CRDS:
+        try:
+            apiext.delete_custom_resource_definition(crd)
+        except ApiException as exc:
+            assert exc.status == 404, exc
+    wait_for(lambda: not [c for c in apiext.list_custom_resource_definition().items if c.metadata.name in CRDS],
+             timeout=60, what="the Piraeus CRDs gone")
+    run = play(cluster, dict(GOOD, linstor_chart_values={"replicaCount": 2}))
+    assert run.rc != 0
+    assert ("linstor: linstor_chart_values has no installCRDs: true (unset) and the cluster lacks the CRDs "
+            + ", ".join(CRDS)) in run.out, run.out[-3000:]
+    assert "Add installCRDs: true to linstor_chart_values" in run.out
+    assert run.changed == 0
     _nothing_applied(cluster)
 
 

@@ -95,6 +95,19 @@ GROUPS = {
         "tensor_fusion_gpu_pools[0].isDefault='maybe' is not a boolean",
         "tensor_fusion_gpu_pools[0].node_selector['nvidia.com/gpu.present']='true,zone=a' is not a label value",
     ]),
+    # Generic chart values that would override what the role sets from its own variables (and a
+    # password given there, never shown even at -vvv).
+    "chart-values-overriding-the-role": ({
+        "tensor_fusion_chart_values": {"cluster": {"enabled": True}, "greptime": {"password": "t-tf-n0t-a-real-secret"},
+                                       "controller": {"replicaCount": 3, "image": {"tag": "1.2.3"}}},
+    }, [
+        "tensor_fusion_chart_values sets cluster.enabled, which the role keeps false: it applies the TensorFusionCluster "
+        "itself (tensor_fusion_cluster_name); remove it",
+        "tensor_fusion_chart_values sets greptime.password, which the role sets from tensor_fusion_greptimedb_password: "
+        "set that instead",
+        "tensor_fusion_chart_values sets controller.replicaCount, which the role sets from "
+        "tensor_fusion_controller_replicas: set that instead",
+    ]),
     "unknown-profile": ({"tensor_fusion_profile": "prod"}, [
         "tensor_fusion_profile", "prod", "testing, production",
     ]),

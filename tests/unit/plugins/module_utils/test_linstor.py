@@ -124,7 +124,17 @@ def test_remote_access_grammar_refuses(value):
     ({"parameters": {"unknownKey": "1"}}, "'unknownKey', which linstor-csi does not know"),
     ({"parameters": {"linstor.csi.linbit.com/layerList": "drbd zfs"}}, "unknown layers 'zfs'"),
     ({"parameters": {"linstor.csi.linbit.com/encryption": "maybe"}}, "must be \"true\" or \"false\""),
-    ({"parameters": {"linstor.csi.linbit.com/autoPlace": 2}}, "must be a string"),
+    ({"parameters": {"linstor.csi.linbit.com/encryption": True}}, "must be a string"),
+    # What the role sets from the entry's own fields is not overridden through parameters.
+    ({"parameters": {"csi.storage.k8s.io/fstype": "ext4"}},
+     "linstor_storage_classes[0].parameters has 'csi.storage.k8s.io/fstype', which would override what the role sets "
+     "from the entry's fstype; set fstype instead"),
+    ({"parameters": {"linstor.csi.linbit.com/placementCount": "2"}}, "from the entry's placement_count; set placement_count"),
+    ({"parameters": {"placementcount": "2"}}, "from the entry's placement_count"),
+    ({"parameters": {"linstor.csi.linbit.com/autoPlace": "3"}}, "from the entry's placement_count"),
+    ({"parameters": {"linstor.csi.linbit.com/storagePool": "other-pool"}}, "from the entry's storage_pool"),
+    ({"parameters": {"linstor.csi.linbit.com/allowRemoteVolumeAccess": "true"}},
+     "from the entry's allow_remote_volume_access"),
 ])
 def test_bad_storageclasses(change, expected):
     sc = dict(SEED_CLASS, **change)

@@ -124,6 +124,34 @@ def test_the_password_never_appears_in_a_problem():
     assert problems and not any("s3cret" in p for p in problems)
 
 
+@pytest.mark.parametrize("chart_values, expected", [
+    ({"cluster": {"enabled": True}}, "tensor_fusion_chart_values sets cluster.enabled, which the role keeps false: it "
+                                     "applies the TensorFusionCluster itself (tensor_fusion_cluster_name); remove it"),
+    ({"greptime": {"installStandalone": False}}, "tensor_fusion_chart_values sets greptime.installStandalone, which the "
+                                                 "role sets from tensor_fusion_greptimedb_mode: set that instead"),
+    ({"controller": {"replicaCount": 3}}, "sets controller.replicaCount, which the role sets from "
+                                          "tensor_fusion_controller_replicas"),
+    ({"alert": {"persistence": {"enabled": False}}}, "sets alert.persistence.enabled, which the role sets from "
+                                                     "tensor_fusion_alertmanager_mode, tensor_fusion_alertmanager_size, "
+                                                     "tensor_fusion_alertmanager_storage_class: set those instead"),
+    ({"alert": None}, "sets alert, which the role sets from tensor_fusion_alertmanager_mode"),  # a whole block replaced
+    ({"dynamicConfig": {"metricsTTL": "1d"}}, "sets dynamicConfig.metricsTTL, which the role sets from tensor_fusion_metrics_ttl"),
+    ({"schedulerConfig": {"profiles": []}}, "sets schedulerConfig.profiles, which the role sets from "
+                                            "tensor_fusion_scheduler_plugin_config"),
+])
+def test_chart_values_never_override_what_the_role_sets_from_its_variables(chart_values, expected):
+    problems = tf.problems(resolved(chart_values=chart_values))
+    assert any(expected in p for p in problems), problems
+
+
+def test_chart_values_the_role_does_not_set_pass_and_a_secret_there_is_never_shown():
+    assert tf.problems(resolved(chart_values={"controller": {"image": {"tag": "1.2.3"}, "nodeSelector": {"a": "b"}},
+                                              "greptime": {}, "agent": {"image": {"repository": "r"}}})) == []
+    problems = tf.problems(resolved(chart_values={"greptime": {"password": "s3cret"}}))
+    assert problems == ["tensor_fusion_chart_values sets greptime.password, which the role sets from "
+                        "tensor_fusion_greptimedb_password: set that instead (the value given there is not shown)"]
+
+
 def test_production_debug_allowed_when_asked():
     assert tf.problems(resolved(profile="production", alertmanager_storage_class="x", log_level="trace",
                                 allow_debug_log_level=True)) == []
