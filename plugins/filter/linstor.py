@@ -10,6 +10,7 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils import checks, linstor
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.piraeus_patch import patch_problems
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.plain import plain_filters
 
 
@@ -29,9 +30,38 @@ def linstor_input_problems(inputs):
         names = [c.get("name") for c in classes if isinstance(c, dict)]
         fstypes = dict((c.get("name"), c.get("fstype", "xfs")) for c in classes if isinstance(c, dict))
         problems += linstor.pvc_problems("linstor_pvcs", inputs.get("pvcs") or [], names, fstypes)
+        problems += _placement_problems(inputs)
         return problems
     except (AttributeError, KeyError, TypeError) as exc:
         raise AnsibleFilterError("linstor_input_problems: unexpected input shape: %s" % exc)
+
+
+def _placement_problems(inputs):
+    """Satellite placement, the satellite configuration's selector, properties and patches, and the
+    LinstorCluster spec, as the operator's webhooks check them (each key only when given)."""
+    problems = []
+    nodes = inputs.get("storage_nodes")
+    if nodes is not None:
+        if not isinstance(nodes, list):
+            problems.append("linstor_storage_nodes=%r must be a list of Kubernetes node names" % (nodes,))
+        else:
+            for index, node in enumerate(nodes):
+                found = checks.dns_subdomain_problem("linstor_storage_nodes[%d]" % index, node, "gpu-node-1",
+                                                     what="a Kubernetes node name")
+                problems += [found] if found else []
+    for key in ("satellite_node_selector", "satellite_configuration_node_selector"):
+        if key in inputs:
+            problems += checks.labels_problems("linstor_%s" % key, inputs[key], "gpufleet.io/storage", "true")
+    if "satellite_properties" in inputs:
+        problems += linstor.satellite_property_problems("linstor_satellite_properties", inputs["satellite_properties"])
+    if "satellite_patches" in inputs:
+        problems += patch_problems("linstor_satellite_patches", inputs["satellite_patches"])
+    if "cluster_spec" in inputs:
+        spec = inputs["cluster_spec"]
+        problems += linstor.cluster_spec_problems("linstor_cluster_spec", spec)
+        if isinstance(spec, dict) and "patches" in spec:
+            problems += patch_problems("linstor_cluster_spec.patches", spec["patches"])
+    return problems
 
 
 def claim_problems(claims, prefix):

@@ -64,11 +64,13 @@ def _replicas(value):
 
 # --- storage pools (LinstorSatelliteConfiguration.spec.storagePools) ---------------------------
 
-def _device_problems(var, devices):
+def _device_problems(var, devices, seen=None):
+    """``seen``: device -> the variable that listed it first, across every pool of the object (the
+    operator's webhook refuses a device listed twice anywhere in the satellite configuration)."""
     problems = []
     if not isinstance(devices, list) or not devices:
         return ["%s=%r must be a non-empty list of block devices such as ['/dev/nvme1n1']" % (var, devices)]
-    seen = set()
+    seen = {} if seen is None else seen
     for index, device in enumerate(devices):
         item = "%s[%d]" % (var, index)
         if not isinstance(device, str) or not device.startswith("/dev/"):
@@ -86,8 +88,10 @@ def _device_problems(var, devices):
                             "only its name (lvmPool.volumeGroup / lvmThinPool.volumeGroup) without source.hostDevices"
                             % (item, device))
         if clean in seen:
-            problems.append("%s=%r is listed twice; give each device once" % (item, device))
-        seen.add(clean)
+            problems.append("%s=%r is listed twice (first as %s); give each device once, in one pool"
+                            % (item, device, seen[clean]))
+        else:
+            seen[clean] = item
     return problems
 
 
@@ -97,6 +101,7 @@ def pool_problems(var, pools):
         return ["%s=%r must be a list of storage pools" % (var, pools)]
     problems = []
     names = set()
+    devices = {}
     for index, pool in enumerate(pools):
         item = "%s[%d]" % (var, index)
         if not isinstance(pool, dict):
@@ -147,7 +152,7 @@ def pool_problems(var, pools):
             else:
                 if kind not in ("lvmPool", "lvmThinPool", "zfsPool", "zfsThinPool"):
                     problems.append("%s.source.hostDevices is only for LVM and ZFS pools, not %s; drop source" % (item, kind))
-                problems.extend(_device_problems("%s.source.hostDevices" % item, source.get("hostDevices")))
+                problems.extend(_device_problems("%s.source.hostDevices" % item, source.get("hostDevices"), devices))
     return problems
 
 
@@ -160,7 +165,8 @@ def _pool_identity(pool):
         "thinPool": spec.get("thinPool", ""),
         "zPool": spec.get("zPool", ""),
         "directory": spec.get("directory", ""),
-        "source": sorted((pool.get("source") or {}).get("hostDevices") or []),
+        # In order: the webhook compares the source whole (reflect.DeepEqual), a reordering included.
+        "source": list((pool.get("source") or {}).get("hostDevices") or []),
     }
 
 
@@ -180,10 +186,134 @@ def pool_changes(var, existing, desired):
         before, after = _pool_identity(old[name]), _pool_identity(pool)
         for field in ("type", "volumeGroup", "thinPool", "zPool", "directory", "source"):
             if before[field] != after[field]:
-                problems.append("%s[%d] (pool %r): %s would change from %r to %r; an existing pool's type, volume group "
+                reordered = field == "source" and sorted(before[field]) == sorted(after[field])
+                problems.append("%s[%d] (pool %r): %s would change from %r to %r%s; an existing pool's type, volume group "
                                 "and source never change (LINSTOR would not move its data). Create a pool with a new "
                                 "name and migrate, or restore the old value"
-                                % (var, index, name, field, before[field], after[field]))
+                                % (var, index, name, field, before[field], after[field],
+                                   " (the same devices in another order: the operator's webhook refuses that too)"
+                                   if reordered else ""))
+    return problems
+
+
+# --- satellite placement, properties and the LinstorCluster spec (the operator's webhooks) ----
+
+# fieldpath.ExtractFieldPath on a Node (pkg/utils/fieldpath): what a node property may read.
+_NODE_FIELDS = ("metadata.name", "metadata.namespace", "metadata.uid")
+_NODE_MAPS = ("metadata.labels", "metadata.annotations")
+_SUBSCRIPT_RE = re.compile(r"(metadata\.labels|metadata\.annotations)\['(.*)'\]", re.S)
+
+
+def node_field_ref(ref):
+    """(wildcard, None) for a nodeFieldRef the operator reads from a Node, or (None, reason).
+
+    A whole label/annotation map, or a subscript ending in '*', is a wildcard (one property per
+    key: expandFrom); a name, namespace, uid or one label/annotation key is a single value
+    (valueFrom)."""
+    if not isinstance(ref, str) or not ref:
+        return None, "is not a field reference"
+    if ref in _NODE_FIELDS:
+        return False, None
+    if ref in _NODE_MAPS:
+        return True, None
+    match = _SUBSCRIPT_RE.fullmatch(ref)
+    if not match:
+        return None, "is not a field the operator reads from a Node (%s, or %s['<key>'])" % (
+            ", ".join(_NODE_FIELDS + _NODE_MAPS), "/".join(_NODE_MAPS))
+    kind, key = match.groups()
+    if key.endswith("*"):
+        return True, None
+    if not checks.is_label_key(key.lower() if kind == "metadata.annotations" else key):
+        return None, "has the key %r, which is not a label key" % key
+    return False, None
+
+
+def satellite_property_problems(var, props):
+    """LinstorSatelliteConfiguration.spec.properties as the webhook checks them (ValidateNodeProperties)."""
+    if not isinstance(props, list):
+        return ["%s=%r must be a list of properties ({name, value | valueFrom | expandFrom})" % (var, props)]
+    problems = []
+    for index, prop in enumerate(props):
+        item = "%s[%d]" % (var, index)
+        if not isinstance(prop, dict):
+            problems.append("%s=%r must be a dict with a name and one of value, valueFrom, expandFrom" % (item, prop))
+            continue
+        unknown = sorted(set(prop) - set(("name", "value", "valueFrom", "expandFrom", "optional")))
+        if unknown:
+            problems.append("%s has unknown keys %s; a property has name, value | valueFrom | expandFrom and optional"
+                            % (item, ", ".join(unknown)))
+        name = prop.get("name")
+        if not isinstance(name, str) or not name.strip() or checks.control_characters(name):
+            problems.append("%s.name=%r is not a LINSTOR property name, e.g. 'Aux/rack'" % (item, name))
+        sources = [k for k in ("value", "valueFrom", "expandFrom") if prop.get(k) not in (None, "")]
+        if len(sources) != 1:
+            problems.append("%s (%r) has %s; give exactly one of value, valueFrom, expandFrom"
+                            % (item, name, " and ".join(sources) if sources else "none of them"))
+        if "value" in prop and prop["value"] is not None and not isinstance(prop["value"], str):
+            problems.append("%s.value=%r must be a string; quote it" % (item, prop["value"]))
+        for key, want_wildcard in (("valueFrom", False), ("expandFrom", True)):
+            source = prop.get(key)
+            if source in (None, ""):
+                continue
+            if not isinstance(source, dict):
+                problems.append("%s.%s=%r must be a dict with nodeFieldRef" % (item, key, source))
+                continue
+            ref = source.get("nodeFieldRef")
+            wildcard, reason = node_field_ref(ref)
+            if reason:
+                problems.append("%s.%s.nodeFieldRef=%r %s" % (item, key, ref, reason))
+            elif wildcard != want_wildcard:
+                problems.append("%s.%s.nodeFieldRef=%r %s" % (item, key, ref, (
+                    "reads many keys: use expandFrom for a wildcard (a map or a subscript ending in '*')"
+                    if wildcard else "reads one value: expandFrom needs a wildcard (a map, or a subscript ending "
+                    "in '*'); use valueFrom")))
+            if key == "expandFrom" and source.get("nameTemplate") and source.get("delimiter"):
+                problems.append("%s.expandFrom has both nameTemplate and delimiter; give only one" % item)
+        if "optional" in prop:
+            problem = checks.boolean_problem("%s.optional" % item, prop["optional"])
+            if problem:
+                problems.append(problem)
+    return problems
+
+
+# What the role writes into LinstorCluster.spec from its own variables (templates/linstorcluster.yml.j2):
+# linstor_cluster_spec is merged over it and would win past the checks.
+CLUSTER_SPEC_FROM_VARIABLES = (
+    ("nodeAffinity", "linstor_storage_nodes"),
+    ("nodeSelector", "linstor_satellite_node_selector"),
+    ("csiNode.podTemplate.spec.tolerations", "linstor_gpu_tolerations"),
+    ("highAvailabilityController.podTemplate.spec.tolerations", "linstor_gpu_tolerations"),
+)
+
+
+def _dotted_paths(value, prefix=""):
+    for key in sorted(value, key=str):
+        path = "%s%s" % (prefix, key)
+        if isinstance(value[key], dict) and value[key]:
+            for inner in _dotted_paths(value[key], path + "."):
+                yield inner
+        else:
+            yield path
+
+
+def cluster_spec_problems(var, spec):
+    """linstor_cluster_spec: a dict merged into LinstorCluster.spec. What the role sets from its own
+    variables is refused (name the variable instead); the external controller's URL must parse (the
+    webhook's ValidateExternalController). Patches are checked by the controller-side patch check."""
+    if not isinstance(spec, dict):
+        return ["%s=%r must be a dict (merged into LinstorCluster.spec)" % (var, spec)]
+    problems = []
+    for path in _dotted_paths(spec):
+        for owned, variable in CLUSTER_SPEC_FROM_VARIABLES:
+            if path == owned or path.startswith(owned + ".") or owned.startswith(path + "."):
+                problems.append("%s sets %s, which the role sets from %s: set %s instead" % (var, path, variable, variable))
+                break
+    external = spec.get("externalController")
+    if external is not None:
+        url = external.get("url") if isinstance(external, dict) else None
+        problem = checks.url_problem("%s.externalController.url" % var, url, example="http://linstor-controller:3370")
+        if problem:
+            problems.append(problem)
     return problems
 
 

@@ -58,6 +58,14 @@ def base_vars(cluster, charts):
         ],
         # Over the whole cluster: other tests' objects would count. test_seed_flow_... runs it.
         "linstor_verify_placement": False,
+        # The satellite configuration's properties and patches, as the webhook would take them.
+        "linstor_satellite_properties": [
+            {"name": "Aux/gpufleet-zone", "valueFrom": {"nodeFieldRef": "metadata.labels['topology.kubernetes.io/zone']"}},
+            {"name": "Aux/gpufleet", "expandFrom": {"nodeFieldRef": "metadata.labels['gpufleet.io/*']", "nameTemplate": "$1"},
+             "optional": True},
+        ],
+        "linstor_satellite_patches": [{"target": {"kind": "Pod", "name": "satellite"},
+                                       "patch": "- op: add\n  path: /spec/priorityClassName\n  value: system-node-critical\n"}],
     }
 
 
@@ -133,7 +141,7 @@ def test_first_run_installs_and_the_second_changes_nothing(cluster, base_vars, i
     assert _helm_revision(cluster) == (revision, "deployed")
 
 
-def test_custom_resources_are_accepted_by_the_real_schema_and_read_back_whole(cluster, installed):
+def test_custom_resources_are_accepted_by_the_real_schema_and_read_back_whole(cluster, base_vars, installed):
     lc = _cr(cluster, "LinstorCluster", "linstorcluster")
     sent = {
         "nodeAffinity": {"nodeSelectorTerms": [{"matchExpressions": [
@@ -145,6 +153,8 @@ def test_custom_resources_are_accepted_by_the_real_schema_and_read_back_whole(cl
     }
     contains_unpruned(sent, lc["spec"])
     sat = _cr(cluster, "LinstorSatelliteConfiguration", "gpufleet-storage-pools")
+    contains_unpruned({"properties": base_vars["linstor_satellite_properties"],
+                       "patches": base_vars["linstor_satellite_patches"]}, sat["spec"])
     contains_unpruned({"storagePools": [{"name": "fast-cache", "fileThinPool": {"directory": "/raid/linstor-pools/fast-cache"}}],
                        "podTemplate": {"spec": {"tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists",
                                                                  "effect": "NoSchedule"}]}}}, sat["spec"])

@@ -73,6 +73,14 @@ CASES = [
     # A reserved namespace: the release would sit among the cluster's own components.
     ("linstor_namespace", "kube-system",
      "linstor_namespace='kube-system' is a namespace Kubernetes keeps for its own components"),
+    # What the operator's webhooks refuse, refused first: a JSON patch without target, a property with
+    # no source, the satellites' placement overridden through the generic LinstorCluster spec.
+    ("linstor_satellite_patches", [{"patch": "- op: add\n  path: /spec/hostNetwork\n  value: true\n"}],
+     "linstor_satellite_patches[0] has no target; a JSON patch needs one"),
+    ("linstor_satellite_properties", [{"name": "Aux/rack"}],
+     "linstor_satellite_properties[0] ('Aux/rack') has none of them; give exactly one of value, valueFrom, expandFrom"),
+    ("linstor_cluster_spec", {"nodeAffinity": {"nodeSelectorTerms": []}},
+     "linstor_cluster_spec sets nodeAffinity.nodeSelectorTerms, which the role sets from linstor_storage_nodes"),
     ("linstor_storage_pools.0.lvmThinPool", None, None),  # replaced by a relative file pool below
 ]
 

@@ -61,3 +61,27 @@ def test_input_problems_collects_every_kind():
     assert f.zone_affinity("z")["nodeAffinity"]
     with pytest.raises(AnsibleFilterError):
         f.zone_affinity([])
+
+
+def test_input_problems_cover_placement_properties_patches_and_the_cluster_spec():
+    problems = f.linstor_input_problems({
+        "namespace": "kube-system",
+        "storage_nodes": ["gpu-ucsd-1", "GPU_2"],
+        "satellite_node_selector": {"gpufleet.io/storage": "yes,please"},
+        "satellite_configuration_node_selector": {"bad key!": "x"},
+        "satellite_properties": [{"name": "Aux/x", "value": "a", "valueFrom": {"nodeFieldRef": "metadata.name"}}],
+        "satellite_patches": [{"patch": "- op: add\n  path: /spec\n  value: {}\n"}],
+        "cluster_spec": {"nodeAffinity": {}, "patches": [{"patch": "[[["}], "externalController": {"url": "ftp://x"}},
+    })
+    expected = ["linstor_namespace='kube-system' is a namespace Kubernetes keeps",
+                "linstor_storage_nodes[1]='GPU_2' is not a Kubernetes node name",
+                "linstor_satellite_node_selector['gpufleet.io/storage']='yes,please' is not a label value",
+                "linstor_satellite_configuration_node_selector key='bad key!' is not a label key",
+                "linstor_satellite_properties[0] ('Aux/x') has value and valueFrom",
+                "linstor_satellite_patches[0] has no target",
+                "linstor_cluster_spec sets nodeAffinity, which the role sets from linstor_storage_nodes",
+                "linstor_cluster_spec.externalController.url='ftp://x' does not start with http:// or https://",
+                "linstor_cluster_spec.patches[0].patch parses neither"]
+    for part in expected:
+        assert any(part in p for p in problems), (part, problems)
+    assert len(problems) == len(expected), problems

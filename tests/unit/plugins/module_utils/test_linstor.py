@@ -403,3 +403,90 @@ def test_hostile_classes(change, expected):
 ])
 def test_zone_pins_are_label_values(zones, products, expected):
     assert expected in " | ".join(linstor.zone_affinity_problems("linstor_job_zones", zones, products, []))
+
+
+# --- the operator's webhooks (api/v1/*_webhook.go, storagepool.go, properties.go; v2.6.0) ---------
+
+def test_a_device_is_refused_when_listed_in_two_pools():
+    pools = [{"name": "thin-a", "lvmThinPool": {}, "source": {"hostDevices": ["/dev/nvme1n1"]}},
+             {"name": "thick-b", "lvmPool": {}, "source": {"hostDevices": ["/dev/nvme2n1", "/dev/nvme1n1"]}}]
+    assert linstor.pool_problems("linstor_storage_pools", pools) == [
+        "linstor_storage_pools[1].source.hostDevices[1]='/dev/nvme1n1' is listed twice (first as "
+        "linstor_storage_pools[0].source.hostDevices[0]); give each device once, in one pool"]
+
+
+def test_reordered_host_devices_are_a_change_the_webhook_refuses():
+    old = [{"name": "thin", "lvmThinPool": {}, "source": {"hostDevices": ["/dev/sdb", "/dev/sdc"]}}]
+    new = [{"name": "thin", "lvmThinPool": {}, "source": {"hostDevices": ["/dev/sdc", "/dev/sdb"]}}]
+    changes = linstor.pool_changes("linstor_storage_pools", old, new)
+    assert len(changes) == 1 and "source would change from ['/dev/sdb', '/dev/sdc'] to ['/dev/sdc', '/dev/sdb'] (the " \
+        "same devices in another order: the operator's webhook refuses that too)" in changes[0]
+    assert linstor.pool_changes("linstor_storage_pools", old, old) == []
+
+
+@pytest.mark.parametrize("ref, wildcard", [
+    ("metadata.name", False), ("metadata.uid", False), ("metadata.labels['topology.kubernetes.io/zone']", False),
+    ("metadata.annotations['Example.com/Rack']", False),  # annotations are checked lower-cased
+    ("metadata.labels", True), ("metadata.annotations", True), ("metadata.labels['gpufleet.io/*']", True),
+])
+def test_node_field_refs_the_operator_reads(ref, wildcard):
+    assert linstor.node_field_ref(ref) == (wildcard, None)
+
+
+@pytest.mark.parametrize("ref", ["spec.podCIDR", "metadata.labels['a b']", "metadata.name['x']", "", None,
+                                 "metadata.labels['zone\n']"])
+def test_node_field_refs_refused(ref):
+    wildcard, reason = linstor.node_field_ref(ref)
+    assert wildcard is None and reason
+
+
+@pytest.mark.parametrize("props, expected", [
+    ([{"name": "Aux/rack", "value": "r1", "valueFrom": {"nodeFieldRef": "metadata.name"}}],
+     "linstor_satellite_properties[0] ('Aux/rack') has value and valueFrom; give exactly one of value, valueFrom, expandFrom"),
+    ([{"name": "Aux/rack"}], "has none of them"),
+    ([{"name": "Aux/all", "valueFrom": {"nodeFieldRef": "metadata.labels"}}],
+     "linstor_satellite_properties[0].valueFrom.nodeFieldRef='metadata.labels' reads many keys: use expandFrom"),
+    ([{"name": "Aux/x", "expandFrom": {"nodeFieldRef": "metadata.name"}}], "reads one value: expandFrom needs a wildcard"),
+    ([{"name": "Aux/x", "expandFrom": {"nodeFieldRef": "metadata.labels['a/*']", "nameTemplate": "$1", "delimiter": ","}}],
+     "has both nameTemplate and delimiter"),
+    ([{"name": "Aux/x", "valueFrom": {"nodeFieldRef": "status.addresses"}}], "is not a field the operator reads from a Node"),
+    ([{"name": "Aux/x", "value": 3}], "linstor_satellite_properties[0].value=3 must be a string"),
+    ([{"name": "Aux/x\n", "value": "a"}], "is not a LINSTOR property name"),
+    ([{"name": "Aux/x", "value": "a", "optional": "maybe"}], "linstor_satellite_properties[0].optional='maybe' is not a boolean"),
+    ({"name": "x"}, "must be a list of properties"),
+])
+def test_satellite_properties_as_the_webhook_checks_them(props, expected):
+    assert any(expected in p for p in linstor.satellite_property_problems("linstor_satellite_properties", props)), \
+        linstor.satellite_property_problems("linstor_satellite_properties", props)
+
+
+def test_satellite_properties_accepted():
+    props = [{"name": "Aux/rack", "valueFrom": {"nodeFieldRef": "metadata.labels['topology.kubernetes.io/rack']"}},
+             {"name": "PrefNic", "value": "default-ipv4"},
+             {"name": "Aux/gpu", "expandFrom": {"nodeFieldRef": "metadata.labels['gpufleet.io/*']", "nameTemplate": "Aux/$1"},
+              "optional": True}]
+    assert linstor.satellite_property_problems("p", props) == []
+
+
+@pytest.mark.parametrize("spec, expected", [
+    ({"nodeAffinity": {"nodeSelectorTerms": []}},
+     "linstor_cluster_spec sets nodeAffinity.nodeSelectorTerms, which the role sets from linstor_storage_nodes: set "
+     "linstor_storage_nodes instead"),
+    ({"nodeSelector": {"a": "b"}}, "sets nodeSelector.a, which the role sets from linstor_satellite_node_selector"),
+    ({"csiNode": {"podTemplate": {"spec": {"tolerations": []}}}}, "which the role sets from linstor_gpu_tolerations"),
+    ({"csiNode": None}, "sets csiNode, which the role sets from linstor_gpu_tolerations"),
+    ({"externalController": {"url": "http://linstor:3370:1"}},
+     "linstor_cluster_spec.externalController.url='http://linstor:3370:1' does not parse as a URL"),
+    ({"externalController": {"url": "linstor-controller"}}, "does not start with http:// or https://"),
+    ([], "linstor_cluster_spec=[] must be a dict"),
+])
+def test_cluster_spec_problems(spec, expected):
+    problems = linstor.cluster_spec_problems("linstor_cluster_spec", spec)
+    assert any(expected in p for p in problems), problems
+
+
+def test_cluster_spec_the_role_does_not_set_passes():
+    spec = {"repository": "quay.io/piraeusdatastore", "properties": [{"name": "x", "value": "y"}],
+            "externalController": {"url": "https://linstor.example.org:3371"}, "csiNode": {"enabled": True},
+            "controller": {"podTemplate": {"spec": {"priorityClassName": "system-cluster-critical"}}}}
+    assert linstor.cluster_spec_problems("linstor_cluster_spec", spec) == []
