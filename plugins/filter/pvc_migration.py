@@ -19,6 +19,11 @@ def migrate_pvc_plan(current, backup, wanted, rollback=False):
     return pvc_migration.plan(current or None, backup or None, wanted, rollback)
 
 
+def migrate_pvc_quota_problems(quotas, old, new):
+    return pvc_migration.quota_problems(quotas, old or None, new)
+
+
 class FilterModule(object):
     def filters(self):
-        return plain_filters({"migrate_pvc_new_claim": migrate_pvc_new_claim, "migrate_pvc_plan": migrate_pvc_plan})
+        return plain_filters({"migrate_pvc_new_claim": migrate_pvc_new_claim, "migrate_pvc_plan": migrate_pvc_plan,
+                              "migrate_pvc_quota_problems": migrate_pvc_quota_problems})

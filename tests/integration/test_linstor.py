@@ -360,6 +360,49 @@ def test_migrate_pvc_guards_migration_and_rollback(cluster, installed, namespace
     assert restored.spec.storage_class_name == "t-rook-ceph-block" and restored.metadata.uid != new.metadata.uid
 
 
+def test_migrate_pvc_deletes_a_claim_only_after_its_replacement_passed_a_dry_run(cluster, installed, namespace,
+                                                                              cluster_scoped, tmp_path):
+    """The replacement goes to the API server as a dry run first. A LimitRange that refuses it, or a
+    ResourceQuota it would exceed even with the old claim gone: refused, nothing deleted. A quota
+    the dry run exceeds only because the old claim still counts: the migration goes ahead."""
+    _old_claim(cluster, namespace)
+    cluster_scoped(cluster.storage.delete_storage_class, "t-rook-ceph-block")
+    old = cluster.core.read_namespaced_persistent_volume_claim("ms-swift-cache-pvc", namespace)
+    migrate = {"migrate_pvc_namespace": namespace, "migrate_pvc_backup_dir": str(tmp_path), "confirm_data_loss": True}
+
+    def untouched(run, reason):
+        assert run.rc != 0
+        assert "migrate_pvc: the API server refuses the new claim %s/ms-swift-cache-pvc (" % namespace in run.out, \
+            run.out[-4000:]
+        assert reason in run.out and "so the old claim was not deleted" in run.out, run.out[-4000:]
+        assert run.changed == 0
+        kept = cluster.core.read_namespaced_persistent_volume_claim("ms-swift-cache-pvc", namespace)
+        assert kept.metadata.uid == old.metadata.uid and kept.spec.storage_class_name == "t-rook-ceph-block"
+        # The dry run left no claim of its own, and nothing was saved.
+        assert [c.metadata.name for c in cluster.core.list_namespaced_persistent_volume_claim(namespace).items] == [
+            "ms-swift-cache-pvc"]
+        assert not list(tmp_path.iterdir())
+
+    cluster.core.create_namespaced_limit_range(namespace, client.V1LimitRange(
+        metadata=client.V1ObjectMeta(name="claims"), spec=client.V1LimitRangeSpec(limits=[client.V1LimitRangeItem(
+            type="PersistentVolumeClaim", max={"storage": "250Gi"})])))
+    untouched(play(cluster, dict(migrate, migrate_pvc_size="300Gi"), playbook=MIGRATE),
+              "maximum storage usage per PersistentVolumeClaim is 250Gi, but request is 300Gi")
+    cluster.core.delete_namespaced_limit_range("claims", namespace)
+
+    cluster.core.create_namespaced_resource_quota(namespace, client.V1ResourceQuota(
+        metadata=client.V1ObjectMeta(name="storage"), spec=client.V1ResourceQuotaSpec(hard={"requests.storage": "250Gi"})))
+    wait_for(lambda: (cluster.core.read_namespaced_resource_quota("storage", namespace).status.used or {}).get(
+        "requests.storage") == "200Gi", timeout=60, what="the quota counting the old claim")
+    untouched(play(cluster, dict(migrate, migrate_pvc_size="300Gi"), playbook=MIGRATE),
+              "ResourceQuota storage: requests.storage would be 300Gi of 250Gi")
+
+    done = play(cluster, migrate, playbook=MIGRATE)  # 200Gi for 200Gi: fits once the old claim is gone
+    assert done.rc == 0, done.out[-4000:]
+    new = cluster.core.read_namespaced_persistent_volume_claim("ms-swift-cache-pvc", namespace)
+    assert new.metadata.uid != old.metadata.uid and new.spec.storage_class_name == SC
+
+
 def test_linstor_controller_info_asks_through_the_service_proxy(cluster, namespace):
     """No LINSTOR controller runs here: a Service without endpoints makes the proxy answer 503,
     which the module reports with the path it asked, proving the route it takes."""
