@@ -290,8 +290,7 @@ def _dotted_paths(value, prefix=""):
     for key in sorted(value, key=str):
         path = "%s%s" % (prefix, key)
         if isinstance(value[key], dict) and value[key]:
-            for inner in _dotted_paths(value[key], path + "."):
-                yield inner
+            yield from _dotted_paths(value[key], path + ".")
         else:
             yield path
 

@@ -346,8 +346,7 @@ def _leaf_paths(value, prefix=""):
     for key in sorted(value, key=str):
         path = "%s%s" % (prefix, key)
         if isinstance(value[key], dict):
-            for inner in _leaf_paths(value[key], path + "."):
-                yield inner
+            yield from _leaf_paths(value[key], path + ".")
         else:
             yield path
 
