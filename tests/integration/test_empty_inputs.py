@@ -47,7 +47,7 @@ def _roles(cluster, charts, tmp_path_factory):
             "linstor_storage_pools": [{"name": "t-empty-pool", "fileThinPool": {"directory": "/raid/linstor-pools/x"}}],
             "linstor_storage_classes": [{"name": "t-empty-class", "storage_pool": "t-empty-pool"}],
             "linstor_pvcs": [{"name": "t-empty-claim", "namespace": "t-empty-claims", "storage_class": "t-empty-class",
-                              "size": "1Gi"}],
+                              "size": "1Gi"}], "linstor_create_claim_namespaces": True,
             "linstor_verify_placement": False},
         "tensor_fusion": {
             "tensor_fusion_enabled": True, "tensor_fusion_chart_ref": str(charts / "tensor-fusion"),

@@ -58,6 +58,8 @@ def base_vars(cluster, charts):
         ],
         # Over the whole cluster: other tests' objects would count. test_seed_flow_... runs it.
         "linstor_verify_placement": False,
+        # The claims' namespace is this module's own: the role makes it.
+        "linstor_create_claim_namespaces": True,
         # The satellite configuration's properties and patches, as the webhook would take them.
         "linstor_satellite_properties": [
             {"name": "Aux/gpufleet-zone", "valueFrom": {"nodeFieldRef": "metadata.labels['topology.kubernetes.io/zone']"}},
@@ -360,8 +362,8 @@ def test_migrate_pvc_guards_migration_and_rollback(cluster, installed, namespace
     assert restored.spec.storage_class_name == "t-rook-ceph-block" and restored.metadata.uid != new.metadata.uid
 
 
-def test_migrate_pvc_deletes_a_claim_only_after_its_replacement_passed_a_dry_run(cluster, installed, namespace,
-                                                                              cluster_scoped, tmp_path):
+def test_migrate_pvc_deletes_a_claim_only_after_its_replacement_passed_a_dry_run(
+        cluster, installed, namespace, cluster_scoped, tmp_path):
     """The replacement goes to the API server as a dry run first. A LimitRange that refuses it, or a
     ResourceQuota it would exceed even with the old claim gone: refused, nothing deleted. A quota
     the dry run exceeds only because the old claim still counts: the migration goes ahead."""

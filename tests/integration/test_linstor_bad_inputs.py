@@ -22,6 +22,7 @@ GOOD = {
     "linstor_storage_pools": [{"name": "fast-cache", "lvmThinPool": {"volumeGroup": "vg", "thinPool": "thin"}}],
     "linstor_storage_classes": [{"name": SC, "storage_pool": "fast-cache"}],
     "linstor_pvcs": [{"name": "t-bad-claim", "namespace": "t-bad-input", "storage_class": SC, "size": "1Gi"}],
+    "linstor_create_claim_namespaces": True,
 }
 
 
@@ -81,6 +82,9 @@ CASES = [
      "linstor_satellite_properties[0] ('Aux/rack') has none of them; give exactly one of value, valueFrom, expandFrom"),
     ("linstor_cluster_spec", {"nodeAffinity": {"nodeSelectorTerms": []}},
      "linstor_cluster_spec sets nodeAffinity.nodeSelectorTerms, which the role sets from linstor_storage_nodes"),
+    # A claim's namespace that does not exist (a typo) is an error, never a new namespace.
+    ("linstor_create_claim_namespaces", False,
+     "linstor: linstor_pvcs names the namespace(s) t-bad-input, which the cluster does not have"),
     ("linstor_storage_pools.0.lvmThinPool", None, None),  # replaced by a relative file pool below
 ]
 
