@@ -184,6 +184,28 @@ def namespace_problem(var, value, example="default"):
     return dns_label_problem(var, value, example, what="a valid namespace name")
 
 
+def overriding_paths(given, owned):
+    """The dotted paths of ``given`` (a dict merged over what a role builds) at, under or above one
+    of the ``owned`` dotted paths (what the role sets from its own variables), as (path, owned)
+    pairs. An empty dict merges into nothing and overrides nothing."""
+    found = []
+    for path in _leaf_paths(given):
+        for mine in owned:
+            if path == mine or path.startswith(mine + ".") or mine.startswith(path + "."):
+                found.append((path, mine))
+                break
+    return found
+
+
+def _leaf_paths(value, prefix=""):
+    for key in sorted(value, key=str):
+        path = "%s%s" % (prefix, key)
+        if isinstance(value[key], dict):
+            yield from _leaf_paths(value[key], path + ".")
+        else:
+            yield path
+
+
 # Namespaces Kubernetes keeps for its own components (and for what every client may read:
 # kube-public): no release or object the collection owns goes there.
 RESERVED_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")

@@ -286,27 +286,17 @@ CLUSTER_SPEC_FROM_VARIABLES = (
 )
 
 
-def _dotted_paths(value, prefix=""):
-    for key in sorted(value, key=str):
-        path = "%s%s" % (prefix, key)
-        if isinstance(value[key], dict) and value[key]:
-            yield from _dotted_paths(value[key], path + ".")
-        else:
-            yield path
-
-
 def cluster_spec_problems(var, spec):
     """linstor_cluster_spec: a dict merged into LinstorCluster.spec. What the role sets from its own
     variables is refused (name the variable instead); the external controller's URL must parse (the
     webhook's ValidateExternalController). Patches are checked by the controller-side patch check."""
     if not isinstance(spec, dict):
         return ["%s=%r must be a dict (merged into LinstorCluster.spec)" % (var, spec)]
+    variables = dict(CLUSTER_SPEC_FROM_VARIABLES)
     problems = []
-    for path in _dotted_paths(spec):
-        for owned, variable in CLUSTER_SPEC_FROM_VARIABLES:
-            if path == owned or path.startswith(owned + ".") or owned.startswith(path + "."):
-                problems.append("%s sets %s, which the role sets from %s: set %s instead" % (var, path, variable, variable))
-                break
+    for path, owned in checks.overriding_paths(spec, [p for p, _v in CLUSTER_SPEC_FROM_VARIABLES]):
+        problems.append("%s sets %s, which the role sets from %s: set %s instead"
+                        % (var, path, variables[owned], variables[owned]))
     external = spec.get("externalController")
     if external is not None:
         url = external.get("url") if isinstance(external, dict) else None

@@ -341,35 +341,22 @@ ROLE_VALUES = (
 )
 
 
-def _leaf_paths(value, prefix=""):
-    """Dotted paths of the values in a nested dict (an empty dict merges into nothing: none)."""
-    for key in sorted(value, key=str):
-        path = "%s%s" % (prefix, key)
-        if isinstance(value[key], dict):
-            yield from _leaf_paths(value[key], path + ".")
-        else:
-            yield path
-
-
 def chart_values_override_problems(chart_values):
     """Keys of tensor_fusion_chart_values that would override a value the role sets from one of its
     variables (deep-merged last, they would win unchecked). The value is never shown: it may be a
     password."""
-    out = []
     if not isinstance(chart_values, dict):
-        return out
-    for path in _leaf_paths(chart_values):
-        for role_path, variables in ROLE_VALUES:
-            if not (path == role_path or path.startswith(role_path + ".") or role_path.startswith(path + ".")):
-                continue
-            if variables is None:
-                out.append("%s sets %s, which the role keeps false: it applies the TensorFusionCluster itself (%s); "
-                           "remove it" % (_var("chart_values"), path, _var("cluster_name")))
-            else:
-                names = [_var(v.strip()) for v in variables.split(",")]
-                out.append("%s sets %s, which the role sets from %s: set %s instead (the value given there is not "
-                           "shown)" % (_var("chart_values"), path, ", ".join(names), "that" if len(names) == 1 else "those"))
-            break
+        return []
+    variables = dict(ROLE_VALUES)
+    out = []
+    for path, owned in checks.overriding_paths(chart_values, [p for p, _v in ROLE_VALUES]):
+        if variables[owned] is None:
+            out.append("%s sets %s, which the role keeps false: it applies the TensorFusionCluster itself (%s); "
+                       "remove it" % (_var("chart_values"), path, _var("cluster_name")))
+        else:
+            names = [_var(v.strip()) for v in variables[owned].split(",")]
+            out.append("%s sets %s, which the role sets from %s: set %s instead (the value given there is not "
+                       "shown)" % (_var("chart_values"), path, ", ".join(names), "that" if len(names) == 1 else "those"))
     return out
 
 

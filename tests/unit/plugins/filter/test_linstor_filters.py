@@ -71,7 +71,7 @@ def test_input_problems_cover_placement_properties_patches_and_the_cluster_spec(
         "satellite_configuration_node_selector": {"bad key!": "x"},
         "satellite_properties": [{"name": "Aux/x", "value": "a", "valueFrom": {"nodeFieldRef": "metadata.name"}}],
         "satellite_patches": [{"patch": "- op: add\n  path: /spec\n  value: {}\n"}],
-        "cluster_spec": {"nodeAffinity": {}, "patches": [{"patch": "[[["}], "externalController": {"url": "ftp://x"}},
+        "cluster_spec": {"nodeAffinity": {"nodeSelectorTerms": []}, "patches": [{"patch": "[[["}], "externalController": {"url": "ftp://x"}},
     })
     expected = ["linstor_namespace='kube-system' is a namespace Kubernetes keeps",
                 "linstor_storage_nodes[1]='GPU_2' is not a Kubernetes node name",
@@ -79,7 +79,7 @@ def test_input_problems_cover_placement_properties_patches_and_the_cluster_spec(
                 "linstor_satellite_configuration_node_selector key='bad key!' is not a label key",
                 "linstor_satellite_properties[0] ('Aux/x') has value and valueFrom",
                 "linstor_satellite_patches[0] has no target",
-                "linstor_cluster_spec sets nodeAffinity, which the role sets from linstor_storage_nodes",
+                "linstor_cluster_spec sets nodeAffinity.nodeSelectorTerms, which the role sets from linstor_storage_nodes",
                 "linstor_cluster_spec.externalController.url='ftp://x' does not start with http:// or https://",
                 "linstor_cluster_spec.patches[0].patch parses neither"]
     for part in expected:

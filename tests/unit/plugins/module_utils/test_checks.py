@@ -329,3 +329,13 @@ def test_every_problem_names_variable_value_and_fix():
                     checks.network_problem("x_net", "*"), checks.label_value_problem("x_val", "a,b")):
         var = message.split("=", 1)[0]
         assert var.startswith("x_") and "; " in message
+
+
+def test_overriding_paths_at_under_or_above_what_the_role_owns():
+    owned = ["controller.replicaCount", "cluster.enabled", "schedulerConfig"]
+    given = {"controller": {"replicaCount": 2, "image": {"tag": "1"}}, "cluster": None, "schedulerConfig": {"a": {"b": 1}},
+             "agent": {}, "greptime": {"host": "x"}}
+    assert checks.overriding_paths(given, owned) == [
+        ("cluster", "cluster.enabled"), ("controller.replicaCount", "controller.replicaCount"),
+        ("schedulerConfig.a.b", "schedulerConfig")]
+    assert checks.overriding_paths({"controller": {}}, owned) == []  # an empty dict merges into nothing
