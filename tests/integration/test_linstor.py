@@ -423,6 +423,27 @@ def test_linstor_controller_info_asks_through_the_service_proxy(cluster, namespa
 
 # --- last: these leave the release and the class changed (the module's teardown removes both) ---
 
+def test_crds_deleted_under_a_deployed_release_come_back_on_a_rerun(cluster, base_vars, installed):
+    """The CRDs are templates of the release (installCRDs): deleted by hand, Helm would never make
+    them again for unchanged values; the role upgrades the release all the same and re-applies its
+    custom resources."""
+    revision = _helm_revision(cluster)[0]
+    apiext = client.ApiextensionsV1Api(cluster.api)
+    for crd in CRDS:
+        apiext.delete_custom_resource_definition(crd)
+    wait_for(lambda: not [c for c in apiext.list_custom_resource_definition().items if c.metadata.name in CRDS],
+             timeout=60, what="the Piraeus CRDs gone")
+    again = play(cluster, base_vars, timeout=420)
+    assert again.rc == 0, again.out[-4000:]
+    assert _helm_revision(cluster) == (revision + 1, "deployed")
+    for crd in CRDS:
+        conditions = {c.type: c.status for c in apiext.read_custom_resource_definition(crd).status.conditions}
+        assert conditions["Established"] == "True"
+    assert _cr(cluster, "LinstorCluster", "linstorcluster")["spec"]["nodeAffinity"]
+    settled = play(cluster, base_vars)
+    assert settled.rc == 0 and settled.changed == 0, settled.out[-4000:]
+
+
 def test_upgrade_on_a_changed_value_then_no_change(cluster, base_vars, installed):
     revision = _helm_revision(cluster)[0]
     upgraded = play(cluster, dict(base_vars, linstor_chart_values={"installCRDs": True, "replicaCount": 2}))
