@@ -72,7 +72,7 @@ def system_reason(path):
     return None
 
 
-def path_problem(var, value, allow_system=False, config_file=False):
+def path_problem(var, value, config_file=False):
     """Problem with an absolute directory path the role will own, or None.
 
     ``config_file``: the path is written into /etc/exports or ganesha.conf (see checks.path_problem).
@@ -82,9 +82,7 @@ def path_problem(var, value, allow_system=False, config_file=False):
     if found:
         return found
     reason = system_reason(value)
-    if reason and (not allow_system or reason[0].startswith("is on a pseudo")):
-        return "%s=%r %s; %s" % (var, value, reason[0], reason[1])
-    return None
+    return "%s=%r %s; %s" % (var, value, reason[0], reason[1]) if reason else None
 
 
 def host_path_problems(var, records):
@@ -94,7 +92,7 @@ def host_path_problems(var, records):
     (path_problem); this is what it resolves to on that host."""
     problems = []
     for record in records or []:
-        real = record.get("real_path") or record.get("resolved_path")
+        real = record.get("real_path")
         links = record.get("symlinks") or []
         if not real or not links:
             continue
