@@ -19,11 +19,6 @@ def volume_binding_blocked(pv, claim):
     return volume_binding.blocked_binding(pv, claim)
 
 
-def volume_claim_conflict(claim, volume, storage_class, volume_variable, class_variable):
-    return volume_binding.claim_conflict(claim, volume, storage_class, volume_variable, class_variable)
-
-
 class FilterModule(object):
     def filters(self):
-        return plain_filters({"volume_rebind": volume_rebind, "volume_binding_blocked": volume_binding_blocked,
-                              "volume_claim_conflict": volume_claim_conflict})
+        return plain_filters({"volume_rebind": volume_rebind, "volume_binding_blocked": volume_binding_blocked})

@@ -94,17 +94,17 @@ def test_true_answers_are_true(tmp_path, dump, read_false):  # pylint: disable=u
 
 def tensor_fusion_settings(tmp_path, answers, dump):
     """The tensor_fusion role's inputs (its defaults and vars, the answers on top) through its
-    settings and problems filters, as its preflight does."""
+    plan (gpufleet.cluster.tensor_fusion_plan), as its preflight does."""
     questions = _survey("tensor_fusion")
     (tmp_path / "extravars").write_text(dump(dict((k, _answer(questions[k], v)) for k, v in answers.items())))
     out = tmp_path / "settings.json"
     role = os.path.join(REPO, "roles", "tensor_fusion")
     play = [{"hosts": "localhost", "gather_facts": False,
              "vars_files": [os.path.join(role, "defaults", "main.yml"), os.path.join(role, "vars", "main.yml")],
-             "tasks": [{"name": "keep", "ansible.builtin.copy": {
-                 "content": "{{ {'settings': __s, 'problems': __s | gpufleet.cluster.tensor_fusion_problems} | to_json }}",
-                 "dest": str(out), "mode": "0600"},
-                 "vars": {"__s": "{{ _tensor_fusion_inputs | gpufleet.cluster.tensor_fusion_settings }}"}}]}]
+             "tasks": [{"name": "plan", "gpufleet.cluster.tensor_fusion_plan": None, "register": "__plan"},
+                       {"name": "keep", "ansible.builtin.copy": {
+                           "content": "{{ {'settings': __plan.settings, 'problems': __plan.problems} | to_json }}",
+                           "dest": str(out), "mode": "0600"}}]}]
     (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
     proc = subprocess.run(["ansible-playbook", "-i", "localhost,", "-c", "local", str(tmp_path / "play.yml"),
                            "-e", "@%s" % (tmp_path / "extravars")],

@@ -1,4 +1,4 @@
-"""module_utils.tensor_fusion: profiles, input checks, chart values and objects (pure, no cluster)."""
+"""plugin_utils.tensor_fusion: profiles, input checks, chart values and objects (pure, no cluster)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.gpufleet.cluster.plugins.module_utils import tensor_fusion as tf
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion import chart, objects, report, rollout
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion import inputs as tf_inputs
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion import values as tf_values
 
 REPO = Path(__file__).resolve().parents[4]
 
@@ -39,19 +41,19 @@ def chart_schema():
 # The role's defaults/main.yml as the role passes them (null = the profile's).
 with open(str(REPO / "roles" / "tensor_fusion" / "defaults" / "main.yml")) as _handle:
     _DEFAULTS = yaml.safe_load(_handle)
-BASE = dict((k[len(tf.PREFIX):], v) for k, v in _DEFAULTS.items())
+BASE = dict((k[len(chart.PREFIX):], v) for k, v in _DEFAULTS.items())
 BASE.update(greptimedb_nfs_server="10.89.40.10")
 
 
 def resolved(**overrides):
     inputs = copy.deepcopy(BASE)
     inputs.update(overrides)
-    return tf.settings(inputs)
+    return tf_inputs.settings(inputs)
 
 
 def test_both_profiles_are_accepted_as_they_are():
-    assert tf.problems(resolved()) == []
-    assert tf.problems(resolved(profile="production", alertmanager_storage_class="nfs-alertmanager")) == []
+    assert tf_inputs.problems(resolved()) == []
+    assert tf_inputs.problems(resolved(profile="production", alertmanager_storage_class="nfs-alertmanager")) == []
 
 
 def test_variables_on_top_of_the_profile():
@@ -115,12 +117,12 @@ def test_variables_on_top_of_the_profile():
      "they must add up to 1"),
 ])
 def test_bad_input_is_named_with_its_value_and_fix(overrides, expected):
-    problems = tf.problems(resolved(**overrides))
+    problems = tf_inputs.problems(resolved(**overrides))
     assert any(expected in p for p in problems), problems
 
 
 def test_the_password_never_appears_in_a_problem():
-    problems = tf.problems(resolved(greptimedb_mode="cloud", greptimedb_password="s3cret", greptimedb_port=0))
+    problems = tf_inputs.problems(resolved(greptimedb_mode="cloud", greptimedb_password="s3cret", greptimedb_port=0))
     assert problems and not any("s3cret" in p for p in problems)
 
 
@@ -140,53 +142,53 @@ def test_the_password_never_appears_in_a_problem():
                                             "tensor_fusion_scheduler_plugin_config"),
 ])
 def test_chart_values_never_override_what_the_role_sets_from_its_variables(chart_values, expected):
-    problems = tf.problems(resolved(chart_values=chart_values))
+    problems = tf_inputs.problems(resolved(chart_values=chart_values))
     assert any(expected in p for p in problems), problems
 
 
 def test_chart_values_the_role_does_not_set_pass_and_a_secret_there_is_never_shown():
-    assert tf.problems(resolved(chart_values={"controller": {"image": {"tag": "1.2.3"}, "nodeSelector": {"a": "b"}},
-                                              "greptime": {}, "agent": {"image": {"repository": "r"}}})) == []
-    problems = tf.problems(resolved(chart_values={"greptime": {"password": "s3cret"}}))
+    assert tf_inputs.problems(resolved(chart_values={"controller": {"image": {"tag": "1.2.3"}, "nodeSelector": {"a": "b"}},
+                                                     "greptime": {}, "agent": {"image": {"repository": "r"}}})) == []
+    problems = tf_inputs.problems(resolved(chart_values={"greptime": {"password": "s3cret"}}))
     assert problems == ["tensor_fusion_chart_values sets greptime.password, which the role sets from "
                         "tensor_fusion_greptimedb_password: set that instead (the value given there is not shown)"]
 
 
 def test_production_debug_allowed_when_asked():
-    assert tf.problems(resolved(profile="production", alertmanager_storage_class="x", log_level="trace",
-                                allow_debug_log_level=True)) == []
+    assert tf_inputs.problems(resolved(profile="production", alertmanager_storage_class="x", log_level="trace",
+                                       allow_debug_log_level=True)) == []
 
 
 def test_controller_command_keeps_every_default_flag(chart_defaults):
     default = chart_defaults["controller"]["command"]
     s = resolved(alertmanager_mode="existing", alertmanager_address="am.monitoring.svc.cluster.local:9093",
                  controller_extra_args=["-metrics-bind-address", ":9100", "-zap-log-level", "info"])
-    command = tf.controller_command(default, s)
+    command = tf_values.controller_command(default, s)
     flags = [t for t in default if t.startswith("-")]
     assert [t for t in command if t.startswith("-")][:len(flags)] == flags
     assert command[command.index("-metrics-bind-address") + 1] == ":9100"
     assert command[-4:] == ["-zap-log-level", "info", "-alert-manager-addr", "am.monitoring.svc.cluster.local:9093"]
-    no_scale = tf.controller_command(default, resolved(controller_auto_scale=False,
-                                                       controller_extra_args=["-enable-auto-scale"]))
+    no_scale = tf_values.controller_command(default, resolved(controller_auto_scale=False,
+                                                              controller_extra_args=["-enable-auto-scale"]))
     assert "-enable-auto-scale" not in no_scale
     assert [t for t in no_scale if t != "-enable-auto-scale"] == no_scale
     assert len(no_scale) == len(default) - 1
 
 
 def test_existing_alertmanager_disables_the_chart_one(chart_defaults):
-    values = tf.chart_values(resolved(alertmanager_mode="existing", alertmanager_address="am:9093"), chart_defaults)
+    values = tf_values.chart_values(resolved(alertmanager_mode="existing", alertmanager_address="am:9093"), chart_defaults)
     assert values["alert"] == {"enabled": False}
     assert "-enable-alert" in values["controller"]["command"]
 
 
 def test_watchdog_receiver_route_and_rule_always_present(chart_defaults):
-    values = tf.chart_values(resolved(alertmanager_config={"receivers": [{"name": "pager"}], "route": {"receiver": "pager"}}),
-                             chart_defaults)
+    values = tf_values.chart_values(resolved(alertmanager_config={"receivers": [{"name": "pager"}], "route": {"receiver": "pager"}}),
+                                    chart_defaults)
     config = values["alert"]["alertManagerConfig"]
     assert [r["name"] for r in config["receivers"]] == ["pager", "watchdog"]
     assert config["route"]["routes"][0]["matchers"] == ['alertname="Watchdog"']
     assert config["templates"] == chart_defaults["alert"]["alertManagerConfig"]["templates"]
-    twice = tf.alertmanager_config(config, {})
+    twice = tf_values.alertmanager_config(config, {})
     assert twice == config
     names = [r["name"] for r in values["dynamicConfig"]["alertRules"]]
     assert names[:-1] == [r["name"] for r in chart_defaults["dynamicConfig"]["alertRules"]] and names[-1] == "Watchdog"
@@ -196,7 +198,7 @@ def test_user_rules_are_added_and_replace_builtins_of_the_same_name(chart_defaul
     builtin = chart_defaults["dynamicConfig"]["alertRules"]
     mine = dict(builtin[0], threshold=5)
     new = {"name": "Mine", "query": "SELECT 1", "threshold": 0}
-    rules = tf.alert_rules(builtin, [mine, new])
+    rules = tf_values.alert_rules(builtin, [mine, new])
     assert rules[0]["threshold"] == 5 and rules[-2] == new and rules[-1]["name"] == "Watchdog"
     assert len(rules) == len(builtin) + 2
 
@@ -204,10 +206,10 @@ def test_user_rules_are_added_and_replace_builtins_of_the_same_name(chart_defaul
 def test_scheduler_plugin_config_replaces_by_name(chart_defaults):
     default = chart_defaults["schedulerConfig"]
     entry = {"name": "GPUResourcesFit", "args": {"maxWorkerPerNode": 128, "vramWeight": 0.5, "tflopsWeight": 0.5}}
-    config = tf.scheduler_config(default, [entry])
+    config = tf_values.scheduler_config(default, [entry])
     plugins = config["profiles"][0]["pluginConfig"]
     assert plugins[0] == entry and plugins[1:] == default["profiles"][0]["pluginConfig"][1:]
-    assert tf.scheduler_config(default, []) == default
+    assert tf_values.scheduler_config(default, []) == default
 
 
 def _exists(path, values, schema):
@@ -233,40 +235,40 @@ def _exists(path, values, schema):
      "greptimedb_password": "p", "alertmanager_mode": "existing", "alertmanager_address": "am:9093"},
 ], ids=["testing", "production", "cloud-existing-alertmanager"])
 def test_every_key_the_role_sets_exists_in_the_real_chart(chart_defaults, chart_schema, overrides):
-    values = tf.chart_values(resolved(**overrides), chart_defaults)
+    values = tf_values.chart_values(resolved(**overrides), chart_defaults)
     # Below these the chart takes free-form data (AlertManager's config, the scheduler's, the rules).
     free = ("alert.alertManagerConfig", "schedulerConfig", "dynamicConfig.alertRules", "controller.resources",
             "alert.resources", "agent.resources", "controller.command")
-    missing = [p for p in tf.value_paths(values) if not p.startswith(free) and not _exists(p, chart_defaults, chart_schema)]
+    missing = [p for p in tf_values.value_paths(values) if not p.startswith(free) and not _exists(p, chart_defaults, chart_schema)]
     assert missing == []
 
 
 def test_schema_only_keys_are_the_documented_ones(chart_defaults, chart_schema):
-    values = tf.chart_values(resolved(profile="production", alertmanager_storage_class="x", greptimedb_mode="cloud",
-                                      greptimedb_host="h", greptimedb_user="u", greptimedb_password="p"), chart_defaults)
-    schema_only = [p for p in tf.value_paths(values) if _exists(p, {}, chart_schema)
+    values = tf_values.chart_values(resolved(profile="production", alertmanager_storage_class="x", greptimedb_mode="cloud",
+                                             greptimedb_host="h", greptimedb_user="u", greptimedb_password="p"), chart_defaults)
+    schema_only = [p for p in tf_values.value_paths(values) if _exists(p, {}, chart_schema)
                    and not _exists(p, chart_defaults, {})]
     assert sorted(schema_only) == ["alert.persistence.size", "alert.persistence.storageClass", "greptime.password",
                                    "greptime.user"]
 
 
 def test_storage_objects_bind_the_claim_to_the_volume():
-    sc, pv, pvc = tf.storage_objects(resolved())
+    sc, pv, pvc = objects.storage_objects(resolved())
     assert sc["provisioner"] == "kubernetes.io/no-provisioner" and sc["volumeBindingMode"] == "WaitForFirstConsumer"
     assert pv["spec"]["nfs"] == {"server": "10.89.40.10", "path": "/srv/nfs/greptimedb"}
     assert pv["spec"]["claimRef"]["name"] == pvc["metadata"]["name"] == "datanode-tensor-fusion-sys-greptimedb-standalone-0"
     assert pvc["metadata"]["namespace"] == "greptimedb" and pvc["spec"]["volumeName"] == pv["metadata"]["name"]
     assert pvc["spec"]["storageClassName"] == pv["spec"]["storageClassName"] == sc["metadata"]["name"]
-    hostpath = tf.storage_objects(resolved(greptimedb_volume_type="hostpath", greptimedb_node="gpu-ucsd-1"))[1]
+    hostpath = objects.storage_objects(resolved(greptimedb_volume_type="hostpath", greptimedb_node="gpu-ucsd-1"))[1]
     assert hostpath["spec"]["hostPath"]["path"] == "/data/greptimedb"
-    assert tf.storage_objects(resolved(greptimedb_mode="external", greptimedb_host="db")) == []
+    assert objects.storage_objects(resolved(greptimedb_mode="external", greptimedb_host="db")) == []
 
 
 def test_cluster_resource_uses_the_crd_field_names():
-    tfc = tf.cluster_resource(resolved(profile="production", alertmanager_storage_class="x",
-                                       computing_vendor={"name": "aws", "type": "aws", "enable": True}))
+    tfc = objects.cluster_resource(resolved(profile="production", alertmanager_storage_class="x",
+                                            computing_vendor={"name": "aws", "type": "aws", "enable": True}))
     pool = tfc["spec"]["gpuPools"][0]["specTemplate"]
-    assert pool["capacityConfig"]["oversubscription"] == tf.CONSERVATIVE
+    assert pool["capacityConfig"]["oversubscription"] == tf_inputs.CONSERVATIVE
     assert pool["nodeManagerConfig"]["nodePoolRollingUpdatePolicy"] == {
         "autoUpdateHypervisor": False, "autoUpdateWorker": False, "autoUpdateClient": False}
     assert tfc["spec"]["computingVendor"]["type"] == "aws"
@@ -276,20 +278,20 @@ def test_cluster_resource_uses_the_crd_field_names():
 
 def test_restart_only_when_the_files_changed():
     old, new = {"config.yaml": "a", "scheduler-config.yaml": "b"}, {"config.yaml": "c", "scheduler-config.yaml": "b"}
-    assert tf.restart_needed(None, new, "") == ""          # a new release starts with the new files
-    assert tf.restart_needed(old, old, "") == ""           # nothing changed
-    stamp = tf.restart_needed(old, new, "")
-    assert stamp == tf.config_hash(new)
-    assert tf.restart_needed(new, new, stamp) == ""        # the re-run
-    assert tf.restart_needed(new, new, "stale") == stamp   # an interrupted run is caught up
-    assert tf.restart_needed(old, None, "") == ""
+    assert objects.restart_needed(None, new, "") == ""          # a new release starts with the new files
+    assert objects.restart_needed(old, old, "") == ""           # nothing changed
+    stamp = objects.restart_needed(old, new, "")
+    assert stamp == objects.config_hash(new)
+    assert objects.restart_needed(new, new, stamp) == ""        # the re-run
+    assert objects.restart_needed(new, new, "stale") == stamp   # an interrupted run is caught up
+    assert objects.restart_needed(old, None, "") == ""
 
 
 def test_report_section():
     claim = {"metadata": {"namespace": "greptimedb", "name": "c"}, "spec": {"volumeName": "v", "storageClassName": "s"},
              "status": {"phase": "Pending"}}
-    section = tf.report_section({"name": "tensor-fusion-sys", "status": "deployed", "revision": 1, "chart": "tensor-fusion-1.8.7"},
-                                [claim], [], {}, resolved(greptimedb_mode="cloud"), {"chart_cluster": "tensor-fusion"})
+    section = report.report_section({"name": "tensor-fusion-sys", "status": "deployed", "revision": 1, "chart": "tensor-fusion-1.8.7"},
+                                    [claim], [], {}, resolved(greptimedb_mode="cloud"), {"chart_cluster": "tensor-fusion"})
     severities = sorted(p["severity"] for p in section["problems"])
     assert severities == ["error", "warning", "warning"]
     assert section["tables"][1]["rows"] == [["greptimedb/c", "Pending", "v", "s", ""]]
@@ -298,9 +300,9 @@ def test_report_section():
 
 
 def test_go_durations_and_crons():
-    assert tf.is_go_duration("1m30s") and tf.is_go_duration("24h") and not tf.is_go_duration("1d")
-    assert tf.cron_problem("x", "1 1 * * *") is None and tf.cron_problem("x", "*/5 * * * 1-5") is None
-    assert tf.cron_problem("x", "1 1 * *")
+    assert tf_inputs.is_go_duration("1m30s") and tf_inputs.is_go_duration("24h") and not tf_inputs.is_go_duration("1d")
+    assert tf_inputs.cron_problem("x", "1 1 * * *") is None and tf_inputs.cron_problem("x", "*/5 * * * 1-5") is None
+    assert tf_inputs.cron_problem("x", "1 1 * *")
 
 
 def _deployment(replicas=10, annotations=None):
@@ -309,12 +311,12 @@ def _deployment(replicas=10, annotations=None):
 
 def test_rollout_plan_counts_percentages_and_rolls_back():
     items = [{"name": "a", "namespace": "n", "enabled_replicas": "30%"}, {"name": "b", "namespace": "n", "enabled_replicas": 3}]
-    plan = tf.rollout_plan([[_deployment()], _deployment(4)], items, "rollout")
+    plan = rollout.rollout_plan([[_deployment()], _deployment(4)], items, "rollout")
     assert plan["problems"] == []
     meta = [p["spec"]["template"]["metadata"] for p in plan["patches"]]
     assert meta[0] == {"labels": {"tensor-fusion.ai/enabled": "true"}, "annotations": {"tensor-fusion.ai/enabled-replicas": "3"}}
     assert meta[1]["annotations"]["tensor-fusion.ai/enabled-replicas"] == "3"
-    back = tf.rollout_plan([_deployment(), _deployment(4)], items, "rollback")
+    back = rollout.rollout_plan([_deployment(), _deployment(4)], items, "rollback")
     assert [p["spec"]["template"]["metadata"] for p in back["patches"]] == [
         {"labels": {"tensor-fusion.ai/enabled": "false"}, "annotations": {"tensor-fusion.ai/enabled-replicas": "0"}}] * 2
     assert "containers" not in str(plan["patches"])
@@ -325,9 +327,9 @@ def test_rollout_plan_refuses_missing_deployments_counts_and_requests_above_limi
              {"name": "b", "namespace": "n", "enabled_replicas": 1,
               "annotations": {"tensor-fusion.ai/vram-request": "4Gi", "tensor-fusion.ai/vram-limit": "3Gi"}},
              {"name": "c", "namespace": "n", "enabled_replicas": "x"}]
-    plan = tf.rollout_plan([[], _deployment(), _deployment(2, {"tensor-fusion.ai/tflops-request": "100",
-                                                               "tensor-fusion.ai/tflops-limit": "200"}), _deployment()],
-                           items, "rollout")
+    plan = rollout.rollout_plan([[], _deployment(), _deployment(2, {"tensor-fusion.ai/tflops-request": "100",
+                                                                    "tensor-fusion.ai/tflops-limit": "200"}), _deployment()],
+                                items, "rollout")
     assert plan["patches"] == []
     assert plan["problems"] == [
         "tensor_fusion_rollout[0]: Deployment n/gone does not exist; name an existing Deployment (kubectl get deploy -n n)",
@@ -336,22 +338,22 @@ def test_rollout_plan_refuses_missing_deployments_counts_and_requests_above_limi
         "Deployment n/b; a vram request must not exceed its limit",
         "tensor_fusion_rollout[3].enabled_replicas='x' is not a count or a percentage; use e.g. 3 or '30%'",
     ]
-    assert tf.quantity("3Gi") == 3 * 1024 ** 3 and tf.quantity("100") == 100 and tf.quantity("3GB") is None
+    assert rollout.quantity("3Gi") == 3 * 1024 ** 3 and rollout.quantity("100") == 100 and rollout.quantity("3GB") is None
 
 
 def test_changed_paths_name_no_value():
     before = {"greptime": {"password": "a", "host": "h"}, "dynamicConfig": {"metricsTTL": "30d", "alertRules": [1]}}
     after = {"greptime": {"password": "b", "host": "h"}, "dynamicConfig": {"metricsTTL": "7d", "alertRules": [1]}, "x": 1}
-    assert tf.changed_paths(before, after) == ["dynamicConfig.metricsTTL", "greptime.password", "x"]
+    assert tf_values.changed_paths(before, after) == ["dynamicConfig.metricsTTL", "greptime.password", "x"]
 
 
 @pytest.mark.parametrize("flag, expected", [("no", False), ("False", False), ("yes", True), (True, True), (False, False)])
 def test_boolean_strings_are_read_as_ansible_reads_them(flag, expected):
-    values = tf.chart_values(resolved(nvidia_operator_progressive_migration=flag,
-                                      gpu_pools=[{"name": "a", "isDefault": flag, "auto_update": flag}]), {})
+    values = tf_values.chart_values(resolved(nvidia_operator_progressive_migration=flag,
+                                             gpu_pools=[{"name": "a", "isDefault": flag, "auto_update": flag}]), {})
     assert values["controller"]["nvidiaOperatorProgressiveMigration"] is expected
 
 
 @pytest.mark.parametrize("value", ["+3", "3\n", u"\uff13", "1e1", "0x3", "-1", "30%\n", u"\uff13\uff10%"])
 def test_replica_counts_refuse_what_is_not_digits(value):
-    assert tf._replica_count(value, 10) is None
+    assert rollout._replica_count(value, 10) is None

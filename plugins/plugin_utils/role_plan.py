@@ -1,0 +1,87 @@
+# -*- coding: utf-8 -*-
+# Copyright: gpufleet.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the collection's plan action plugins share (controller side only).
+
+A cluster role hands its decisions to one action plugin, ``<role>_plan``. The plugin reads the
+role's variables from the task's variables, exactly the options of the role's own argument spec
+(``roles/<role>/meta/argument_specs.yml``, the one AWX and ``ansible-doc`` read), templates them,
+checks them against that spec as Ansible's role argument validation does, and gives them to a
+pure planning function as plain data, without the role's prefix. The plugin's own arguments
+(what the role read from the API, the chart's defaults) are checked against the plugin's spec.
+
+No hand-mapped dict of inputs, no second list of the role's variables: a variable added to the
+role's argument spec reaches its plan.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.plain import plain
+
+try:
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - PyYAML without libyaml
+    from yaml import SafeLoader as _Loader
+import yaml
+
+COLLECTION = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_SPECS = {}
+
+
+def role_options(role, root=COLLECTION):
+    """The options of the role's main entry point, as its meta/argument_specs.yml declares them."""
+    key = (role, root)
+    if key not in _SPECS:
+        with open(os.path.join(root, "roles", role, "meta", "argument_specs.yml"), "rb") as handle:
+            _SPECS[key] = yaml.load(handle, Loader=_Loader)["argument_specs"]["main"]["options"]
+    return _SPECS[key]
+
+
+def unprefixed(role, values):
+    """``{'tensor_fusion_profile': x}`` -> ``{'profile': x}`` for the role ``tensor_fusion``."""
+    prefix = role + "_"
+    return dict((name[len(prefix):] if name.startswith(prefix) else name, value) for name, value in values.items())
+
+
+class PlanAction(ActionBase):
+    """Base of the ``<role>_plan`` action plugins: set ``ROLE`` and ``ARGUMENT_SPEC`` (the plugin's
+    own arguments) and write ``plan(inputs, args, check_mode)``, a call to a pure function."""
+
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    ROLE = None
+    ARGUMENT_SPEC = {}
+
+    def plan(self, inputs, args, check_mode):
+        raise NotImplementedError
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super(PlanAction, self).run(tmp, task_vars)
+        del tmp
+        dummy, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
+        options = role_options(self.ROLE)
+        given = self._templar.template(dict((name, task_vars[name]) for name in options if name in task_vars))
+        checked = ArgumentSpecValidator(options).validate(dict(given))
+        if checked.error_messages:
+            result.update(failed=True, msg="%s_plan: the role's variables do not meet its argument spec: %s"
+                          % (self.ROLE, "; ".join(checked.error_messages)))
+            return result
+        result.update(self.plan(unprefixed(self.ROLE, plain(given)), plain(args), bool(self._play_context.check_mode)))
+        result["changed"] = False
+        # The settings and chart values hold what the user gave, passwords and tokens included.
+        result["_ansible_no_log"] = True
+        return result
+
+
+def yaml_text(text):
+    """Plain data from a YAML document (such as ``helm show values``), without Jinja's from_yaml:
+    the data stays plain (see plain.py) and libyaml parses it when it is there."""
+    return yaml.load(text, Loader=_Loader) if text else {}

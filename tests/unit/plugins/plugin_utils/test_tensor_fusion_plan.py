@@ -1,0 +1,190 @@
+"""plugin_utils.tensor_fusion.plan and role_plan: every decision of the tensor_fusion role from its
+inputs, the chart's defaults and the objects read (pure, no cluster, no mocks)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils import role_plan
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion import objects, plan
+
+REPO = Path(__file__).resolve().parents[4]
+with open(str(REPO / "roles" / "tensor_fusion" / "defaults" / "main.yml")) as _handle:
+    _DEFAULTS = yaml.safe_load(_handle)
+INPUTS = role_plan.unprefixed("tensor_fusion", _DEFAULTS)
+INPUTS.update(greptimedb_nfs_server="10.89.40.10")
+NOTHING_YET = {"release": None, "config_map": [], "greptime_namespace": [], "greptime_volume": [], "greptime_claim": [],
+               "greptime_statefulset": []}
+
+
+@pytest.fixture(scope="module")
+def chart_defaults():
+    for candidate in (os.environ.get("GPUFLEET_SHARED"), REPO.parent / "shared", "/work/shared"):
+        path = Path(candidate or "/nonexistent") / "upstream" / "tensor-fusion" / "values.yaml"
+        if path.is_file():
+            return role_plan.yaml_text(path.read_text())
+    pytest.skip("no shared/upstream/tensor-fusion beside the checkout")
+    return None
+
+
+def inputs(**overrides):
+    result = copy.deepcopy(INPUTS)
+    result.update(overrides)
+    return result
+
+
+def volume(claim_ref=None, labels=None, nfs_path="/srv/nfs/greptimedb"):
+    spec = {"nfs": {"server": "10.89.40.10", "path": nfs_path}}
+    if claim_ref:
+        spec["claimRef"] = claim_ref
+    return {"metadata": {"name": "tensor-fusion-greptimedb-datanode", "labels": labels if labels is not None else dict(plan.OWNER_LABELS)},
+            "spec": spec}
+
+
+def claim(uid="u-2", volume_name="tensor-fusion-greptimedb-datanode", storage_class=INPUTS["greptimedb_storage_class"]):
+    return {"metadata": {"name": "datanode-tensor-fusion-sys-greptimedb-standalone-0", "namespace": "greptimedb",
+                         "uid": uid},
+            "spec": {"volumeName": volume_name, "storageClassName": storage_class}, "status": {"phase": "Bound"}}
+
+
+def test_the_role_spec_is_read_whole_and_every_setting_of_a_profile_is_one_of_its_options():
+    options = role_plan.role_options("tensor_fusion")
+    assert set(options) == set(_DEFAULTS), "the role's argument spec and defaults/main.yml name the same variables"
+    names = set(role_plan.unprefixed("tensor_fusion", options))
+    for profile in ("testing", "production"):
+        assert set(plan.tf_inputs.PROFILES[profile]) <= names
+
+
+def test_problems_stop_the_plan_before_any_object_or_value(chart_defaults):
+    result = plan.plan(inputs(greptimedb_size="-5Gi"), chart_defaults, dict(NOTHING_YET))
+    assert result["problems"] and "tensor_fusion_greptimedb_size" in result["problems"][0]
+    assert set(result) == {"settings", "problems"}
+
+
+def test_inputs_alone_give_the_objects_and_no_step_that_needs_the_cluster():
+    result = plan.plan(inputs())
+    assert result["problems"] == []
+    assert [o["kind"] for o in result["storage_objects"]] == ["StorageClass", "PersistentVolume", "PersistentVolumeClaim"]
+    assert result["cluster_object"]["kind"] == "TensorFusionCluster"
+    assert not set(result) & {"chart_values", "rebind", "force_upgrade", "restart_hash", "report_section"}
+
+
+def test_a_chart_that_is_not_tensor_fusion_is_a_problem_naming_the_reference():
+    result = plan.plan(inputs(), {"replicaCount": 1}, None, False, ("hello/hello", "0.1.0"))
+    assert result["problems"] == [
+        "tensor_fusion_chart_ref=hello/hello (version 0.1.0) has no controller.command, dynamicConfig.alertRules or "
+        "schedulerConfig in its values: point it at the tensor-fusion chart (1.8.7)"]
+    assert "chart_values" not in result
+
+
+def test_a_new_release_plans_values_objects_and_no_restart(chart_defaults):
+    result = plan.plan(inputs(), chart_defaults, dict(NOTHING_YET))
+    assert result["problems"] == []
+    assert result["chart_values"]["cluster"]["enabled"] is False
+    assert result["rebind"]["action"] == "none" and not result["force_upgrade"] and not result["restart_hypervisors"]
+    assert result["changed_paths"] and all(isinstance(p, str) for p in result["changed_paths"])
+    assert result["apply_cluster"] is True
+
+
+def test_check_mode_leaves_out_what_a_dry_run_cannot_take(chart_defaults):
+    result = plan.plan(inputs(), chart_defaults, dict(NOTHING_YET), check_mode=True)
+    assert "PersistentVolumeClaim" not in [o["kind"] for o in result["storage_objects"]]
+    assert result["apply_cluster"] is False
+    existing = dict(NOTHING_YET, release={"status": "deployed", "values": {}}, greptime_namespace=[{"metadata": {}}])
+    result = plan.plan(inputs(), chart_defaults, existing, check_mode=True)
+    assert "PersistentVolumeClaim" in [o["kind"] for o in result["storage_objects"]] and result["apply_cluster"]
+
+
+@pytest.mark.parametrize("observed, expected", [
+    ({"greptime_volume": [volume({"namespace": "team-a", "name": "data"})]},
+     "PersistentVolume tensor-fusion-greptimedb-datanode (tensor_fusion_greptimedb_volume_name) is claimed by team-a/data"),
+    ({"greptime_volume": [volume({"namespace": "greptimedb", "name": "datanode-tensor-fusion-sys-greptimedb-standalone-0",
+                                  "uid": "u-1"}, labels={})]},
+     "the volume was not made by this collection"),
+    ({"greptime_claim": [claim(volume_name="other-pv")]},
+     "tensor_fusion_greptimedb_volume_name=tensor-fusion-greptimedb-datanode (the claim is bound to volume other-pv)"),
+    ({"greptime_volume": [volume(nfs_path="/srv/nfs/old")]},
+     "a volume's source and node affinity cannot change"),
+])
+def test_what_the_cluster_holds_is_refused_before_anything_changes(chart_defaults, observed, expected):
+    result = plan.plan(inputs(), chart_defaults, dict(NOTHING_YET, **observed))
+    assert len(result["problems"]) == 1 and expected in result["problems"][0], result["problems"]
+
+
+def test_a_released_volume_of_the_role_is_bound_again_keeping_its_data(chart_defaults):
+    ref = {"namespace": "greptimedb", "name": "datanode-tensor-fusion-sys-greptimedb-standalone-0", "uid": "u-1"}
+    result = plan.plan(inputs(), chart_defaults, dict(NOTHING_YET, greptime_volume=[volume(ref)]))
+    assert result["problems"] == []
+    assert result["rebind"]["action"] == "rebind"
+    assert result["rebind"]["patch"] == {"spec": {"claimRef": {"uid": None, "resourceVersion": None}}}
+
+
+def test_a_deployed_release_without_its_statefulset_is_upgraded_all_the_same(chart_defaults):
+    deployed = dict(NOTHING_YET, release={"status": "deployed", "values": {}})
+    assert plan.plan(inputs(), chart_defaults, deployed)["force_upgrade"] is True
+    present = dict(deployed, greptime_statefulset=[{"metadata": {"name": "x"}}])
+    assert plan.plan(inputs(), chart_defaults, present)["force_upgrade"] is False
+    external = inputs(greptimedb_mode="external", greptimedb_host="db.example.org", greptimedb_port=4001)
+    assert plan.plan(external, chart_defaults, deployed)["force_upgrade"] is False
+
+
+@pytest.mark.parametrize("before, switch, expected", [
+    (False, "yes", True), (True, True, False), (False, False, False), (None, "true", True)])
+def test_hypervisors_restart_only_when_progressive_migration_is_switched_on(chart_defaults, before, switch, expected):
+    values = {} if before is None else {"controller": {"nvidiaOperatorProgressiveMigration": before}}
+    observed = dict(NOTHING_YET, release={"status": "deployed", "values": values})
+    result = plan.plan(inputs(nvidia_operator_progressive_migration=switch), chart_defaults, observed)
+    assert result["restart_hypervisors"] is expected
+    assert plan.plan(inputs(nvidia_operator_progressive_migration=switch), chart_defaults,
+                     dict(NOTHING_YET))["restart_hypervisors"] is False
+
+
+def test_the_changed_paths_name_no_value(chart_defaults):
+    secret = "s3cr3t-token"
+    result = plan.plan(inputs(greptimedb_mode="cloud", greptimedb_host="x.greptime.cloud", greptimedb_port=5001,
+                              greptimedb_password=secret), chart_defaults,
+                       dict(NOTHING_YET, release={"status": "deployed", "values": {"greptime": {"password": "old"}}}))
+    assert "greptime.password" in result["changed_paths"]
+    assert secret not in repr(result["changed_paths"]) and secret not in repr(result["problems"])
+
+
+def test_the_controller_restarts_only_when_its_files_changed():
+    files = {"config.yaml": "a", "scheduler-config.yaml": "b"}
+    controller = {"spec": {"template": {"metadata": {"annotations": {}}}}}
+    step = {"release": {"status": "deployed"}, "config_map": [{"data": files}], "controller": [controller]}
+    same = plan.plan(inputs(), None, dict(step, config_map_after=[{"data": dict(files)}]))
+    assert same["restart_hash"] == ""
+    changed = plan.plan(inputs(), None, dict(step, config_map_after=[{"data": dict(files, **{"config.yaml": "c"})}]))
+    assert changed["restart_hash"] == objects.config_hash(dict(files, **{"config.yaml": "c"}))
+    new_release = plan.plan(inputs(), None, dict(step, release=None, config_map_after=[{"data": {"config.yaml": "c"}}]))
+    assert new_release["restart_hash"] == ""
+    assert plan.plan(inputs(), None, dict(step, controller=[], config_map_after=[]))["restart_hash"] == ""
+
+
+def test_the_report_step_says_why_a_claim_can_never_bind_and_builds_the_section():
+    ref = {"namespace": "greptimedb", "name": "datanode-tensor-fusion-sys-greptimedb-standalone-0", "uid": "u-1"}
+    observed = {"release_after": {"status": "deployed", "name": "tensor-fusion-sys", "revision": 2, "values": {"x": 1}},
+                "greptime_volume_after": [volume(ref)], "greptime_claim_after": [claim(uid="u-2")],
+                "alertmanager_claims": [claim(), {"metadata": {"name": "alertmanager-storage-am-0", "namespace": "t"},
+                                                  "spec": {}, "status": {"phase": "Pending"}}],
+                "statefulsets": [], "cluster": [], "chart_cluster": [{"metadata": {"name": "tensor-fusion"}}]}
+    result = plan.plan(inputs(), None, observed)
+    assert "still reserved for an earlier claim" in result["blocked"]
+    section = result["report_section"]
+    assert section["tables"][0]["rows"][0][3] == "2" and "x" not in repr(section["tables"][0])
+    assert [row[0] for row in section["tables"][1]["rows"]] == [
+        "greptimedb/datanode-tensor-fusion-sys-greptimedb-standalone-0", "t/alertmanager-storage-am-0"]
+    assert any("TensorFusionCluster tensor-fusion" == p["subject"] for p in section["problems"])
+    assert plan.plan(inputs(), None, dict(observed, greptime_volume_after=[volume()]))["blocked"] == ""
+
+
+def test_observed_names_are_the_steps_names():
+    assert set(plan.OBSERVED) == set(plan.CLUSTER + plan.RESTART + plan.REPORT)
+    assert len(plan.OBSERVED) == 15
