@@ -22,9 +22,10 @@ description:
     profile they name and returns what the role's tasks need: the problems (the role refuses them before anything
     changes), the settings, the chart values, the objects to apply and, as the objects the role read are given in
     O(observed), the decisions that depend on them."
-  - "The role calls it in its preflight twice (the variables alone, so that nothing is read from the API under a name
-    that was not checked; then with the chart's defaults and the objects read), after the chart ran (the
-    controller's config files) and in its verify step (the report section)."
+  - "The role calls it in its preflight four times (the variables alone, so that nothing is read from the API under
+    a name that was not checked; with the chart's defaults and the objects read; with the chart rendered, for the
+    server-side dry run; with the dry run's answer), after the chart ran (the controller's config files) and in its
+    verify step (the report section)."
   - "Never changes anything, reads nothing from the cluster itself, and always hides its result (C(no_log)): the
     settings and chart values hold what the user gave, passwords and tokens included. The role shows the problems."
 options:
@@ -42,6 +43,11 @@ options:
         RV(restart_hypervisors), RV(apply_cluster) and the problems with GreptimeDB's existing volume and claim):
         C(release) (the release's status as C(kubernetes.core.helm_info) returns it), C(config_map) (the controller's
         ConfigMap), C(greptime_namespace), C(greptime_volume), C(greptime_claim), C(greptime_statefulset)."
+      - "Read to dry-run (with the preflight's objects, they give RV(dry_run_objects) and RV(dry_run_left_out)):
+        C(manifest) (the chart rendered with RV(chart_values), C(kubernetes.core.helm_template)'s C(stdout)),
+        C(release_namespace), C(cluster_crd) (the TensorFusionCluster CustomResourceDefinition)."
+      - "The dry run's answer: C(dry_run) (the registered result of C(kubernetes.core.k8s) in check mode on
+        RV(dry_run_objects)); a refusal becomes a problem, with every secret the role was given blanked."
       - "Read after the chart ran (with C(release) and C(config_map), they give RV(restart_hash)):
         C(config_map_after), C(controller) (the controller Deployment)."
       - "Read to report (they give RV(report_section) and RV(blocked)): C(release_after), C(greptime_volume_after),
@@ -134,6 +140,20 @@ apply_cluster:
   description: The TensorFusionCluster can be applied (false in check mode before the chart's first install).
   returned: when the preflight's objects are in O(observed)
   type: bool
+dry_run_objects:
+  description:
+    - The objects a server-side dry run can take now, the chart's render first, then the role's own (the GreptimeDB
+      namespace, storage objects, the TensorFusionCluster); each namespaced one has its namespace.
+  returned: when the objects read to dry-run are in O(observed)
+  type: list
+  elements: dict
+dry_run_left_out:
+  description:
+    - The objects the API server cannot take yet, each with C(object) (Kind/namespace/name) and C(reason) (a namespace
+      that does not exist yet, a custom resource whose definition is not installed yet). Helm writes them.
+  returned: when the objects read to dry-run are in O(observed)
+  type: list
+  elements: dict
 restart_hash:
   description: The hash of the controller's config files to stamp on its pod template, or empty when no restart is due.
   returned: when the objects read after the chart ran are in O(observed)

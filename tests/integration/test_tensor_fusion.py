@@ -260,7 +260,7 @@ def test_a_new_source_for_the_existing_greptimedb_volume_is_refused_before_any_c
     assert run.rc != 0
     assert "tensor_fusion_greptimedb_nfs_server" in run.out and "10.89.40.99" in run.out
     assert "10.89.40.10" in run.out and "cannot change" in run.out
-    assert "Refuse a new source for GreptimeDB's existing volume" in run.out
+    assert "Check the chart and what the cluster holds" in run.out
     assert _versions(cluster) == before
 
 
@@ -270,7 +270,7 @@ def test_a_new_volume_for_the_existing_greptimedb_claim_is_refused_before_any_ch
     before = _versions(cluster)
     run = play(cluster, {**base_vars, "tensor_fusion_greptimedb_volume_name": "t-tf-other"}, playbook=PLAYBOOK)
     assert run.rc != 0
-    assert "Refuse a new volume or StorageClass for GreptimeDB's existing claim" in run.out, run.out[-3000:]
+    assert "Check the chart and what the cluster holds" in run.out, run.out[-3000:]
     assert "tensor_fusion_greptimedb_volume_name=t-tf-other (the claim is bound to volume %s)" % PV in run.out
     assert _versions(cluster) == before
     assert not [p for p in cluster.core.list_persistent_volume().items if p.metadata.name == "t-tf-other"]
@@ -446,6 +446,32 @@ def test_production_profile_binds_with_a_default_storageclass_present(cluster, b
                                                               "vramExpandToHostDisk": 20}
     contains_unpruned({"autoUpdateHypervisor": False, "autoUpdateWorker": False, "autoUpdateClient": False},
                       template["nodeManagerConfig"]["nodePoolRollingUpdatePolicy"], "nodePoolRollingUpdatePolicy")
+
+
+def test_a_change_the_api_server_forbids_is_refused_by_the_dry_run_before_helm_records_a_revision(cluster, base_vars,
+                                                                                                   installed):
+    """A StatefulSet's claim templates cannot change (the API server forbids the update): a new
+    AlertManager size passes the role's own checks, but the server-side dry run of the chart's
+    render refuses it before Helm runs, so the release keeps its revision and nothing changed.
+    Runs after the production install above (its AlertManager has claim templates)."""
+    am = cluster.apps.read_namespaced_stateful_set("tensor-fusion-sys-alert-manager", NAMESPACE)
+    assert am.spec.volume_claim_templates, "needs the production install of the test above"
+    variables = {**base_vars, "tensor_fusion_profile": "production", "tensor_fusion_alertmanager_storage_class": AM_SC}
+    before = _versions(cluster)
+    am_version = am.metadata.resource_version
+    run = play(cluster, {**variables, "tensor_fusion_alertmanager_size": "6Gi"}, playbook=PLAYBOOK)
+    assert run.rc != 0
+    out = " ".join(run.out.split())
+    assert "the API server refuses what the chart and the role would write with these variables" in out, run.out[-4000:]
+    assert 'StatefulSet.apps "tensor-fusion-sys-alert-manager" is invalid' in out and "Forbidden" in out
+    assert "Refuse what the API server would refuse" in run.out
+    assert run.changed == 0
+    assert _versions(cluster) == before and before["helm"][1] == "deployed"
+    assert cluster.apps.read_namespaced_stateful_set("tensor-fusion-sys-alert-manager", NAMESPACE).metadata.resource_version \
+        == am_version
+    # The same variables as the release's pass the dry run and change nothing.
+    again = play(cluster, variables, playbook=PLAYBOOK)
+    assert again.rc == 0 and again.changed == 0, again.out[-4000:]
 
 
 def test_cloud_greptimedb_and_an_existing_alertmanager_keep_the_password_out_of_every_output(cluster, base_vars, installed):

@@ -23,11 +23,12 @@ __metaclass__ = type
 import json
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils import volume_binding
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils import dry_run
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion import inputs as tf_inputs
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion import objects as tf_objects
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion import values as tf_values
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion.chart import (
-    GREPTIME_CLAIM, GREPTIME_NAMESPACE, RESTART_ANNOTATION, var)
+    GREPTIME_CLAIM, GREPTIME_NAMESPACE, NAMESPACE, RESTART_ANNOTATION, var)
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion.report import report_section
 
 OWNER_LABELS = {volume_binding.MANAGED_BY: "gpufleet.cluster.tensor_fusion"}
@@ -36,7 +37,14 @@ CLUSTER = ("release", "config_map", "greptime_namespace", "greptime_volume", "gr
 RESTART = ("release", "config_map", "config_map_after", "controller")
 REPORT = ("release_after", "greptime_volume_after", "greptime_claim_after", "alertmanager_claims", "statefulsets",
           "cluster", "chart_cluster")
-OBSERVED = tuple(sorted(set(CLUSTER + RESTART + REPORT)))
+# The chart rendered with the planned values, the release's namespace and the
+# TensorFusionCluster CRD: what a server-side dry run can take (with the CLUSTER step's objects).
+RENDER = ("manifest", "release_namespace", "cluster_crd")
+# The registered result of that dry run.
+DRY_RUN = ("dry_run",)
+OBSERVED = tuple(sorted(set(CLUSTER + RESTART + REPORT + RENDER + DRY_RUN)))
+# What the user gave that may be a secret: never in a message.
+SECRETS = ("greptimedb_password", "alertmanager_config", "chart_values")
 
 
 def chart_problem(defaults, chart_ref, chart_version):
@@ -133,6 +141,23 @@ def _restart_step(observed):
                                      annotations.get(RESTART_ANNOTATION, ""))
 
 
+def _render_step(s, storage, cluster_object, observed):
+    """The objects a server-side dry run can take now: the chart's render and the role's own
+    (the GreptimeDB namespace, storage objects, the TensorFusionCluster when its CRD exists)."""
+    namespaces = set()
+    for key in ("release_namespace", "greptime_namespace"):
+        found = _first(observed.get(key))
+        if found:
+            namespaces.add((found.get("metadata") or {}).get("name"))
+    custom = [("tensor-fusion.ai", "TensorFusionCluster", True)] if _first(observed.get("cluster_crd")) else []
+    own = list(storage) + [cluster_object]
+    if s.get("greptimedb_mode") == "standalone":
+        own.insert(0, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": GREPTIME_NAMESPACE}})
+    take, left_out = dry_run.selection(dry_run.manifest_objects(observed.get("manifest")) + own, NAMESPACE, namespaces,
+                                       custom)
+    return {"dry_run_objects": take, "dry_run_left_out": left_out}
+
+
 def _report_step(s, observed, check_mode):
     volume, claim = _first(observed.get("greptime_volume_after")), _first(observed.get("greptime_claim_after"))
     blocked = volume_binding.blocked_binding(volume, claim) if s.get("greptimedb_mode") == "standalone" else ""
@@ -166,6 +191,15 @@ def plan(inputs, chart_defaults=None, observed=None, check_mode=False, chart=Non
         step = _cluster_step(s, values, observed, check_mode)
         result["problems"].extend(step.pop("problems"))
         result.update(step)
+    if all(key in observed for key in CLUSTER + RENDER):
+        result.update(_render_step(s, result["storage_objects"], result["cluster_object"], observed))
+    if "dry_run" in observed:
+        refused = dry_run.refusal(observed["dry_run"], [s.get(key) for key in SECRETS])
+        if refused:
+            result["problems"].append(
+                "the API server refuses what the chart and the role would write with these variables (a server-side "
+                "dry run; nothing was installed or changed): %s. Fix the variable behind it (the chart values "
+                "that change are listed with --diff; docs/observability.md maps each to its variable)" % refused)
     if all(key in observed for key in RESTART):
         result["restart_hash"] = _restart_step(observed)
     if all(key in observed for key in REPORT):

@@ -186,5 +186,52 @@ def test_the_report_step_says_why_a_claim_can_never_bind_and_builds_the_section(
 
 
 def test_observed_names_are_the_steps_names():
-    assert set(plan.OBSERVED) == set(plan.CLUSTER + plan.RESTART + plan.REPORT)
-    assert len(plan.OBSERVED) == 15
+    assert set(plan.OBSERVED) == set(plan.CLUSTER + plan.RESTART + plan.REPORT + plan.RENDER + plan.DRY_RUN)
+    assert len(plan.OBSERVED) == 19
+
+
+RENDERED = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: tensor-fusion-sys-controller}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: tensor-fusion-sys-greptimedb-standalone, namespace: greptimedb}
+"""
+
+
+def test_a_first_install_dry_runs_what_the_api_server_can_take_and_says_what_it_leaves_out(chart_defaults):
+    observed = dict(NOTHING_YET, manifest=RENDERED, release_namespace=[], cluster_crd=[])
+    result = plan.plan(inputs(), chart_defaults, observed)
+    assert [o["kind"] for o in result["dry_run_objects"]] == ["Namespace", "StorageClass", "PersistentVolume"]
+    assert [e["object"] for e in result["dry_run_left_out"]] == [
+        "Deployment/tensor-fusion-sys/tensor-fusion-sys-controller",
+        "StatefulSet/greptimedb/tensor-fusion-sys-greptimedb-standalone",
+        "PersistentVolumeClaim/greptimedb/datanode-tensor-fusion-sys-greptimedb-standalone-0",
+        "TensorFusionCluster/tensor-fusion-gpufleet"]
+
+
+def test_an_upgrade_dry_runs_everything_the_chart_and_the_role_write(chart_defaults):
+    namespace = {"metadata": {"name": "greptimedb"}}
+    observed = dict(NOTHING_YET, release={"status": "deployed", "values": {}}, greptime_namespace=[namespace],
+                    manifest=RENDERED, release_namespace=[{"metadata": {"name": "tensor-fusion-sys"}}],
+                    cluster_crd=[{"metadata": {"name": "tensorfusionclusters.tensor-fusion.ai"}}])
+    result = plan.plan(inputs(), chart_defaults, observed)
+    assert result["dry_run_left_out"] == []
+    assert [o["kind"] for o in result["dry_run_objects"]] == [
+        "Deployment", "StatefulSet", "Namespace", "StorageClass", "PersistentVolume", "PersistentVolumeClaim",
+        "TensorFusionCluster"]
+    assert result["dry_run_objects"][0]["metadata"]["namespace"] == "tensor-fusion-sys"
+
+
+def test_what_the_api_server_refuses_is_a_problem_with_no_secret_in_it():
+    status = ('{"kind":"Status","message":"Secret \\\\"db\\\\" is invalid: data: Invalid value: \\\\"pa55word-x\\\\""}')
+    result = plan.plan(inputs(greptimedb_mode="cloud", greptimedb_host="x.greptime.cloud", greptimedb_port=5001,
+                              greptimedb_password="pa55word-x"),
+                       None, {"dry_run": {"failed": True, "msg": "Failed to create object: b'%s'" % status}})
+    assert len(result["problems"]) == 1
+    assert "the API server refuses what the chart and the role would write" in result["problems"][0]
+    assert 'Secret "db" is invalid' in result["problems"][0]
+    assert "pa55word-x" not in result["problems"][0]
+    assert plan.plan(inputs(), None, {"dry_run": {"changed": False}})["problems"] == []
