@@ -32,7 +32,7 @@ GPU_SURVIVORS = ["gpu-ucsd-1"]
 # survivor's work (about 40% of the drill's CPU).
 LEFT_OUT = ["gpu-ucsd-2", "gpu-sdsu-1"]
 # The moment to pull the plug: the GPU nodes are inside apt/dpkg.
-TRIGGER = "TASK [gpufleet.cluster.node_prep : Install node packages (Debian family)]"
+TRIGGER = "TASK [gpufleet.cluster.common : Install the missing packages (Debian family)]"
 RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)")
 
 
