@@ -20,6 +20,7 @@ __metaclass__ = type
 
 import os
 
+from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
@@ -51,13 +52,17 @@ def unprefixed(role, values):
 
 
 class PlanAction(ActionBase):
-    """Base of the ``<role>_plan`` action plugins: set ``ROLE`` and ``ARGUMENT_SPEC`` (the plugin's
-    own arguments) and write ``plan(inputs, args, check_mode)``, a call to a pure function."""
+    """Base of the ``<role>_plan`` action plugins: set ``ROLE``, ``OBSERVED`` (the names the
+    ``observed`` argument takes) and write ``plan(inputs, args, check_mode)``, a call to a pure
+    function. ``ARGUMENT_SPEC`` is the plugin's own arguments; ``observed`` is one of them: an
+    object left out was not read yet (its step is not planned), None or [] was read and not found.
+    Its names are checked here (a dict's suboptions would fill every one with None)."""
 
     TRANSFERS_FILES = False
     _requires_connection = False
     ROLE = None
-    ARGUMENT_SPEC = {}
+    OBSERVED = ()
+    ARGUMENT_SPEC = {"observed": {"type": "dict", "default": {}}}
 
     def plan(self, inputs, args, check_mode):
         raise NotImplementedError
@@ -67,6 +72,10 @@ class PlanAction(ActionBase):
         result = super(PlanAction, self).run(tmp, task_vars)
         del tmp
         dummy, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
+        unknown = sorted(set(args.get("observed") or {}) - set(self.OBSERVED))
+        if unknown:
+            raise AnsibleActionFail("%s_plan: observed has no %s; it takes %s"
+                                    % (self.ROLE, ", ".join(unknown), ", ".join(self.OBSERVED)))
         options = role_options(self.ROLE)
         given = self._templar.template(dict((name, task_vars[name]) for name in options if name in task_vars))
         checked = ArgumentSpecValidator(options).validate(dict(given))

@@ -128,10 +128,11 @@ def test_module_options_match_the_argspec(module_docs, name):
         assert bool(options[option].get("required")) == bool(arg.get("required")), "%s.%s required" % (name, option)
 
 
-def test_a_plan_documents_every_object_it_takes(module_docs):
-    from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion import plan
-    text = " ".join(module_docs["gpufleet.cluster.tensor_fusion_plan"]["doc"]["options"]["observed"]["description"])
-    assert all("C(%s)" % name in text for name in plan.OBSERVED), [n for n in plan.OBSERVED if "C(%s)" % n not in text]
+@pytest.mark.parametrize("name", [m for m in MODULES if m.endswith("_plan")])
+def test_a_plan_documents_every_object_it_takes(module_docs, name):
+    observed = importlib.import_module("%s.action.%s" % (PACKAGE, name)).ActionModule.OBSERVED
+    text = " ".join(module_docs["gpufleet.cluster.%s" % name]["doc"]["options"]["observed"]["description"])
+    assert observed and all("C(%s)" % key in text for key in observed), [k for k in observed if "C(%s)" % k not in text]
 
 
 def test_every_role_is_listed_with_its_entry_points():

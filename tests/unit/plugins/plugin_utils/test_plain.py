@@ -90,7 +90,7 @@ def _filter_modules():
 
 def test_every_filter_of_the_collection_takes_plain_arguments():
     modules = dict(_filter_modules())
-    assert {"tensor_fusion", "linstor", "gpu_telemetry", "validation_report"} <= set(modules), sorted(modules)
+    assert {"tensor_fusion", "linstor", "validation_report"} <= set(modules), sorted(modules)
     for name, filters in modules.items():
         for filter_name, function in filters.items():
             assert getattr(function, "__wrapped__", None) is not None, (name, filter_name)

@@ -6,13 +6,9 @@ import copy
 
 import pytest
 
-from ansible_collections.gpufleet.cluster.plugins.module_utils.gpu_telemetry import (
-    CSV_MAX_BYTES,
-    duration_nanos,
-    problems,
-    report_section,
-    values_diff,
-)
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.gpu_telemetry.inputs import CSV_MAX_BYTES, duration_nanos, problems
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.gpu_telemetry.report import report_section
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.gpu_telemetry.values import values_diff
 
 URI = "mongodb://collector:pw-never-shown@mongo:27017/telemetry"
 GOOD = {

@@ -1,18 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: gpufleet.cluster contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Input checks and the report section of the gpu_telemetry role.
+"""Input checks of the gpu_telemetry role.
 
 ``problems(inputs)`` takes the role's variables without the ``gpu_telemetry_`` prefix (plus
 ``csv_stat``, the controller's stat of the CSV file) and returns one sentence per problem, naming
 the variable, its value and the fix. The MongoDB URI and the Redis URL are secrets: a problem
-with them names the variable and what is wrong, never the value.
-
-``report_section(...)`` turns the release and its workloads, as read from the API, into the
-``gpu_telemetry_report_section`` dict that validation_report collects.
-
-Pure: plain dicts in and out, no I/O, so the unit tests need no mocks.
-"""
+with them names the variable and what is wrong, never the value. Pure: plain dicts in and out."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -21,6 +15,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils import checks
+
 
 PREFIX = "gpu_telemetry_"
 BACKENDS = ("memory", "redis")
@@ -220,123 +215,3 @@ def problems(inputs):
     for name in ("queue_resources", "streamer_resources", "collector_resources"):
         add(_resources_problem(name, inputs[name]))
     return found
-
-
-def values_diff(before, after, prefix=""):
-    """The chart values that differ, as 'path: old -> new' lines (for --diff without helm-diff)."""
-    before = before if isinstance(before, dict) else {}
-    after = after if isinstance(after, dict) else {}
-    lines = []
-    for key in sorted(set(before) | set(after)):
-        path = "%s%s" % (prefix, key)
-        old, new = before.get(key), after.get(key)
-        if isinstance(old, dict) and isinstance(new, dict):
-            lines.extend(values_diff(old, new, path + "."))
-        elif old != new:
-            lines.append("%s: %s -> %s" % (path, _show(old, key in before), _show(new, key in after)))
-    return lines
-
-
-def _show(value, present):
-    return repr(value) if present else "(unset)"
-
-
-# --- the report section ------------------------------------------------------------------------
-
-def _workload_row(obj):
-    kind = obj.get("kind", "")
-    meta = obj.get("metadata") or {}
-    spec = obj.get("spec") or {}
-    status = obj.get("status") or {}
-    desired = spec.get("replicas", 1)
-    ready = status.get("readyReplicas") or 0
-    updated = status.get("updatedReplicas") or 0
-    current = status.get("observedGeneration") == meta.get("generation")
-    if desired == 0:
-        state = "scaled to 0"
-    elif ready >= desired and updated >= desired and current:
-        state = "ready"
-    else:
-        state = "rolling out" if ready else "not ready"
-    return [kind, meta.get("name", ""), desired, ready, state]
-
-
-def _rollout_detail(obj):
-    """What keeps a workload from counting as rolled out, beyond its ready replicas."""
-    meta = obj.get("metadata") or {}
-    spec = obj.get("spec") or {}
-    status = obj.get("status") or {}
-    desired = spec.get("replicas", 1)
-    details = []
-    updated = status.get("updatedReplicas") or 0
-    if updated < desired:
-        details.append("%d of %d updated" % (updated, desired))
-    total = status.get("replicas") or 0
-    if total > desired:
-        details.append("%d pods, older ones not gone yet" % total)
-    if status.get("observedGeneration") != meta.get("generation"):
-        details.append("generation %s not yet observed by its controller (at %s)"
-                       % (meta.get("generation"), status.get("observedGeneration")))
-    return "; ".join(details)
-
-
-def _hpa_row(obj):
-    meta = obj.get("metadata") or {}
-    spec = obj.get("spec") or {}
-    status = obj.get("status") or {}
-    target = (spec.get("scaleTargetRef") or {}).get("name", "")
-    bounds = "%s..%s replicas of %s" % (spec.get("minReplicas", 1), spec.get("maxReplicas"), target)
-    return ["HorizontalPodAutoscaler", meta.get("name", ""), status.get("desiredReplicas", 0),
-            status.get("currentReplicas", 0), bounds]
-
-
-def report_section(release, workloads, autoscalers, settings):
-    """The gpu_telemetry report section.
-
-    ``release``: helm_info's ``status`` (empty when there is no release); ``workloads``: the
-    release's StatefulSets and Deployments as read from the API; ``autoscalers``: its
-    HorizontalPodAutoscalers; ``settings``: namespace, release_name, queue_backend,
-    tls_enabled, network_policies, check_mode.
-    """
-    release = release or {}
-    order = {"StatefulSet": 0, "Deployment": 1}
-    ordered = sorted(workloads or [], key=lambda w: (order.get(w.get("kind"), 9), w["metadata"]["name"]))
-    workload_rows = [_workload_row(w) for w in ordered]
-    rows = workload_rows + [_hpa_row(h) for h in autoscalers or []]
-    problems_found = []
-    name = settings["release_name"]
-    if not release:
-        problems_found.append({"severity": "info" if settings.get("check_mode") else "error", "subject": name,
-                               "message": "release %s is not installed in namespace %s" % (name, settings["namespace"])})
-    elif release.get("status") != "deployed":
-        problems_found.append({"severity": "error", "subject": name,
-                               "message": "release %s is %s, not deployed" % (name, release.get("status"))})
-    present = set((row[0], row[1]) for row in rows)
-    for kind, component in (("StatefulSet", "queue"), ("Deployment", "streamer"), ("Deployment", "collector")):
-        if release and (kind, "%s-%s" % (name, component)) not in present:
-            problems_found.append({"severity": "error", "subject": "%s/%s-%s" % (kind, name, component),
-                                   "message": "%s/%s-%s of release %s does not exist" % (kind, name, component, name)})
-    for row, workload in zip(workload_rows, ordered):
-        if row[4] not in ("ready", "scaled to 0"):
-            problems_found.append({"severity": "error", "subject": "%s/%s" % (row[0], row[1]),
-                                   "message": "%s/%s has %d of %d replicas ready (%s)" % (
-                                       row[0], row[1], row[3], row[2],
-                                       ": ".join(x for x in (row[4], _rollout_detail(workload)) if x))})
-    notes = [
-        "queue backend: %s%s" % (settings["queue_backend"],
-                                 " (one replica: in-memory state is per replica)" if settings["queue_backend"] == "memory" else ""),
-        "queue API over %s" % ("https (certificate from Secret %s)" % settings.get("tls_secret_name") if settings["tls_enabled"] else "http"),
-        "NetworkPolicies %s" % ("applied (default deny for the release)" if settings["network_policies"] else "disabled"),
-    ]
-    return {
-        "name": "gpu_telemetry",
-        "title": "GPU telemetry pipeline",
-        "tables": [
-            {"title": "Release", "columns": ["release", "namespace", "revision", "chart", "status"],
-             "rows": [[name, settings["namespace"], release.get("revision", ""), release.get("chart", ""),
-                       release.get("status", "not installed")]]},
-            {"title": "Workloads", "columns": ["kind", "name", "desired", "ready", "state"], "rows": rows},
-        ],
-        "problems": problems_found,
-        "notes": notes,
-    }

@@ -1,0 +1,115 @@
+# -*- coding: utf-8 -*-
+# Copyright: gpufleet.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every decision of the gpu_telemetry role, in one place (the gpu_telemetry_plan action plugin).
+
+``plan(inputs, observed, check_mode)`` takes the role's variables (without the prefix) and what
+the role read so far, and returns what its tasks need: the problems (refused before anything
+changes), the Secret's data, whether the queue is installed alone first, the chart values and
+the paths that change in them, the report section. Pure: plain dicts in and out, no I/O.
+
+The role calls it in its preflight with the CSV file's stat (the variables' problems), then with
+the objects it read (the namespace, the release, the TLS Secret); before the chart runs, with
+the credentials Secret as written and the CSV's checksum (the values); in its verify step, with
+what it reads to report.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+
+from ansible_collections.gpufleet.cluster.plugins.module_utils import checks
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.gpu_telemetry import inputs as gt_inputs
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.gpu_telemetry import values as gt_values
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.gpu_telemetry.report import report_section
+
+# What the role reads, by step: a step's decisions are made when all its objects were given.
+INPUTS = ("csv_stat",)
+CLUSTER = ("namespace", "release", "tls_secret")
+VALUES = ("release", "secret_version", "csv_checksum")
+REPORT = ("release_after", "workloads", "autoscalers")
+OBSERVED = tuple(sorted(set(INPUTS + CLUSTER + VALUES + REPORT)))
+TLS_KEYS = ("tls.crt", "tls.key")
+
+
+def _var(name):
+    return gt_inputs.PREFIX + name
+
+
+def _first(items):
+    return items[0] if isinstance(items, list) and items else (items if isinstance(items, dict) and items else None)
+
+
+def _flag(value):
+    return checks.parse_boolean(value) is True
+
+
+def _b64(text):
+    return base64.b64encode(str(text).encode("utf-8")).decode("ascii")
+
+
+def credentials(s):
+    """The credentials Secret's data: MONGODB_URI, and REDIS_URL with the redis backend."""
+    data = {"MONGODB_URI": _b64(s["mongodb_uri"])}
+    if s["queue_backend"] == "redis":
+        data["REDIS_URL"] = _b64(s["redis_url"])
+    return data
+
+
+def _cluster_step(s, observed):
+    out = {"problems": []}
+    if not _flag(s["create_namespace"]) and not _first(observed.get("namespace")):
+        out["problems"].append(
+            "%s=%s does not exist and %s is false: create the namespace first (with the labels and quotas your "
+            "cluster requires) or set %s: true." % (_var("namespace"), s["namespace"],
+                                                    _var("create_namespace"), _var("create_namespace")))
+    if _flag(s["tls_enabled"]):
+        keys = sorted(((_first(observed.get("tls_secret")) or {}).get("data") or {}))
+        missing = [key for key in TLS_KEYS + (s["tls_ca_key"],) if key not in keys]
+        if not keys or missing:
+            out["problems"].append(
+                "%s=%s: %s; create a kubernetes.io/tls Secret there with tls.crt, tls.key and %s (e.g. with cert-manager) "
+                "or set %s: false." % (_var("tls_secret_name"), s["tls_secret_name"],
+                                       ("no such Secret in namespace " + s["namespace"]) if not keys
+                                       else "the Secret lacks " + ", ".join(missing),
+                                       s["tls_ca_key"], _var("tls_enabled")))
+    release = observed.get("release") or {}
+    # A fresh install (no release yet), or one that stopped after its first stage: the queue alone
+    # first, Ready before streamers and collectors start (the seed's order).
+    out["queue_first"] = not release or _flag((release.get("values") or {}).get("queueOnly"))
+    out["credentials"] = credentials(s)
+    out["csv_key"] = gt_values.CSV_KEY
+    return out
+
+
+def plan(inputs, observed=None, check_mode=False):
+    """See the module's docstring. ``observed``: the objects read, by name (absent: not read yet;
+    None or []: read and not found)."""
+    observed = observed or {}
+    s = dict(inputs)
+    if "csv_stat" in observed:
+        s["csv_stat"] = observed["csv_stat"] or {}
+    s["pdb_max_unavailable"] = gt_values.pdb_max_unavailable(s.get("pdb_max_unavailable"))
+    result = {"problems": gt_inputs.problems(s) if "csv_stat" in observed else []}
+    if result["problems"]:
+        return result
+    if all(key in observed for key in CLUSTER):
+        step = _cluster_step(s, observed)
+        result["problems"].extend(step.pop("problems"))
+        result.update(step)
+    if all(key in observed for key in VALUES):
+        values = gt_values.chart_values(s, observed["csv_checksum"], observed["secret_version"])
+        result["chart_values"] = values
+        result["chart_values_queue_only"] = dict(values, queueOnly=True)
+        before = (observed.get("release") or {}).get("values") or {}
+        result["changed_values"] = gt_values.values_diff(before, values)
+    if all(key in observed for key in REPORT):
+        result["report_section"] = report_section(
+            dict((k, v) for k, v in (observed.get("release_after") or {}).items() if k != "values"),
+            observed.get("workloads") or [], observed.get("autoscalers") or [],
+            {"namespace": s["namespace"], "release_name": s["release_name"], "queue_backend": s["queue_backend"],
+             "tls_enabled": _flag(s["tls_enabled"]), "tls_secret_name": s["tls_secret_name"],
+             "network_policies": _flag(s["network_policies"]), "check_mode": check_mode})
+    return result

@@ -1,0 +1,117 @@
+"""plugin_utils.gpu_telemetry.plan: every decision of the gpu_telemetry role from its inputs (the
+role's own defaults) and the objects read (pure, no cluster, no mocks)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import copy
+import hashlib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils import role_plan
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.gpu_telemetry import plan
+
+REPO = Path(__file__).resolve().parents[4]
+with open(str(REPO / "roles" / "gpu_telemetry" / "defaults" / "main.yml")) as _handle:
+    _DEFAULTS = yaml.safe_load(_handle)
+URI = "mongodb://collector:pw-n3ver-shown@mongo:27017/telemetry"
+# As Ansible templates them: the defaults that name the release.
+INPUTS = dict((k, v.replace("{{ gpu_telemetry_release_name }}", _DEFAULTS["gpu_telemetry_release_name"])
+               if isinstance(v, str) else v) for k, v in role_plan.unprefixed("gpu_telemetry", _DEFAULTS).items())
+INPUTS.update(mongodb_uri=URI, streamer_csv_file="/srv/dcgm.csv")
+CSV_OK = {"csv_stat": {"exists": True, "isreg": True, "size": 900}}
+NOTHING = {"namespace": [], "release": None, "tls_secret": []}
+
+
+def inputs(**overrides):
+    result = copy.deepcopy(INPUTS)
+    result.update(overrides)
+    return result
+
+
+def test_the_role_spec_and_its_defaults_name_the_same_variables():
+    assert set(role_plan.role_options("gpu_telemetry")) == set(_DEFAULTS)
+
+
+def test_the_role_defaults_pass_and_a_bad_variable_stops_the_plan():
+    assert plan.plan(inputs(), dict(CSV_OK)) == {"problems": []}
+    result = plan.plan(inputs(queue_replicas="+2"), dict(CSV_OK, **NOTHING))
+    assert result["problems"] and "gpu_telemetry_queue_replicas='+2'" in result["problems"][0]
+    assert set(result) == {"problems"}
+
+
+def test_without_the_csv_stat_the_inputs_are_not_judged_again():
+    # The later steps (values, report) come after the preflight refused what was wrong.
+    assert plan.plan(inputs(queue_replicas="+2"), {})["problems"] == []
+
+
+@pytest.mark.parametrize("overrides, observed, expected", [
+    ({"create_namespace": False}, {}, "gpu_telemetry_namespace=gpu-telemetry does not exist and "
+                                      "gpu_telemetry_create_namespace is false"),
+    ({"tls_enabled": True, "tls_secret_name": "queue-tls"}, {},
+     "gpu_telemetry_tls_secret_name=queue-tls: no such Secret in namespace gpu-telemetry"),
+    ({"tls_enabled": "yes", "tls_secret_name": "queue-tls"}, {"tls_secret": [{"data": {"tls.crt": "x", "tls.key": "y"}}]},
+     "gpu_telemetry_tls_secret_name=queue-tls: the Secret lacks ca.crt"),
+])
+def test_what_the_cluster_lacks_is_refused_before_anything_changes(overrides, observed, expected):
+    result = plan.plan(inputs(**overrides), dict(NOTHING, **observed))
+    assert len(result["problems"]) == 1 and expected in result["problems"][0], result["problems"]
+
+
+def test_an_existing_namespace_and_a_complete_tls_secret_pass():
+    observed = dict(NOTHING, namespace=[{"metadata": {"name": "gpu-telemetry"}}],
+                    tls_secret=[{"data": {"tls.crt": "x", "tls.key": "y", "ca.crt": "z"}}])
+    assert plan.plan(inputs(create_namespace=False, tls_enabled=True, tls_secret_name="t"), observed)["problems"] == []
+
+
+@pytest.mark.parametrize("release, first", [
+    (None, True), ({"status": "deployed", "values": {"queueOnly": True}}, True),
+    ({"status": "deployed", "values": {"queueOnly": False}}, False)])
+def test_the_queue_goes_first_on_a_fresh_or_half_done_install(release, first):
+    assert plan.plan(inputs(), dict(NOTHING, release=release))["queue_first"] is first
+
+
+def test_the_secret_holds_the_urls_base64_and_redis_only_with_its_backend():
+    data = plan.plan(inputs(), dict(NOTHING))["credentials"]
+    assert data == {"MONGODB_URI": base64.b64encode(URI.encode()).decode()}
+    redis = plan.plan(inputs(queue_backend="redis", redis_url="redis://r:6379/0"), dict(NOTHING))["credentials"]
+    assert base64.b64decode(redis["REDIS_URL"]).decode() == "redis://r:6379/0"
+
+
+def test_the_chart_values_are_typed_and_name_no_secret():
+    checksum = hashlib.sha256(b"a,b\n").hexdigest()
+    overrides = dict(queue_replicas="1", collector_autoscaling="true", pdb_max_unavailable="2", streamer_loop_mode="no")
+    result = plan.plan(inputs(**overrides), {"release": None, "secret_version": "123", "csv_checksum": checksum})
+    values = result["chart_values"]
+    assert values["queueOnly"] is False and result["chart_values_queue_only"]["queueOnly"] is True
+    assert values["queue"]["replicas"] == 1 and values["collector"]["autoscaling"]["enabled"] is True
+    assert values["podDisruptionBudget"]["maxUnavailable"] == 2 and values["streamer"]["loopMode"] is False
+    assert values["credentials"]["version"] == "123" and values["streamer"]["csvChecksum"] == checksum
+    assert values["streamer"]["csvKey"] == "dcgm_metrics.csv"
+    assert URI not in repr(values) and "pw-n3ver-shown" not in repr(result)
+    percent = plan.plan(inputs(pdb_max_unavailable="25%"), {"release": None, "secret_version": "", "csv_checksum": ""})
+    assert percent["chart_values"]["podDisruptionBudget"]["maxUnavailable"] == "25%"
+
+
+def test_the_values_that_change_are_listed_against_the_release():
+    observed = {"release": {"values": {"queue": {"replicas": 1}}}, "secret_version": "", "csv_checksum": "c"}
+    changed = plan.plan(inputs(), observed)["changed_values"]
+    assert "queue.replicas: 1 -> 1" not in changed and any(line.startswith("queue.image: (unset) -> ") for line in changed)
+
+
+def test_the_report_section_reads_the_release_without_its_values():
+    observed = {"release_after": {"status": "deployed", "revision": 3, "chart": "gpu-telemetry-0.1.0",
+                                  "values": {"x": "y"}}, "workloads": [], "autoscalers": []}
+    section = plan.plan(inputs(), observed, check_mode=False)["report_section"]
+    assert section["tables"][0]["rows"][0][2] == 3 and "'x'" not in repr(section)
+    assert {p["subject"] for p in section["problems"]} == {
+        "StatefulSet/gpu-telemetry-queue", "Deployment/gpu-telemetry-streamer", "Deployment/gpu-telemetry-collector"}
+
+
+def test_observed_names_are_the_steps_names():
+    assert set(plan.OBSERVED) == set(plan.INPUTS + plan.CLUSTER + plan.VALUES + plan.REPORT)
