@@ -21,8 +21,9 @@ description:
     argument spec, C(gpu_telemetry_*), from the task's variables), checks them against that spec and returns what the
     role's tasks need: the problems (the role refuses them before anything changes), the credentials Secret's data,
     whether the queue is installed alone first, the chart values and the values that change, the report section."
-  - "The role calls it in its preflight twice (with the CSV file's stat: the variables' problems; with the objects
-    it read: the namespace, the release, the TLS Secret), before the chart runs (the credentials Secret as written
+  - "The role calls it in its preflight four times (with the CSV file's stat: the variables' problems; with the
+    objects it read: the namespace, the release, the TLS Secret; with the chart rendered, for the server-side dry
+    run; with the dry run's answer), before the chart runs (the credentials Secret as written
     and the CSV's checksum) and in its verify step (the report section)."
   - "Never changes anything, reads nothing from the cluster itself, and always hides its result (C(no_log)): the
     credentials hold the MongoDB URI and the Redis URL. Problems never name them."
@@ -33,9 +34,13 @@ options:
         a key given as null (or an empty list of resources) was read and not found.
       - "C(csv_stat): the controller's stat of C(gpu_telemetry_streamer_csv_file); given, the role's variables are
         checked (RV(problems))."
-      - "Read in the preflight (they give RV(queue_first), RV(credentials), RV(csv_key) and the problems with the
-        namespace and the TLS Secret): C(namespace) (read when the role is not to create it), C(release) (the
-        release's status as C(kubernetes.core.helm_info) returns it), C(tls_secret)."
+      - "Read in the preflight (they give RV(queue_first), RV(credentials_secret), RV(csv_key) and the problems with
+        the namespace and the TLS Secret): C(namespace), C(release) (the release's status as
+        C(kubernetes.core.helm_info) returns it), C(tls_secret)."
+      - "Read to dry-run (with C(namespace), they give RV(dry_run_objects) and RV(dry_run_left_out)): C(manifest) (the
+        chart rendered with RV(chart_values), C(kubernetes.core.helm_template)'s C(stdout))."
+      - "The dry run's answer: C(dry_run) (the registered result of C(kubernetes.core.k8s) in check mode on
+        RV(dry_run_objects)); a refusal becomes a problem, with the URIs blanked, plain and base64."
       - "Before the chart runs (they give RV(chart_values), RV(chart_values_queue_only) and RV(changed_values)):
         C(release), C(secret_version) (the credentials Secret's resourceVersion: the pods roll when it changes),
         C(csv_checksum) (sha256 of the CSV)."
@@ -80,10 +85,24 @@ queue_first:
   description: No release yet, or one that stopped after its first stage; the queue is installed alone first.
   returned: when the preflight's objects are in O(observed)
   type: bool
-credentials:
-  description: The credentials Secret's data (base64), C(MONGODB_URI) and, with the redis backend, C(REDIS_URL).
+credentials_secret:
+  description:
+    - The credentials Secret the chart only names; its data (base64) holds C(MONGODB_URI) and, with the redis
+      backend, C(REDIS_URL).
   returned: when the preflight's objects are in O(observed)
   type: dict
+dry_run_objects:
+  description: The objects a server-side dry run can take now (the namespace, the Secret, the chart's render).
+  returned: when the objects read to dry-run are in O(observed)
+  type: list
+  elements: dict
+dry_run_left_out:
+  description:
+    - The objects the API server cannot take yet, each with C(object) and C(reason) (a namespace that does not exist
+      yet, a custom resource whose definition is not installed).
+  returned: when the objects read to dry-run are in O(observed)
+  type: list
+  elements: dict
 csv_key:
   description: The key of the metrics CSV in its ConfigMap, as the chart's streamers read it.
   returned: when the preflight's objects are in O(observed)

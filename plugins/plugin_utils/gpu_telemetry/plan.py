@@ -21,6 +21,7 @@ __metaclass__ = type
 import base64
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils import checks
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils import dry_run
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.gpu_telemetry import inputs as gt_inputs
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.gpu_telemetry import values as gt_values
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.gpu_telemetry.report import report_section
@@ -30,7 +31,12 @@ INPUTS = ("csv_stat",)
 CLUSTER = ("namespace", "release", "tls_secret")
 VALUES = ("release", "secret_version", "csv_checksum")
 REPORT = ("release_after", "workloads", "autoscalers")
-OBSERVED = tuple(sorted(set(INPUTS + CLUSTER + VALUES + REPORT)))
+# The chart rendered with the planned values, and the namespace: what a server-side dry run can take.
+RENDER = ("manifest", "namespace")
+# The registered result of that dry run.
+DRY_RUN = ("dry_run",)
+OBSERVED = tuple(sorted(set(INPUTS + CLUSTER + VALUES + REPORT + RENDER + DRY_RUN)))
+SECRETS = ("mongodb_uri", "redis_url")
 TLS_KEYS = ("tls.crt", "tls.key")
 
 
@@ -58,6 +64,28 @@ def credentials(s):
     return data
 
 
+def credentials_secret(s):
+    """The Secret the chart only names: the MongoDB URI, and the Redis URL with the redis backend."""
+    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": s["credentials_secret_name"], "namespace": s["namespace"],
+                         "labels": {"app.kubernetes.io/name": "gpu-telemetry",
+                                    "app.kubernetes.io/instance": s["release_name"],
+                                    "app.kubernetes.io/managed-by": "gpufleet.cluster.gpu_telemetry"}},
+            "data": credentials(s)}
+
+
+def _render_step(s, observed):
+    """The objects a server-side dry run can take now: the chart's render, the namespace the role
+    creates and the credentials Secret (the CSV ConfigMap's size and name are the inputs' checks)."""
+    namespaces = set([s["namespace"]]) if _first(observed.get("namespace")) else set()
+    own = [credentials_secret(s)]
+    if _flag(s["create_namespace"]):
+        own.insert(0, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": s["namespace"]}})
+    take, left_out = dry_run.selection(own + dry_run.manifest_objects(observed.get("manifest")), s["namespace"],
+                                       namespaces)
+    return {"dry_run_objects": take, "dry_run_left_out": left_out}
+
+
 def _cluster_step(s, observed):
     out = {"problems": []}
     if not _flag(s["create_namespace"]) and not _first(observed.get("namespace")):
@@ -79,7 +107,7 @@ def _cluster_step(s, observed):
     # A fresh install (no release yet), or one that stopped after its first stage: the queue alone
     # first, Ready before streamers and collectors start (the seed's order).
     out["queue_first"] = not release or _flag((release.get("values") or {}).get("queueOnly"))
-    out["credentials"] = credentials(s)
+    out["credentials_secret"] = credentials_secret(s)
     out["csv_key"] = gt_values.CSV_KEY
     return out
 
@@ -105,6 +133,16 @@ def plan(inputs, observed=None, check_mode=False):
         result["chart_values_queue_only"] = dict(values, queueOnly=True)
         before = (observed.get("release") or {}).get("values") or {}
         result["changed_values"] = gt_values.values_diff(before, values)
+    if all(key in observed for key in RENDER):
+        result.update(_render_step(s, observed))
+    if "dry_run" in observed:
+        refused = dry_run.refusal(observed["dry_run"], [s.get(key) for key in SECRETS]
+                                  + [credentials(s)[key] for key in sorted(credentials(s))])
+        if refused:
+            result["problems"].append(
+                "the API server refuses what the chart and the role would write with these variables (a server-side "
+                "dry run; nothing was installed or changed): %s. Fix the variable behind it (the chart values that "
+                "change are listed with --diff; docs/telemetry.md maps each to its variable)" % refused)
     if all(key in observed for key in REPORT):
         result["report_section"] = report_section(
             dict((k, v) for k, v in (observed.get("release_after") or {}).items() if k != "values"),

@@ -77,9 +77,11 @@ def test_the_queue_goes_first_on_a_fresh_or_half_done_install(release, first):
 
 
 def test_the_secret_holds_the_urls_base64_and_redis_only_with_its_backend():
-    data = plan.plan(inputs(), dict(NOTHING))["credentials"]
+    secret = plan.plan(inputs(), dict(NOTHING))["credentials_secret"]
+    assert secret["kind"] == "Secret" and secret["metadata"]["namespace"] == "gpu-telemetry"
+    data = secret["data"]
     assert data == {"MONGODB_URI": base64.b64encode(URI.encode()).decode()}
-    redis = plan.plan(inputs(queue_backend="redis", redis_url="redis://r:6379/0"), dict(NOTHING))["credentials"]
+    redis = plan.plan(inputs(queue_backend="redis", redis_url="redis://r:6379/0"), dict(NOTHING))["credentials_secret"]["data"]
     assert base64.b64decode(redis["REDIS_URL"]).decode() == "redis://r:6379/0"
 
 
@@ -113,5 +115,44 @@ def test_the_report_section_reads_the_release_without_its_values():
         "StatefulSet/gpu-telemetry-queue", "Deployment/gpu-telemetry-streamer", "Deployment/gpu-telemetry-collector"}
 
 
+RENDERED = """
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: gpu-telemetry-queue}
+---
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata: {name: gpu-telemetry}
+"""
+
+
+def test_a_first_install_dry_runs_the_namespace_and_says_what_waits_for_it():
+    result = plan.plan(inputs(), {"manifest": RENDERED, "namespace": []})
+    assert [dry_run_label(o) for o in result["dry_run_objects"]] == ["Namespace/gpu-telemetry"]
+    assert [e["object"] for e in result["dry_run_left_out"]] == [
+        "Secret/gpu-telemetry/gpu-telemetry-credentials", "StatefulSet/gpu-telemetry/gpu-telemetry-queue",
+        "ServiceMonitor/gpu-telemetry"]
+
+
+def test_an_existing_namespace_dry_runs_the_secret_and_the_render():
+    result = plan.plan(inputs(create_namespace=False), {"manifest": RENDERED, "namespace": [{"metadata": {}}]})
+    assert [dry_run_label(o) for o in result["dry_run_objects"]] == [
+        "Secret/gpu-telemetry/gpu-telemetry-credentials", "StatefulSet/gpu-telemetry/gpu-telemetry-queue"]
+    assert [e["object"] for e in result["dry_run_left_out"]] == ["ServiceMonitor/gpu-telemetry"]
+
+
+def test_a_refused_dry_run_is_a_problem_without_the_uri_plain_or_encoded():
+    encoded = base64.b64encode(URI.encode()).decode()
+    msg = 'Secret "c" is invalid: data[MONGODB_URI]: %s and %s' % (URI, encoded)
+    result = plan.plan(inputs(), {"dry_run": {"failed": True, "msg": msg}})
+    assert len(result["problems"]) == 1 and 'Secret "c" is invalid' in result["problems"][0]
+    assert URI not in result["problems"][0] and encoded not in result["problems"][0]
+
+
+def dry_run_label(obj):
+    from ansible_collections.gpufleet.cluster.plugins.plugin_utils import dry_run
+    return dry_run.label(obj)
+
+
 def test_observed_names_are_the_steps_names():
-    assert set(plan.OBSERVED) == set(plan.INPUTS + plan.CLUSTER + plan.VALUES + plan.REPORT)
+    assert set(plan.OBSERVED) == set(plan.INPUTS + plan.CLUSTER + plan.VALUES + plan.REPORT + plan.RENDER + plan.DRY_RUN)
