@@ -420,6 +420,23 @@ def test_the_memory_queue_refuses_a_second_replica(telemetry):
     assert telemetry.apps.read_namespaced_stateful_set("%s-queue" % RELEASE, telemetry.namespace).spec.replicas == 1
 
 
+def test_a_value_the_api_server_refuses_is_refused_by_the_dry_run_before_any_change(telemetry):
+    """A node selector whose key is no label key passes the role's own checks but not the API
+    server's validation of a pod template: the dry run of the chart's render refuses it before
+    Helm runs (no failed revision, nothing changed), with the server's sentence and no secret."""
+    before = telemetry.snapshot()
+    rc, parsed, output, _seconds = telemetry.run(gpu_telemetry_streamer_replicas=4, gpu_telemetry_collector_replicas=1,
+                                                 gpu_telemetry_node_selector={"not a label key!": "x"})
+    assert rc != 0
+    task, message = _failure(parsed)
+    assert task.endswith("Refuse what the API server would refuse"), (task, message)
+    assert "the API server refuses what the chart and the role would write with these variables" in message
+    assert "is invalid" in message and "nodeSelector" in message, message
+    assert telemetry.snapshot() == before and telemetry.revision() == 3
+    assert json.loads(telemetry.helm("status", RELEASE, "--output", "json"))["info"]["status"] == "deployed"
+    _no_secret_in(output)
+
+
 def test_a_release_left_queue_only_is_completed_queue_first(telemetry):
     """A run that stopped after the first stage leaves queueOnly in the release: the next run
     waits for the queue again and then installs the rest."""
