@@ -113,9 +113,14 @@ def redact(text, secrets):
 
 
 def refusal(result, secrets=None):
-    """Why the API server refused the dry run of ``kubernetes.core.k8s`` (its registered result),
-    as one sentence ('' when it accepted everything or did not run)."""
-    if not isinstance(result, dict) or not result.get("failed"):
+    """Why the API server refused the dry run of ``kubernetes.core.k8s`` (its registered result,
+    failed or registered under ``failed_when: false``), as one sentence ('' when it accepted
+    everything or did not run)."""
+    if not isinstance(result, dict) or result.get("skipped"):
+        return ""
+    # Registered under failed_when: false, a refusal has failed: false: it is a result without the
+    # module's `result` and with its message.
+    if not result.get("failed") and ("result" in result or not (result.get("msg") or result.get("reason"))):
         return ""
     msg = str(result.get("msg") or result.get("reason") or "no reason given")
     found = _STATUS.search(msg)

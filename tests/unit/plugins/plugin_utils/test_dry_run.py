@@ -73,7 +73,11 @@ STATUS = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "
 
 @pytest.mark.parametrize("result, expected", [
     ({"changed": False}, ""),
+    ({"changed": False, "failed": False, "result": {"results": []}}, ""),
     ({"skipped": True}, ""),
+    # As registered under failed_when: false (what the roles do): failed is false, the message stays.
+    ({"failed": False, "changed": False, "reason": "Unprocessable Entity",
+      "msg": "Failed to patch object: " + json.dumps(STATUS)}, STATUS["message"]),
     (None, ""),
     ({"failed": True, "msg": "Failed to patch object: " + json.dumps(STATUS)}, STATUS["message"]),
     # The repr of the bytes that held the Status (kubernetes.core on some paths): backslashes doubled.
@@ -82,6 +86,7 @@ STATUS = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "
     ({"failed": True, "msg": "Failed to create object: b'{not json}'"}, "Failed to create object: b'{not json}'"),
     ({"failed": True, "reason": "Forbidden"}, "Forbidden"),
     ({"failed": True}, "no reason given"),
+    ({"failed": False}, ""),
 ])
 def test_the_refusal_is_one_sentence_from_the_api_servers_status(result, expected):
     assert dry_run.refusal(result) == expected
