@@ -56,6 +56,8 @@ attributes:
       - Only decides.
   diff_mode:
     support: none
+extends_documentation_fragment:
+  - gpufleet.cluster.read_only
 notes:
   - The logic is pure Python in C(plugins/plugin_utils/gpu_telemetry/) (inputs, values, report, plan), unit-tested
     without mocks.

@@ -63,6 +63,8 @@ attributes:
       - Only decides; in check mode the objects a dry run cannot take are left out of RV(storage_objects).
   diff_mode:
     support: none
+extends_documentation_fragment:
+  - gpufleet.cluster.read_only
 notes:
   - The logic is pure Python in C(plugins/plugin_utils/tensor_fusion/) (inputs, values, objects, report, plan),
     unit-tested without mocks.

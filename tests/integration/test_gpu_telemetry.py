@@ -476,8 +476,11 @@ def _tls_secret(telemetry):
 def test_redis_backend_tls_and_collector_autoscaling(telemetry):
     # TLS without its Secret is refused, naming the Secret, before anything changes.
     before = telemetry.snapshot()
+    # Four streamers, a queue and the collectors roll at once here: on a loaded 2-core lab the
+    # controllers took longer than the module's 120 s (seen twice on 2026-12-03, the role reporting
+    # "3 of 4 updated" as it should); the role's own timeout is what this test gives it.
     wanted = dict(gpu_telemetry_streamer_replicas=4, gpu_telemetry_collector_replicas=1, gpu_telemetry_tls_enabled=True,
-                  gpu_telemetry_tls_secret_name="queue-tls")
+                  gpu_telemetry_tls_secret_name="queue-tls", gpu_telemetry_wait_timeout=300)
     rc, parsed, _output, _seconds = telemetry.run(**wanted)
     assert rc != 0
     assert "gpu_telemetry_tls_secret_name=queue-tls: no such Secret in namespace %s" % telemetry.namespace in _failure(parsed)[1]

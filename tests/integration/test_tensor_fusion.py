@@ -448,8 +448,8 @@ def test_production_profile_binds_with_a_default_storageclass_present(cluster, b
                       template["nodeManagerConfig"]["nodePoolRollingUpdatePolicy"], "nodePoolRollingUpdatePolicy")
 
 
-def test_a_change_the_api_server_forbids_is_refused_by_the_dry_run_before_helm_records_a_revision(cluster, base_vars,
-                                                                                                   installed):
+def test_a_change_the_api_server_forbids_is_refused_by_the_dry_run_before_helm_records_a_revision(
+        cluster, base_vars, installed):
     """A StatefulSet's claim templates cannot change (the API server forbids the update): a new
     AlertManager size passes the role's own checks, but the server-side dry run of the chart's
     render refuses it before Helm runs, so the release keeps its revision and nothing changed.

@@ -20,8 +20,11 @@ from ansible.parsing.dataloader import DataLoader
 from .awx_rules import display_survey_spec, job_extra_vars, safe_dump, survey_element_validation, validate_spec_data, yaml_dump
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
+# Roles a job template can run: those with a main entry point (the internal common role is only
+# ever called with tasks_from).
 ROLES = sorted(r for r in os.listdir(os.path.join(REPO, "roles"))
-               if os.path.exists(os.path.join(REPO, "roles", r, "meta", "argument_specs.yml")))
+               if os.path.exists(os.path.join(REPO, "roles", r, "meta", "argument_specs.yml"))
+               and "main:" in open(os.path.join(REPO, "roles", r, "meta", "argument_specs.yml")).read())
 
 
 def options(role):
