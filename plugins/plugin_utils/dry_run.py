@@ -134,3 +134,15 @@ def refusal(result, secrets=None):
         if isinstance(status, dict) and status.get("message"):
             msg = status["message"]
     return redact(" ".join(msg.split()), secrets)
+
+
+def refusal_problem(result, secrets, doc):
+    """The role's problem for a refused dry run ('' when the API server accepted everything):
+    the server's sentence, secrets blanked, and where the variables behind the values are
+    mapped (``doc``, e.g. docs/telemetry.md)."""
+    refused = refusal(result, secrets)
+    if not refused:
+        return ""
+    return ("the API server refuses what the chart and the role would write with these variables (a server-side "
+            "dry run; nothing was installed or changed): %s. Fix the variable behind it (the chart values that "
+            "change are listed with --diff; %s maps each to its variable)" % (refused, doc))

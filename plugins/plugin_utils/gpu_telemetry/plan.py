@@ -136,13 +136,10 @@ def plan(inputs, observed=None, check_mode=False):
     if all(key in observed for key in RENDER):
         result.update(_render_step(s, observed))
     if "dry_run" in observed:
-        refused = dry_run.refusal(observed["dry_run"], [s.get(key) for key in SECRETS]
-                                  + [credentials(s)[key] for key in sorted(credentials(s))])
-        if refused:
-            result["problems"].append(
-                "the API server refuses what the chart and the role would write with these variables (a server-side "
-                "dry run; nothing was installed or changed): %s. Fix the variable behind it (the chart values that "
-                "change are listed with --diff; docs/telemetry.md maps each to its variable)" % refused)
+        problem = dry_run.refusal_problem(observed["dry_run"], [s.get(key) for key in SECRETS]
+                                          + [credentials(s)[key] for key in sorted(credentials(s))], "docs/telemetry.md")
+        if problem:
+            result["problems"].append(problem)
     if all(key in observed for key in REPORT):
         result["report_section"] = report_section(
             dict((k, v) for k, v in (observed.get("release_after") or {}).items() if k != "values"),

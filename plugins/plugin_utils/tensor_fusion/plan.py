@@ -194,12 +194,9 @@ def plan(inputs, chart_defaults=None, observed=None, check_mode=False, chart=Non
     if all(key in observed for key in CLUSTER + RENDER):
         result.update(_render_step(s, result["storage_objects"], result["cluster_object"], observed))
     if "dry_run" in observed:
-        refused = dry_run.refusal(observed["dry_run"], [s.get(key) for key in SECRETS])
-        if refused:
-            result["problems"].append(
-                "the API server refuses what the chart and the role would write with these variables (a server-side "
-                "dry run; nothing was installed or changed): %s. Fix the variable behind it (the chart values "
-                "that change are listed with --diff; docs/observability.md maps each to its variable)" % refused)
+        problem = dry_run.refusal_problem(observed["dry_run"], [s.get(key) for key in SECRETS], "docs/observability.md")
+        if problem:
+            result["problems"].append(problem)
     if all(key in observed for key in RESTART):
         result["restart_hash"] = _restart_step(observed)
     if all(key in observed for key in REPORT):
