@@ -34,11 +34,11 @@ options:
         a key given as null (or an empty list of resources) was read and not found.
       - "C(csv_stat): the controller's stat of C(gpu_telemetry_streamer_csv_file); given, the role's variables are
         checked (RV(problems))."
-      - "Read in the preflight (they give RV(queue_first), RV(credentials_secret), RV(csv_key) and the problems with
-        the namespace and the TLS Secret): C(namespace), C(release) (the release's status as
+      - "Read in the preflight (they give RV(queue_first), RV(credentials_secret), RV(csv_config_map), RV(csv_key) and
+        the problems with the namespace and the TLS Secret): C(namespace), C(release) (the release's status as
         C(kubernetes.core.helm_info) returns it), C(tls_secret)."
       - "Read to dry-run (with C(namespace), they give RV(dry_run_objects) and RV(dry_run_left_out)): C(manifest) (the
-        chart rendered with RV(chart_values), C(kubernetes.core.helm_template)'s C(stdout))."
+        chart rendered with RV(chart_values) by C(helm template) for the API server's Kubernetes version)."
       - "The dry run's answer: C(dry_run) (the registered result of C(kubernetes.core.k8s) in check mode on
         RV(dry_run_objects)); a refusal becomes a problem, with the URIs blanked, plain and base64."
       - "Before the chart runs (they give RV(chart_values), RV(chart_values_queue_only) and RV(changed_values)):
@@ -105,6 +105,10 @@ dry_run_left_out:
   returned: when the objects read to dry-run are in O(observed)
   type: list
   elements: dict
+csv_config_map:
+  description: The ConfigMap of the metrics CSV without its data (the role adds the file's content under RV(csv_key)).
+  returned: when the preflight's objects are in O(observed)
+  type: dict
 csv_key:
   description: The key of the metrics CSV in its ConfigMap, as the chart's streamers read it.
   returned: when the preflight's objects are in O(observed)

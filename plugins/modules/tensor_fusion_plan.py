@@ -43,9 +43,9 @@ options:
         RV(restart_hypervisors), RV(apply_cluster) and the problems with GreptimeDB's existing volume and claim):
         C(release) (the release's status as C(kubernetes.core.helm_info) returns it), C(config_map) (the controller's
         ConfigMap), C(greptime_namespace), C(greptime_volume), C(greptime_claim), C(greptime_statefulset)."
-      - "Read to dry-run (with the preflight's objects, they give RV(dry_run_objects) and RV(dry_run_left_out)):
-        C(manifest) (the chart rendered with RV(chart_values), C(kubernetes.core.helm_template)'s C(stdout)),
-        C(release_namespace), C(cluster_crd) (the TensorFusionCluster CustomResourceDefinition)."
+      - "Read to dry-run (they give RV(dry_run_objects) and RV(dry_run_left_out)): C(manifest) (the chart rendered
+        with RV(chart_values), C(kubernetes.core.helm_template)'s C(stdout)), C(release_namespace),
+        C(greptime_namespace), C(cluster_crd) (the TensorFusionCluster CustomResourceDefinition)."
       - "The dry run's answer: C(dry_run) (the registered result of C(kubernetes.core.k8s) in check mode on
         RV(dry_run_objects)); a refusal becomes a problem, with every secret the role was given blanked."
       - "Read after the chart ran (with C(release) and C(config_map), they give RV(restart_hash)):

@@ -36,13 +36,20 @@ COLLECTION = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__f
 _SPECS = {}
 
 
-def role_options(role, root=COLLECTION):
+def role_options(role):
     """The options of the role's main entry point, as its meta/argument_specs.yml declares them."""
-    key = (role, root)
-    if key not in _SPECS:
-        with open(os.path.join(root, "roles", role, "meta", "argument_specs.yml"), "rb") as handle:
-            _SPECS[key] = yaml.load(handle, Loader=_Loader)["argument_specs"]["main"]["options"]
-    return _SPECS[key]
+    if role not in _SPECS:
+        with open(os.path.join(COLLECTION, "roles", role, "meta", "argument_specs.yml"), "rb") as handle:
+            _SPECS[role] = yaml.load(handle, Loader=_Loader)["argument_specs"]["main"]["options"]
+    return _SPECS[role]
+
+
+def first_object(items):
+    """The object an ``observed`` entry holds: the first of a k8s_info result's resources, or the
+    one object given (None when there is none)."""
+    if isinstance(items, list):
+        return items[0] if items else None
+    return items if isinstance(items, dict) and items else None
 
 
 def unprefixed(role, values):

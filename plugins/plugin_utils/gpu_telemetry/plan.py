@@ -20,8 +20,8 @@ __metaclass__ = type
 
 import base64
 
-from ansible_collections.gpufleet.cluster.plugins.module_utils import checks
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils import dry_run
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.role_plan import first_object
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.gpu_telemetry import inputs as gt_inputs
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.gpu_telemetry import values as gt_values
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.gpu_telemetry.report import report_section
@@ -44,14 +44,6 @@ def _var(name):
     return gt_inputs.PREFIX + name
 
 
-def _first(items):
-    return items[0] if isinstance(items, list) and items else (items if isinstance(items, dict) and items else None)
-
-
-def _flag(value):
-    return checks.parse_boolean(value) is True
-
-
 def _b64(text):
     return base64.b64encode(str(text).encode("utf-8")).decode("ascii")
 
@@ -64,22 +56,29 @@ def credentials(s):
     return data
 
 
+def _metadata(s, name):
+    return {"name": name, "namespace": s["namespace"],
+            "labels": {"app.kubernetes.io/name": "gpu-telemetry", "app.kubernetes.io/instance": s["release_name"],
+                       "app.kubernetes.io/managed-by": "gpufleet.cluster.gpu_telemetry"}}
+
+
 def credentials_secret(s):
     """The Secret the chart only names: the MongoDB URI, and the Redis URL with the redis backend."""
-    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": {"name": s["credentials_secret_name"], "namespace": s["namespace"],
-                         "labels": {"app.kubernetes.io/name": "gpu-telemetry",
-                                    "app.kubernetes.io/instance": s["release_name"],
-                                    "app.kubernetes.io/managed-by": "gpufleet.cluster.gpu_telemetry"}},
+    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": _metadata(s, s["credentials_secret_name"]),
             "data": credentials(s)}
+
+
+def csv_config_map(s):
+    """The ConfigMap of the metrics CSV, without its data (the role reads the file on the controller)."""
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _metadata(s, s["csv_configmap_name"])}
 
 
 def _render_step(s, observed):
     """The objects a server-side dry run can take now: the chart's render, the namespace the role
     creates and the credentials Secret (the CSV ConfigMap's size and name are the inputs' checks)."""
-    namespaces = set([s["namespace"]]) if _first(observed.get("namespace")) else set()
+    namespaces = set([s["namespace"]]) if first_object(observed.get("namespace")) else set()
     own = [credentials_secret(s)]
-    if _flag(s["create_namespace"]):
+    if gt_values.flag(s["create_namespace"]):
         own.insert(0, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": s["namespace"]}})
     take, left_out = dry_run.selection(own + dry_run.manifest_objects(observed.get("manifest")), s["namespace"],
                                        namespaces)
@@ -88,13 +87,13 @@ def _render_step(s, observed):
 
 def _cluster_step(s, observed):
     out = {"problems": []}
-    if not _flag(s["create_namespace"]) and not _first(observed.get("namespace")):
+    if not gt_values.flag(s["create_namespace"]) and not first_object(observed.get("namespace")):
         out["problems"].append(
             "%s=%s does not exist and %s is false: create the namespace first (with the labels and quotas your "
             "cluster requires) or set %s: true." % (_var("namespace"), s["namespace"],
                                                     _var("create_namespace"), _var("create_namespace")))
-    if _flag(s["tls_enabled"]):
-        keys = sorted(((_first(observed.get("tls_secret")) or {}).get("data") or {}))
+    if gt_values.flag(s["tls_enabled"]):
+        keys = sorted(((first_object(observed.get("tls_secret")) or {}).get("data") or {}))
         missing = [key for key in TLS_KEYS + (s["tls_ca_key"],) if key not in keys]
         if not keys or missing:
             out["problems"].append(
@@ -106,8 +105,9 @@ def _cluster_step(s, observed):
     release = observed.get("release") or {}
     # A fresh install (no release yet), or one that stopped after its first stage: the queue alone
     # first, Ready before streamers and collectors start (the seed's order).
-    out["queue_first"] = not release or _flag((release.get("values") or {}).get("queueOnly"))
+    out["queue_first"] = not release or gt_values.flag((release.get("values") or {}).get("queueOnly"))
     out["credentials_secret"] = credentials_secret(s)
+    out["csv_config_map"] = csv_config_map(s)
     out["csv_key"] = gt_values.CSV_KEY
     return out
 
@@ -145,6 +145,6 @@ def plan(inputs, observed=None, check_mode=False):
             dict((k, v) for k, v in (observed.get("release_after") or {}).items() if k != "values"),
             observed.get("workloads") or [], observed.get("autoscalers") or [],
             {"namespace": s["namespace"], "release_name": s["release_name"], "queue_backend": s["queue_backend"],
-             "tls_enabled": _flag(s["tls_enabled"]), "tls_secret_name": s["tls_secret_name"],
-             "network_policies": _flag(s["network_policies"]), "check_mode": check_mode})
+             "tls_enabled": gt_values.flag(s["tls_enabled"]), "tls_secret_name": s["tls_secret_name"],
+             "network_policies": gt_values.flag(s["network_policies"]), "check_mode": check_mode})
     return result

@@ -40,7 +40,8 @@ def _int(value):
     return int(value)
 
 
-def _bool(value):
+def flag(value):
+    """A boolean variable as Ansible reads it (problems() refused anything else)."""
     return checks.parse_boolean(value) is True
 
 
@@ -62,25 +63,25 @@ def chart_values(s, csv_checksum, secret_version, queue_only=False):
         "streamer": {"image": s["streamer_image"], "imagePullPolicy": s["image_pull_policy"],
                      "replicas": _int(s["streamer_replicas"]), "csvConfigMap": s["csv_configmap_name"],
                      "csvKey": CSV_KEY, "csvChecksum": csv_checksum, "streamInterval": s["streamer_interval"],
-                     "loopMode": _bool(s["streamer_loop_mode"]), "resources": s["streamer_resources"]},
+                     "loopMode": flag(s["streamer_loop_mode"]), "resources": s["streamer_resources"]},
         "collector": {"image": s["collector_image"], "imagePullPolicy": s["image_pull_policy"],
                       "replicas": _int(s["collector_replicas"]), "batchSize": _int(s["collector_batch_size"]),
                       "maxConcurrentHandlers": _int(s["collector_max_concurrent_handlers"]),
                       "resources": s["collector_resources"],
-                      "autoscaling": {"enabled": _bool(s["collector_autoscaling"]),
+                      "autoscaling": {"enabled": flag(s["collector_autoscaling"]),
                                       "minReplicas": _int(s["collector_min_replicas"]),
                                       "maxReplicas": _int(s["collector_max_replicas"]),
                                       "targetCPUUtilizationPercentage": _int(s["collector_target_cpu_utilization"])}},
         "credentials": {"secretName": s["credentials_secret_name"], "mongodbUriKey": "MONGODB_URI",
                         "redisUrlKey": "REDIS_URL", "version": secret_version or ""},
-        "tls": {"enabled": _bool(s["tls_enabled"]), "secretName": s["tls_secret_name"], "caKey": s["tls_ca_key"]},
+        "tls": {"enabled": flag(s["tls_enabled"]), "secretName": s["tls_secret_name"], "caKey": s["tls_ca_key"]},
         "mongodb": {"port": _int(s["mongodb_port"]), "to": s["mongodb_egress_to"]},
         "redis": {"port": _int(s["redis_port"]), "to": s["redis_egress_to"]},
-        "networkPolicy": {"enabled": _bool(s["network_policies"]), "dns": {"port": 53, "to": s["dns_egress_to"]},
+        "networkPolicy": {"enabled": flag(s["network_policies"]), "dns": {"port": 53, "to": s["dns_egress_to"]},
                           "metricsFrom": s["metrics_from"]},
-        "podDisruptionBudget": {"enabled": _bool(s["pod_disruption_budgets"]),
+        "podDisruptionBudget": {"enabled": flag(s["pod_disruption_budgets"]),
                                 "maxUnavailable": pdb_max_unavailable(s["pdb_max_unavailable"])},
-        "serviceMonitor": {"enabled": _bool(s["service_monitor"]), "path": "/metrics", "interval": "30s", "labels": {}},
+        "serviceMonitor": {"enabled": flag(s["service_monitor"]), "path": "/metrics", "interval": "30s", "labels": {}},
         "nodeSelector": s["node_selector"],
         "tolerations": s["tolerations"],
         "affinity": {},

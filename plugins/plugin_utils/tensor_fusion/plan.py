@@ -24,6 +24,7 @@ import json
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils import volume_binding
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils import dry_run
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.role_plan import first_object
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion import inputs as tf_inputs
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion import objects as tf_objects
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion import values as tf_values
@@ -37,9 +38,9 @@ CLUSTER = ("release", "config_map", "greptime_namespace", "greptime_volume", "gr
 RESTART = ("release", "config_map", "config_map_after", "controller")
 REPORT = ("release_after", "greptime_volume_after", "greptime_claim_after", "alertmanager_claims", "statefulsets",
           "cluster", "chart_cluster")
-# The chart rendered with the planned values, the release's namespace and the
-# TensorFusionCluster CRD: what a server-side dry run can take (with the CLUSTER step's objects).
-RENDER = ("manifest", "release_namespace", "cluster_crd")
+# The chart rendered with the planned values, the two namespaces and the TensorFusionCluster CRD:
+# what a server-side dry run can take.
+RENDER = ("manifest", "release_namespace", "greptime_namespace", "cluster_crd")
 # The registered result of that dry run.
 DRY_RUN = ("dry_run",)
 OBSERVED = tuple(sorted(set(CLUSTER + RESTART + REPORT + RENDER + DRY_RUN)))
@@ -84,17 +85,12 @@ def volume_source_problem(s, volume):
                claim["namespace"], claim["name"], var("greptimedb_volume_name")))
 
 
-def _first(items):
-    """The first object of a k8s_info result's resources (None when there is none)."""
-    return items[0] if isinstance(items, list) and items else (items if isinstance(items, dict) and items else None)
-
-
 def _cluster_step(s, values, observed, check_mode):
     """The decisions made on what the preflight read: problems, the volume to rebind, the objects to
     apply, whether Helm must upgrade without a change and whether the hypervisors restart."""
     release = observed.get("release") or None
     standalone = s.get("greptimedb_mode") == "standalone"
-    volume, claim = _first(observed.get("greptime_volume")), _first(observed.get("greptime_claim"))
+    volume, claim = first_object(observed.get("greptime_volume")), first_object(observed.get("greptime_claim"))
     out = {"problems": [], "rebind": {"action": "none", "message": "", "patch": None}}
     if standalone:
         out["rebind"] = volume_binding.rebind(volume, claim, GREPTIME_NAMESPACE, GREPTIME_CLAIM, OWNER_LABELS,
@@ -107,7 +103,7 @@ def _cluster_step(s, values, observed, check_mode):
             if problem:
                 out["problems"].append(problem)
     storage = tf_objects.storage_objects(s)
-    if check_mode and not _first(observed.get("greptime_namespace")):
+    if check_mode and not first_object(observed.get("greptime_namespace")):
         # In check mode a namespace that does not exist yet cannot take a dry-run claim.
         storage = [o for o in storage if o["kind"] != "PersistentVolumeClaim"]
     out["storage_objects"] = storage
@@ -115,7 +111,7 @@ def _cluster_step(s, values, observed, check_mode):
     # StatefulSet is gone (its namespace was deleted) is upgraded all the same, which makes Helm
     # create the objects of its manifest that are missing.
     out["force_upgrade"] = bool(standalone and release and release.get("status") == "deployed"
-                                and not _first(observed.get("greptime_statefulset")))
+                                and not first_object(observed.get("greptime_statefulset")))
     before = (release or {}).get("values") or {}
     out["changed_paths"] = tf_values.changed_paths(before, values) if values is not None else []
     # The seed: after nvidiaOperatorProgressiveMigration is switched on, every hypervisor pod restarts
@@ -131,26 +127,26 @@ def _cluster_step(s, values, observed, check_mode):
 def _restart_step(observed):
     """The hash to stamp on the controller's pod template ('' when no restart is due): the
     controller reads its config files (mounted with subPath) only when its pod starts."""
-    controller = _first(observed.get("controller"))
+    controller = first_object(observed.get("controller"))
     if not controller:
         return ""
-    before = (_first(observed.get("config_map")) or {}).get("data") if observed.get("release") else None
-    after = _first(observed.get("config_map_after"))
+    before = (first_object(observed.get("config_map")) or {}).get("data") if observed.get("release") else None
+    after = first_object(observed.get("config_map_after"))
     annotations = ((controller.get("spec") or {}).get("template") or {}).get("metadata", {}).get("annotations") or {}
     return tf_objects.restart_needed(before, (after or {}).get("data") if after else None,
                                      annotations.get(RESTART_ANNOTATION, ""))
 
 
-def _render_step(s, storage, cluster_object, observed):
+def _render_step(s, observed):
     """The objects a server-side dry run can take now: the chart's render and the role's own
     (the GreptimeDB namespace, storage objects, the TensorFusionCluster when its CRD exists)."""
     namespaces = set()
     for key in ("release_namespace", "greptime_namespace"):
-        found = _first(observed.get(key))
+        found = first_object(observed.get(key))
         if found:
             namespaces.add((found.get("metadata") or {}).get("name"))
-    custom = [("tensor-fusion.ai", "TensorFusionCluster", True)] if _first(observed.get("cluster_crd")) else []
-    own = list(storage) + [cluster_object]
+    custom = [("tensor-fusion.ai", "TensorFusionCluster", True)] if first_object(observed.get("cluster_crd")) else []
+    own = tf_objects.storage_objects(s) + [tf_objects.cluster_resource(s)]
     if s.get("greptimedb_mode") == "standalone":
         own.insert(0, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": GREPTIME_NAMESPACE}})
     take, left_out = dry_run.selection(dry_run.manifest_objects(observed.get("manifest")) + own, NAMESPACE, namespaces,
@@ -159,14 +155,14 @@ def _render_step(s, storage, cluster_object, observed):
 
 
 def _report_step(s, observed, check_mode):
-    volume, claim = _first(observed.get("greptime_volume_after")), _first(observed.get("greptime_claim_after"))
+    volume, claim = first_object(observed.get("greptime_volume_after")), first_object(observed.get("greptime_claim_after"))
     blocked = volume_binding.blocked_binding(volume, claim) if s.get("greptimedb_mode") == "standalone" else ""
     release = dict((k, v) for k, v in (observed.get("release_after") or {}).items() if k != "values")
     claims = ([claim] if claim else []) + [c for c in observed.get("alertmanager_claims") or []
                                            if c["metadata"]["name"].startswith("alertmanager-storage-")]
-    section = report_section(release, claims, observed.get("statefulsets") or [], _first(observed.get("cluster")) or {}, s,
+    section = report_section(release, claims, observed.get("statefulsets") or [], first_object(observed.get("cluster")) or {}, s,
                              {"check_mode": check_mode,
-                              "chart_cluster": "tensor-fusion" if _first(observed.get("chart_cluster")) else ""})
+                              "chart_cluster": "tensor-fusion" if first_object(observed.get("chart_cluster")) else ""})
     return {"blocked": blocked, "report_section": section}
 
 
@@ -191,8 +187,8 @@ def plan(inputs, chart_defaults=None, observed=None, check_mode=False, chart=Non
         step = _cluster_step(s, values, observed, check_mode)
         result["problems"].extend(step.pop("problems"))
         result.update(step)
-    if all(key in observed for key in CLUSTER + RENDER):
-        result.update(_render_step(s, result["storage_objects"], result["cluster_object"], observed))
+    if all(key in observed for key in RENDER):
+        result.update(_render_step(s, observed))
     if "dry_run" in observed:
         problem = dry_run.refusal_problem(observed["dry_run"], [s.get(key) for key in SECRETS], "docs/observability.md")
         if problem:
