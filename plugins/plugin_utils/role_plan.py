@@ -36,12 +36,13 @@ COLLECTION = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__f
 _SPECS = {}
 
 
-def role_options(role):
-    """The options of the role's main entry point, as its meta/argument_specs.yml declares them."""
+def role_options(role, entry_point="main"):
+    """The options of one of the role's entry points (``main`` unless named), as its
+    meta/argument_specs.yml declares them."""
     if role not in _SPECS:
         with open(os.path.join(COLLECTION, "roles", role, "meta", "argument_specs.yml"), "rb") as handle:
-            _SPECS[role] = yaml.load(handle, Loader=_Loader)["argument_specs"]["main"]["options"]
-    return _SPECS[role]
+            _SPECS[role] = yaml.load(handle, Loader=_Loader)["argument_specs"]
+    return _SPECS[role][entry_point].get("options") or {}
 
 
 def first_object(items):
@@ -63,7 +64,9 @@ class PlanAction(ActionBase):
     ``observed`` argument takes) and write ``plan(inputs, args, check_mode)``, a call to a pure
     function. ``ARGUMENT_SPEC`` is the plugin's own arguments; ``observed`` is one of them: an
     object left out was not read yet (its step is not planned), None or [] was read and not found.
-    Its names are checked here (a dict's suboptions would fill every one with None)."""
+    Its names are checked here (a dict's suboptions would fill every one with None). A plugin whose
+    spec has ``entry_point`` plans for that entry point of the role, with its options; ``self.host``
+    is the inventory host the task runs for."""
 
     TRANSFERS_FILES = False
     _requires_connection = False
@@ -83,7 +86,8 @@ class PlanAction(ActionBase):
         if unknown:
             raise AnsibleActionFail("%s_plan: observed has no %s; it takes %s"
                                     % (self.ROLE, ", ".join(unknown), ", ".join(self.OBSERVED)))
-        options = role_options(self.ROLE)
+        options = role_options(self.ROLE, args.get("entry_point") or "main")
+        self.host = task_vars.get("inventory_hostname")
         given = self._templar.template(dict((name, task_vars[name]) for name in options if name in task_vars))
         checked = ArgumentSpecValidator(options).validate(dict(given))
         if checked.error_messages:

@@ -138,7 +138,7 @@ def diffs(value):
 def section(out):
     for play in out["plays"]:
         for task in play["tasks"]:
-            if task["task"]["name"].endswith("Build the report section"):
+            if task["task"]["name"].endswith("Keep the report section"):
                 return task["hosts"]["localhost"]["ansible_facts"]["model_storage_report_section"]
     pytest.fail("no report section in the run")
 
@@ -508,3 +508,36 @@ def test_bad_inputs_are_refused_before_anything_is_applied(cluster, crds, hosts,
         with pytest.raises(ApiException) as err:
             read()
         assert err.value.status == 404
+
+
+def test_what_the_api_server_would_refuse_stops_the_role_before_any_object_is_written(cluster, crds, hosts, tmp_path):
+    """A LimitRange of the serving namespace caps a claim below model_storage_capacity: the role's own
+    checks cannot know it, the server-side dry run does. Before the dry run, the StorageClass and the
+    PersistentVolume were written and the claim then failed, leaving them behind."""
+    core = cluster.core
+    namespace = "modelstore-limit"
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
+    core.create_namespaced_limit_range(namespace, client.V1LimitRange(
+        metadata=client.V1ObjectMeta(name="claims"),
+        spec=client.V1LimitRangeSpec(limits=[client.V1LimitRangeItem(type="PersistentVolumeClaim",
+                                                                     max={"storage": "100Gi"})])))
+    variables = names(namespace, model_storage_storage_class="modelstore-limit-local")
+    rc, out, _seconds = run_role(cluster, hosts, tmp_path, variables)
+    assert rc != 0
+    message = " ".join(failures(out))
+    assert "the API server refuses" in message and "maximum storage usage per PersistentVolumeClaim is 100Gi" in message, \
+        message
+    assert "docs/model-storage.md" in message
+    changed = [task["task"]["name"] for play in out["plays"] for task in play["tasks"]
+               if any(r.get("changed") for r in task["hosts"].values())]
+    assert changed == []
+    for read in (lambda: core.read_persistent_volume("%s-pv" % namespace),
+                 lambda: core.read_namespaced_persistent_volume_claim("%s-pvc" % namespace, namespace),
+                 lambda: cluster.storage.read_storage_class("modelstore-limit-local"),
+                 lambda: read_model(cluster, "ClusterBaseModel", "%s-llama" % namespace)):
+        with pytest.raises(ApiException) as err:
+            read()
+        assert err.value.status == 404
+    # The same variables within the limit converge.
+    converge(cluster, hosts, tmp_path, dict(variables, model_storage_capacity="100Gi"))
+    assert core.read_persistent_volume("%s-pv" % namespace).spec.capacity["storage"] == "100Gi"
