@@ -64,12 +64,6 @@ def _placement_problems(inputs):
     return problems
 
 
-def claim_problems(claims, prefix):
-    """pvc_problems for one claim given as role variables named <prefix>_<field>."""
-    problems = linstor.pvc_problems("@", claims)
-    return [p.replace("@[0].", prefix + "_").replace("@[0]", prefix) for p in problems]
-
-
 def linstor_storageclass(sc):
     """The StorageClass object for one entry of linstor_storage_classes."""
     obj = {
@@ -107,10 +101,6 @@ def linstor_pool_changes(existing, desired):
 
 def claim_users(pods, namespace, claim):
     return linstor.pods_using_claim(pods, namespace, claim)
-
-
-def saved_claim(pvc):
-    return linstor.saved_claim(pvc)
 
 
 def zone_affinity(zones, gpu_products=None):
@@ -164,8 +154,6 @@ class FilterModule(object):
             "linstor_pool_changes": linstor_pool_changes,
             "linstor_change_side": linstor_change_side,
             "claim_users": claim_users,
-            "claim_problems": claim_problems,
-            "saved_claim": saved_claim,
             "zone_affinity": zone_affinity,
             "zone_affinity_problems": zone_affinity_problems,
             "helm_release_pending": helm_release_pending,

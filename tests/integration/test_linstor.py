@@ -462,3 +462,30 @@ def test_replace_storageclasses_recreates_a_changed_class(cluster, base_vars, in
     assert replaced.rc == 0, replaced.out[-4000:]
     sc = cluster.storage.read_storage_class(SC)
     assert sc.metadata.uid != uid and sc.parameters["linstor.csi.linbit.com/placementCount"] == "2"
+
+
+def test_migrate_pvc_rollback_restores_only_the_claim_its_backup_was_written_for(
+        cluster, installed, namespace, cluster_scoped, tmp_path):
+    """Whoever can write the backup ConfigMap cannot make the job create anything else with its
+    credentials: a planted object (here a ClusterRoleBinding to cluster-admin, in the claim's name)
+    is refused before the claim is touched, and nothing is created."""
+    _old_claim(cluster, namespace)
+    cluster_scoped(cluster.storage.delete_storage_class, "t-rook-ceph-block")
+    old = cluster.core.read_namespaced_persistent_volume_claim("ms-swift-cache-pvc", namespace)
+    planted = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+               "metadata": {"name": "ms-swift-cache-pvc", "namespace": namespace},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+               "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": namespace}]}
+    cluster.core.create_namespaced_config_map(namespace, client.V1ConfigMap(
+        metadata=client.V1ObjectMeta(name="ms-swift-cache-pvc-pvc-backup"), data={"claim.json": json.dumps(planted)}))
+    run = play(cluster, {"migrate_pvc_namespace": namespace, "confirm_data_loss": True, "migrate_pvc_rollback": True},
+               playbook=MIGRATE)
+    assert run.rc != 0 and run.changed == 0, run.out[-4000:]
+    assert ("ConfigMap %s/ms-swift-cache-pvc-pvc-backup holds rbac.authorization.k8s.io/v1/ClusterRoleBinding/%s/"
+            "ms-swift-cache-pvc, not the PersistentVolumeClaim %s/ms-swift-cache-pvc it was written for"
+            % (namespace, namespace, namespace)) in run.out, run.out[-4000:]
+    kept = cluster.core.read_namespaced_persistent_volume_claim("ms-swift-cache-pvc", namespace)
+    assert kept.metadata.uid == old.metadata.uid
+    with pytest.raises(ApiException) as err:
+        client.RbacAuthorizationV1Api(cluster.api).read_cluster_role_binding("ms-swift-cache-pvc")
+    assert err.value.status == 404

@@ -66,7 +66,8 @@ def module_docs():
 
 def test_the_collection_has_plugins_and_roles():
     # A glob or import that finds nothing would make every test below pass vacuously.
-    assert len(FILTERS) >= 30 and len(MODULES) >= 6 and len(ROLES) >= 12
+    # (filters shrink as role decisions move into plan action plugins, which count as modules)
+    assert len(FILTERS) >= 20 and len(MODULES) >= 10 and len(ROLES) >= 12
 
 
 @pytest.mark.parametrize("name", sorted(FILTERS))

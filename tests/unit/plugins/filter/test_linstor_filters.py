@@ -10,13 +10,6 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.gpufleet.cluster.plugins.filter import linstor as f
 
 
-def test_claim_problems_name_the_role_variables():
-    problems = f.claim_problems([{"name": "c", "namespace": "default", "storage_class": "x", "size": "5GB"}], "migrate_pvc")
-    assert problems == ["migrate_pvc_size='5GB' is not a Kubernetes quantity (Kubernetes has no 'B' suffix: write "
-                        "'5Gi'); use digits with an optional suffix (Ki, Mi, Gi, Ti, Pi, Ei or k, M, G, T, P, E), "
-                        "e.g. '500Gi'"]
-
-
 @pytest.mark.parametrize("flag, expected", [("no", False), ("False", False), ("yes", True), (True, True)])
 def test_storageclass_expansion_flag_is_read_as_ansible_reads_it(flag, expected):
     sc = f.linstor_storageclass({"name": "fast", "storage_pool": "pool", "allow_volume_expansion": flag})

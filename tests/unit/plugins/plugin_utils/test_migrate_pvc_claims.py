@@ -4,8 +4,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.gpufleet.cluster.plugins.module_utils import pvc_migration
-from ansible_collections.gpufleet.cluster.plugins.module_utils.pvc_migration import new_claim, plan
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.migrate_pvc import claims as pvc_migration
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.migrate_pvc.claims import action as plan, new_claim
 
 OLD = {"metadata": {"name": "c", "namespace": "ns", "uid": "1", "labels": {"app": "x"}},
        "spec": {"storageClassName": "rook", "accessModes": ["ReadWriteOnce"], "volumeMode": "Filesystem",

@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: gpufleet.cluster contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Decisions of the migrate_pvc role: what the new claim is and what a run has to do.
+"""The migrate_pvc role's claims: what the new claim is, what a run has to do, and what a
+namespace's quotas say about the replacement.
 
-``plan`` looks at the claim in the cluster, the saved backup and the wanted claim, and says
+``action`` looks at the claim in the cluster, the saved backup and the wanted claim, and says
 whether to do nothing, replace the claim (delete + create), create it (an earlier run was
 interrupted after the delete), or restore the backup. Pure: no I/O.
 """
@@ -43,7 +44,7 @@ def new_claim(base, name, namespace, storage_class, size="", volume_mode="", acc
     }
 
 
-def plan(current, backup, wanted, rollback=False):
+def action(current, backup, wanted, rollback=False):
     """{action, reason}: action is none, replace, create or restore (see the module docstring)."""
     if rollback:
         if not backup:
