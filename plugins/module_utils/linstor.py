@@ -276,7 +276,7 @@ def satellite_property_problems(var, props):
     return problems
 
 
-# What the role writes into LinstorCluster.spec from its own variables (templates/linstorcluster.yml.j2):
+# What the role writes into LinstorCluster.spec from its own variables (plugin_utils/linstor/objects.py):
 # linstor_cluster_spec is merged over it and would win past the checks.
 CLUSTER_SPEC_FROM_VARIABLES = (
     ("nodeAffinity", "linstor_storage_nodes"),

@@ -454,6 +454,20 @@ def test_upgrade_on_a_changed_value_then_no_change(cluster, base_vars, installed
     assert same.changed == 0 and _helm_revision(cluster) == (revision + 1, "deployed"), same.out[-4000:]
 
 
+def test_chart_values_the_api_server_refuses_are_refused_before_helm_runs(cluster, base_vars, installed):
+    """The chart rendered with linstor_chart_values goes through a server-side dry run: a value the
+    API server refuses (here an imagePullPolicy Kubernetes does not know) stops the role with the
+    API server's sentence before Helm runs. Without the dry run Helm recorded a failed revision."""
+    revision = _helm_revision(cluster)
+    versions = _resource_versions(cluster)
+    values = {"installCRDs": True, "operator": {"image": {"pullPolicy": "Sometimes"}}}
+    refused = play(cluster, dict(base_vars, linstor_chart_values=values))
+    assert refused.rc != 0 and refused.changed == 0, refused.out[-4000:]
+    assert "linstor: the API server refuses what the chart and the role would write" in refused.out, refused.out[-4000:]
+    assert 'Unsupported value: "Sometimes"' in refused.out and "docs/storage.md" in refused.out, refused.out[-4000:]
+    assert _helm_revision(cluster) == revision and _resource_versions(cluster) == versions
+
+
 def test_replace_storageclasses_recreates_a_changed_class(cluster, base_vars, installed):
     uid = cluster.storage.read_storage_class(SC).metadata.uid
     two = dict(base_vars, linstor_replace_storageclasses=True,

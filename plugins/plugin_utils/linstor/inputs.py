@@ -1,0 +1,69 @@
+# -*- coding: utf-8 -*-
+# Copyright: gpufleet.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The linstor role's variables: their problems, one sentence each (variable, value, fix), as the
+Piraeus operator's webhooks and the Kubernetes API check them. Pure: plain data in and out."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.gpufleet.cluster.plugins.module_utils import checks, linstor
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.piraeus_patch import patch_problems
+
+
+def problems(inputs):
+    """All problems of the role's variables (a dict without the prefix)."""
+    found = []
+    if "namespace" in inputs:
+        problem = checks.owned_namespace_problem("linstor_namespace", inputs["namespace"], "piraeus-datastore")
+        found += [problem] if problem else []
+    pools = inputs.get("storage_pools") or []
+    found += linstor.pool_problems("linstor_storage_pools", pools)
+    pool_names = set(p.get("name") for p in pools if isinstance(p, dict))
+    pool_names.update(inputs.get("existing_pools") or [])
+    classes = inputs.get("storage_classes") or []
+    found += linstor.storageclass_problems("linstor_storage_classes", classes, pool_names)
+    names = [c.get("name") for c in classes if isinstance(c, dict)]
+    fstypes = dict((c.get("name"), c.get("fstype", "xfs")) for c in classes if isinstance(c, dict))
+    found += linstor.pvc_problems("linstor_pvcs", inputs.get("pvcs") or [], names, fstypes)
+    found += placement_problems(inputs)
+    return found
+
+
+def placement_problems(inputs):
+    """Satellite placement, the satellite configuration's selector, properties and patches, and the
+    LinstorCluster spec, as the operator's webhooks check them (each key only when given)."""
+    found = []
+    nodes = inputs.get("storage_nodes")
+    if nodes is not None:
+        if not isinstance(nodes, list):
+            found.append("linstor_storage_nodes=%r must be a list of Kubernetes node names" % (nodes,))
+        else:
+            for index, node in enumerate(nodes):
+                problem = checks.dns_subdomain_problem("linstor_storage_nodes[%d]" % index, node, "gpu-node-1",
+                                                       what="a Kubernetes node name")
+                found += [problem] if problem else []
+    for key in ("satellite_node_selector", "satellite_configuration_node_selector"):
+        if key in inputs:
+            found += checks.labels_problems("linstor_%s" % key, inputs[key], "gpufleet.io/storage", "true")
+    if "satellite_properties" in inputs:
+        found += linstor.satellite_property_problems("linstor_satellite_properties", inputs["satellite_properties"])
+    if "satellite_patches" in inputs:
+        found += patch_problems("linstor_satellite_patches", inputs["satellite_patches"])
+    if "cluster_spec" in inputs:
+        spec = inputs["cluster_spec"]
+        found += linstor.cluster_spec_problems("linstor_cluster_spec", spec)
+        if isinstance(spec, dict) and "patches" in spec:
+            found += patch_problems("linstor_cluster_spec.patches", spec["patches"])
+    return found
+
+
+def satellites_problem(inputs):
+    """Satellites need nodes to run on: without storage nodes and a node selector, the operator
+    starts one on every node of the cluster."""
+    if inputs["state"] == "absent" or inputs.get("storage_nodes") or inputs.get("satellite_node_selector"):
+        return ""
+    return ("linstor_storage_nodes is empty and linstor_satellite_node_selector is {} — the operator would start a "
+            "satellite on every node of the cluster. Name the storage nodes (Kubernetes node names) in "
+            "linstor_storage_nodes, or give the labels they carry in linstor_satellite_node_selector.")

@@ -1,0 +1,243 @@
+# -*- coding: utf-8 -*-
+# Copyright: gpufleet.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every decision of the linstor role, in one place (the linstor_plan action plugin).
+
+``plan(inputs, observed, check_mode)`` takes the role's variables (without the prefix) and what the
+role read so far, and returns what its tasks need. Pure: plain dicts in and out, no I/O.
+
+The role calls it in its preflight with nothing read (the variables' problems and every object it
+writes), then with what the cluster holds (the nodes, the namespaces, the operator's CRDs, the
+satellite configuration, the StorageClasses, the release), then with the chart rendered (what a
+server-side dry run can take now) and with the dry run's answer; after the benchmark Job (its
+figures); and in its verify step (the report section and the lines it prints).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+from ansible_collections.gpufleet.cluster.plugins.module_utils import checks, linstor
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils import dry_run
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.linstor import inputs as li_inputs
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.linstor import objects as li_objects
+
+CLUSTER = ("nodes", "namespaces", "crds", "satellite_configuration", "storage_classes", "release")
+# With the cluster's objects: the chart rendered with linstor_chart_values, and the operator's namespace.
+RENDER = ("manifest", "release_namespace")
+DRY_RUN = ("dry_run",)
+BENCHMARK = ("fio_done", "fio_pods", "fio_log")
+REPORT = ("release_after", "objects", "controller_service", "controller", "storage_classes_after", "claims", "pods",
+          "pvs", "benchmark")
+OBSERVED = tuple(sorted(set(CLUSTER + RENDER + DRY_RUN + BENCHMARK + REPORT)))
+DOC = "docs/storage.md"
+
+
+def _flag(value):
+    return checks.parse_boolean(value) is True
+
+
+def _names(objects):
+    return [((o or {}).get("metadata") or {}).get("name") for o in objects or []]
+
+
+def _inputs_step(s):
+    """The variables' problems, and every object the role writes."""
+    problems = li_inputs.problems(s)
+    problem = li_inputs.satellites_problem(s)
+    if problem:
+        problems.append(problem)
+    if problems:
+        return {"problems": problems}
+    return {"problems": [], "cluster_object": li_objects.linstor_cluster(s),
+            "satellite_configuration_object": li_objects.satellite_configuration(s),
+            "storage_class_objects": [li_objects.storage_class(sc) for sc in s["storage_classes"]],
+            "claim_objects": [li_objects.claim(item) for item in s["pvcs"]],
+            "claim_namespaces": li_objects.claim_namespaces(s) if _flag(s["create_claim_namespaces"]) else [],
+            "job_affinity": li_objects.job_affinity(s),
+            "benchmark_job": li_objects.benchmark_job(s) if _flag(s["fio_benchmark"]) else None,
+            "operator_deployment": li_objects.operator_deployment(s), "crd_names": list(li_objects.CRDS)}
+
+
+def _established(crd):
+    return any(c.get("type") == "Established" and c.get("status") == "True"
+               for c in ((crd or {}).get("status") or {}).get("conditions") or [])
+
+
+def _crd_problem(s, missing):
+    values = s["chart_values"] if isinstance(s["chart_values"], dict) else {}
+    if not missing or _flag(values.get("installCRDs", False)):
+        return ""
+    return ("linstor_chart_values has no installCRDs: true (%s) and the cluster lacks the CRDs %s: the chart would not "
+            "install them and the operator could not start. Add installCRDs: true to linstor_chart_values (a "
+            "linstor_chart_values of your own replaces the default, installCRDs included), or install the Piraeus CRDs "
+            "first." % (values.get("installCRDs", "unset"), ", ".join(missing)))
+
+
+def _class_changes(s, existing):
+    """{class: [{field, before, after}]} for the classes whose immutable fields would change."""
+    have = dict((((o or {}).get("metadata") or {}).get("name"), o) for o in existing or [])
+    changes = {}
+    for sc in s["storage_classes"]:
+        found = linstor.storageclass_immutable_changes(have.get(sc["name"]) or {}, li_objects.storage_class(sc))
+        if found:
+            changes[sc["name"]] = found
+    return changes
+
+
+def _class_problem(changes):
+    def change(c):
+        return "%s %s -> %s" % (c["field"], json.dumps(c["before"]), json.dumps(c["after"]))
+    parts = "; ".join("%s: %s" % (name, "; ".join(change(c) for c in items)) for name, items in sorted(changes.items()))
+    return ("the StorageClass definition of %s differs from the class in the cluster in fields Kubernetes never updates "
+            "in place (%s). Run with --diff to see the difference. Restore the old values in linstor_storage_classes, "
+            "give the new definition a new class name, or set linstor_replace_storageclasses: true to delete and "
+            "recreate the class (existing PVs keep their volumes; new claims get the new parameters)."
+            % (", ".join(sorted(changes)), parts))
+
+
+def _pending_problem(s, release):
+    return ("Helm release %s/%s is '%s' (revision %s): an earlier helm run was interrupted, and Helm refuses every "
+            "further operation until the release is recovered (helm/helm#7476). Check that no other helm run is still "
+            "working on it, then re-run with linstor_recover_pending_release: true (removes the pending revision's "
+            "record so the last deployed revision is current again; the objects in the cluster stay) or recover by "
+            "hand (helm rollback, or helm uninstall for a pending-install)."
+            % (s["namespace"], s["release_name"], release.get("status", ""), release.get("revision", "")))
+
+
+def _cluster_step(s, observed):
+    """What the cluster holds against the plan: the problems, and what the install needs."""
+    present = s["state"] == "present"
+    problems = []
+    nodes = observed.get("nodes") or []
+    node_names = _names(nodes)
+    missing_nodes = [n for n in s["storage_nodes"] if n not in node_names]
+    if present and missing_nodes:
+        problems.append("linstor_storage_nodes names %s, which the cluster has no Node for; nodes in the cluster: %s. "
+                        "Use Kubernetes node names (kubectl get nodes), e.g. by naming inventory hosts after their nodes."
+                        % (", ".join(missing_nodes), ", ".join(node_names)))
+    if present and s["pvcs"] and not _flag(s["create_claim_namespaces"]):
+        have = _names(observed.get("namespaces"))
+        wanted = []
+        for item in s["pvcs"]:
+            namespace = item.get("namespace") or "default"
+            if namespace not in wanted:
+                wanted.append(namespace)
+        missing = [n for n in wanted if n not in have]
+        if missing:
+            problems.append("linstor_pvcs names the namespace(s) %s, which the cluster does not have. Create them first "
+                            "(with the labels and quotas your cluster requires), correct the name, or set "
+                            "linstor_create_claim_namespaces: true to let the role create them." % ", ".join(missing))
+    if s["job_zones"]:
+        problems += linstor.zone_affinity_problems("linstor_job_zones", s["job_zones"], s["job_gpu_products"] or None,
+                                                   nodes)
+    crds = dict((name, crd) for name, crd in zip(_names(observed.get("crds")), observed.get("crds") or []))
+    missing_crds = [name for name in li_objects.CRDS if name not in crds]
+    problem = _crd_problem(s, missing_crds) if present else ""
+    if problem:
+        problems.append(problem)
+    existing = (observed.get("satellite_configuration") or [{}])[0] or {}
+    if present:
+        problems += linstor.pool_changes("linstor_storage_pools", (existing.get("spec") or {}).get("storagePools") or [],
+                                         s["storage_pools"])
+    changes = _class_changes(s, observed.get("storage_classes")) if present else {}
+    if changes and not _flag(s["replace_storageclasses"]):
+        problems.append(_class_problem(changes))
+    release = observed.get("release") or {}
+    pending = linstor.release_pending(release.get("status"))
+    if present and pending and not _flag(s["recover_pending_release"]):
+        problems.append(_pending_problem(s, release))
+    return {"problems": problems, "crds_missing": missing_crds,
+            "crds_established": not missing_crds and all(_established(c) for c in crds.values()),
+            "class_changes": changes,
+            "class_diff": {"before": dict((n, dict((c["field"], c["before"]) for c in items)) for n, items in changes.items()),
+                           "after": dict((n, dict((c["field"], c["after"]) for c in items)) for n, items in changes.items())},
+            "replace_classes": sorted(changes) if _flag(s["replace_storageclasses"]) else [],
+            "release_pending": pending,
+            # A deployed release whose CRDs are gone: upgraded all the same, so that Helm creates the
+            # objects of its manifest that are missing (installCRDs: the CRDs are templates).
+            "force_upgrade": release.get("status") == "deployed" and bool(missing_crds)}
+
+
+def _render_step(s, result, observed):
+    """What a server-side dry run can take now: the chart's render, the LinstorCluster and the
+    satellite configuration (once their CRDs exist) and the StorageClasses (but those to be
+    replaced: their immutable fields would be refused, and the role deletes them first)."""
+    own = [result["cluster_object"], result["satellite_configuration_object"]]
+    own += [sc for sc in result["storage_class_objects"] if sc["metadata"]["name"] not in result["class_changes"]]
+    custom = [] if result["crds_missing"] else [("piraeus.io", "LinstorCluster", True),
+                                                ("piraeus.io", "LinstorSatelliteConfiguration", True)]
+    namespaces = [s["namespace"]] if observed.get("release_namespace") else []
+    take, left_out = dry_run.selection(dry_run.manifest_objects(observed.get("manifest")) + own, s["namespace"],
+                                       namespaces, custom)
+    return {"dry_run_objects": take, "dry_run_left_out": left_out}
+
+
+def _benchmark_step(s, observed):
+    """The benchmark's figures from the Job's log, or why there are none."""
+    pvc = s["fio_benchmark_pvc"]
+    namespace = pvc.get("namespace") or "default"
+    done = observed.get("fio_done") or {}
+    succeeded = not done.get("failed") and not done.get("skipped")
+    log = observed.get("fio_log") or {}
+    reason = log.get("msg") or ("the Job did not complete" if done.get("failed") else "check mode")
+    result = {"job": "%s/storage-benchmark-%s" % (namespace, pvc["name"]), "claim": "%s/%s" % (namespace, pvc["name"]),
+              "node": next((n for n in ((p.get("spec") or {}).get("nodeName") for p in observed.get("fio_pods") or []) if n),
+                           ""),
+              "completed": succeeded}
+    result.update(linstor.fio_job_result(log.get("log") or "", reason))
+    return {"benchmark": result}
+
+
+def _problem_line(problem):
+    return "%s: %s: %s" % (problem.get("severity"), problem.get("subject") or "storage", problem.get("message"))
+
+
+def summary_lines(section):
+    """Lines for the run's output: notes, problems, and each claim with its phase."""
+    lines = list(section.get("notes") or [])
+    lines += [_problem_line(p) for p in section.get("problems") or []]
+    for table in section.get("tables") or []:
+        if table.get("title") == "Claims":
+            for row in table.get("rows") or []:
+                where = " on %s" % row[5] if row[5] else ""
+                note = " - %s" % row[8] if row[8] else ""
+                lines.append("claim %s (%s, %s): %s%s%s" % (row[0], row[1], row[2], row[4] or "?", where, note))
+    return lines
+
+
+def _report_step(s, observed, check_mode):
+    section = linstor.report_section({
+        "release": observed.get("release_after") or {}, "objects": observed.get("objects") or [],
+        "controller_service": bool(observed.get("controller_service")), "controller": observed.get("controller") or {},
+        "storage_classes": observed.get("storage_classes_after") or [],
+        "wanted_classes": [sc["name"] for sc in s["storage_classes"]],
+        "claims": observed.get("claims") or [], "wanted_claims": s["pvcs"], "pods": observed.get("pods") or [],
+        "pvs": observed.get("pvs") or [], "benchmark": observed.get("benchmark"),
+        "release_name": s["release_name"], "namespace": s["namespace"], "chart_ref": s["chart_ref"],
+        "chart_version": s["chart_version"], "check_mode": check_mode})
+    return {"report_section": section, "summary_lines": summary_lines(section)}
+
+
+def plan(inputs, observed, check_mode=False):
+    """What the role's tasks need at the step ``observed`` names (see the module's docstring)."""
+    result = _inputs_step(inputs)
+    if result["problems"]:
+        return result
+    if all(key in observed for key in CLUSTER):
+        step = _cluster_step(inputs, observed)
+        result["problems"].extend(step.pop("problems"))
+        result.update(step)
+        if all(key in observed for key in RENDER):
+            result.update(_render_step(inputs, result, observed))
+    if "dry_run" in observed:
+        problem = dry_run.refusal_problem(observed["dry_run"], [], DOC)
+        if problem:
+            result["problems"].append(problem)
+    if all(key in observed for key in BENCHMARK):
+        result.update(_benchmark_step(inputs, observed))
+    if all(key in observed for key in REPORT):
+        result.update(_report_step(inputs, observed, check_mode))
+    return result

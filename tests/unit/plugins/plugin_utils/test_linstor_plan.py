@@ -1,0 +1,241 @@
+"""plugin_utils.linstor: every decision of the linstor role, step by step, from its inputs (the role's
+own defaults) and what it read (pure, no cluster, no mocks)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils import role_plan
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.linstor import inputs as li_inputs
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.linstor import objects, plan
+
+REPO = Path(__file__).resolve().parents[4]
+with open(str(REPO / "roles" / "linstor" / "defaults" / "main.yml")) as _handle:
+    _DEFAULTS = yaml.safe_load(_handle)
+# As Ansible templates the storage nodes for an inventory with two GPU hosts.
+INPUTS = dict(role_plan.unprefixed("linstor", _DEFAULTS), storage_nodes=["gpu-b", "gpu-a"])
+
+
+def inputs(**overrides):
+    result = copy.deepcopy(INPUTS)
+    result.update(overrides)
+    return result
+
+
+def node(name, **labels):
+    return {"metadata": {"name": name, "labels": labels}}
+
+
+def crd(name, established=True):
+    return {"metadata": {"name": name},
+            "status": {"conditions": [{"type": "Established", "status": "True" if established else "False"}]}}
+
+
+def cluster(**changes):
+    result = {"nodes": [node("gpu-a"), node("gpu-b")], "namespaces": [], "crds": [crd(n) for n in objects.CRDS],
+              "satellite_configuration": [], "storage_classes": [], "release": None}
+    result.update(changes)
+    return result
+
+
+def test_the_role_spec_and_its_defaults_name_the_same_variables():
+    assert set(role_plan.role_options("linstor")) == set(_DEFAULTS)
+
+
+def test_the_inputs_step_builds_every_object_the_role_writes():
+    result = plan.plan(inputs(pvcs=[{"name": "c", "namespace": "ml", "storage_class": "linstor-fast-cache",
+                                     "size": "1Gi", "labels": {"app": "x"}}], create_claim_namespaces=True), {})
+    assert result["problems"] == []
+    cluster_object = result["cluster_object"]
+    assert cluster_object["spec"]["nodeAffinity"]["nodeSelectorTerms"][0]["matchExpressions"][0]["values"] == [
+        "gpu-a", "gpu-b"]
+    assert cluster_object["spec"]["csiNode"]["podTemplate"]["spec"]["tolerations"][0]["key"] == "nvidia.com/gpu"
+    assert result["satellite_configuration_object"]["spec"]["storagePools"] == INPUTS["storage_pools"]
+    sc = result["storage_class_objects"][0]
+    assert (sc["provisioner"], sc["volumeBindingMode"], sc["allowVolumeExpansion"]) == (
+        "linstor.csi.linbit.com", "WaitForFirstConsumer", True)
+    assert result["claim_objects"][0]["metadata"] == {"name": "c", "namespace": "ml", "labels": {
+        "app.kubernetes.io/managed-by": "gpufleet.cluster", "app": "x"}}
+    assert result["claim_namespaces"] == ["ml"] and result["benchmark_job"] is None
+    assert result["operator_deployment"] == "piraeus-operator-controller-manager"
+    assert objects.operator_deployment({"release_name": "storage"}) == "storage-piraeus-controller-manager"
+
+
+@pytest.mark.parametrize("flag, expected", [("no", False), ("False", False), ("yes", True), (True, True)])
+def test_a_storage_class_flag_is_read_as_ansible_reads_it(flag, expected):
+    sc = objects.storage_class({"name": "fast", "storage_pool": "pool", "allow_volume_expansion": flag})
+    assert sc["allowVolumeExpansion"] is expected
+
+
+def test_the_cluster_spec_is_merged_over_what_the_role_sets():
+    spec = plan.plan(inputs(cluster_spec={"csiNode": {"enabled": False}, "linstorPassphraseSecret": "p"}),
+                     {})["cluster_object"]["spec"]
+    assert spec["csiNode"]["enabled"] is False and spec["csiNode"]["podTemplate"]["spec"]["tolerations"]
+    assert spec["linstorPassphraseSecret"] == "p"
+
+
+def test_input_problems_collect_every_kind():
+    problems = li_inputs.problems({
+        "storage_pools": [{"name": "a", "lvmPool": {}}],
+        "existing_pools": ["old-pool"],
+        "storage_classes": [{"name": "c1", "storage_pool": "old-pool"}, {"name": "c2", "storage_pool": "unknown"}],
+        "pvcs": [{"name": "p", "storage_class": "c3", "size": "1Gi"}],
+    })
+    assert len(problems) == 3, problems
+    assert "name='a'" in problems[0] and "storage_pool='unknown'" in problems[1] and "storage_class='c3'" in problems[2]
+
+
+def test_input_problems_cover_placement_properties_patches_and_the_cluster_spec():
+    problems = li_inputs.problems({
+        "namespace": "kube-system",
+        "storage_nodes": ["gpu-ucsd-1", "GPU_2"],
+        "satellite_node_selector": {"gpufleet.io/storage": "yes,please"},
+        "satellite_configuration_node_selector": {"bad key!": "x"},
+        "satellite_properties": [{"name": "Aux/x", "value": "a", "valueFrom": {"nodeFieldRef": "metadata.name"}}],
+        "satellite_patches": [{"patch": "- op: add\n  path: /spec\n  value: {}\n"}],
+        "cluster_spec": {"nodeAffinity": {"nodeSelectorTerms": []}, "patches": [{"patch": "[[["}],
+                         "externalController": {"url": "ftp://x"}},
+    })
+    expected = ["linstor_namespace='kube-system' is a namespace Kubernetes keeps",
+                "linstor_storage_nodes[1]='GPU_2' is not a Kubernetes node name",
+                "linstor_satellite_node_selector['gpufleet.io/storage']='yes,please' is not a label value",
+                "linstor_satellite_configuration_node_selector key='bad key!' is not a label key",
+                "linstor_satellite_properties[0] ('Aux/x') has value and valueFrom",
+                "linstor_satellite_patches[0] has no target",
+                "linstor_cluster_spec sets nodeAffinity.nodeSelectorTerms, which the role sets from linstor_storage_nodes",
+                "linstor_cluster_spec.externalController.url='ftp://x' does not start with http:// or https://",
+                "linstor_cluster_spec.patches[0].patch parses neither"]
+    for part in expected:
+        assert any(part in p for p in problems), (part, problems)
+    assert len(problems) == len(expected), problems
+
+
+def test_satellites_need_nodes_to_run_on_unless_removing():
+    problems = plan.plan(inputs(storage_nodes=[]), {})["problems"]
+    assert len(problems) == 1 and "the operator would start a satellite on every node" in problems[0]
+    assert plan.plan(inputs(storage_nodes=[], state="absent"), {})["problems"] == []
+    assert plan.plan(inputs(storage_nodes=[], satellite_node_selector={"storage": "yes"}), {})["problems"] == []
+
+
+def test_a_fresh_cluster_installs_and_a_deployed_one_without_crds_is_upgraded():
+    fresh = plan.plan(inputs(), cluster(crds=[]))
+    assert fresh["problems"] == [] and fresh["crds_missing"] == list(objects.CRDS)
+    assert (fresh["crds_established"], fresh["force_upgrade"], fresh["release_pending"]) == (False, False, False)
+    gone = plan.plan(inputs(), cluster(crds=[], release={"status": "deployed", "revision": 2}))
+    assert gone["force_upgrade"] is True
+    ready = plan.plan(inputs(), cluster())
+    assert (ready["crds_missing"], ready["crds_established"], ready["force_upgrade"]) == ([], True, False)
+    assert plan.plan(inputs(), cluster(crds=[crd(n, established=False) for n in objects.CRDS]))["crds_established"] is False
+
+
+def test_what_the_cluster_holds_is_refused_with_the_variable_and_the_fix():
+    result = plan.plan(inputs(storage_nodes=["gpu-a", "gpu-z"], pvcs=[
+        {"name": "c", "namespace": "mll", "storage_class": "linstor-fast-cache", "size": "1Gi"}],
+        chart_values={"installCRDs": False}), cluster(crds=[], namespaces=[{"metadata": {"name": "default"}}]))
+    text = " | ".join(result["problems"])
+    assert "linstor_storage_nodes names gpu-z, which the cluster has no Node for; nodes in the cluster: gpu-a, gpu-b" in text
+    assert "linstor_pvcs names the namespace(s) mll, which the cluster does not have" in text
+    assert "linstor_chart_values has no installCRDs: true (False) and the cluster lacks the CRDs" in text
+    assert len(result["problems"]) == 3
+    assert plan.plan(inputs(job_zones=["zone-x"]), cluster())["problems"][0].startswith("linstor_job_zones")
+
+
+def test_a_changed_storage_class_is_refused_unless_replacing_it():
+    old = objects.storage_class(dict(INPUTS["storage_classes"][0], placement_count="2"))
+    refused = plan.plan(inputs(), cluster(storage_classes=[old]))
+    assert refused["class_changes"] and list(refused["class_diff"]["before"]) == ["linstor-fast-cache"]
+    assert len(refused["problems"]) == 1 and "differs from the class in the cluster" in refused["problems"][0]
+    assert '"linstor.csi.linbit.com/placementCount": "2"' in refused["problems"][0]
+    replaced = plan.plan(inputs(replace_storageclasses=True), cluster(storage_classes=[old]))
+    assert replaced["problems"] == [] and replaced["replace_classes"] == ["linstor-fast-cache"]
+    same = plan.plan(inputs(), cluster(storage_classes=[objects.storage_class(INPUTS["storage_classes"][0])]))
+    assert (same["class_changes"], same["replace_classes"]) == ({}, [])
+
+
+def test_a_pending_release_is_refused_unless_recovery_is_asked_for():
+    pending = {"status": "pending-upgrade", "revision": 3}
+    refused = plan.plan(inputs(), cluster(release=pending))
+    assert refused["release_pending"] and "is 'pending-upgrade' (revision 3)" in refused["problems"][0]
+    assert plan.plan(inputs(recover_pending_release="yes"), cluster(release=pending))["problems"] == []
+
+
+def test_an_existing_pools_type_cannot_change():
+    existing = [{"spec": {"storagePools": [{"name": "fast-cache", "lvmPool": {"volumeGroup": "vg"}}]}}]
+    problems = plan.plan(inputs(), cluster(satellite_configuration=existing))["problems"]
+    assert problems and all(p.startswith("linstor_storage_pools[0] (pool 'fast-cache')") for p in problems), problems
+    assert "type would change from 'lvmPool' to 'lvmThinPool'" in problems[0]
+
+
+def test_the_benchmark_step_reads_the_figures_or_says_why_not():
+    log = ('{"fio version": "fio-3.36", "jobs": [{"jobname": "seqread", "error": 0, "read": {"io_bytes": 1073741824, '
+           '"runtime": 1000, "total_ios": 256, "bw_bytes": 1073741824, "clat_ns": {"percentile": {"99.000000": 2000}}}}]}')
+    observed = {"fio_done": {"changed": False}, "fio_pods": [{"spec": {"nodeName": "gpu-a"}}], "fio_log": {"log": log}}
+    bench = plan.plan(inputs(fio_benchmark=True), observed)["benchmark"]
+    assert (bench["job"], bench["node"], bench["completed"], bench["unavailable"]) == (
+        "default/storage-benchmark-ms-swift-cache-pvc", "gpu-a", True, None)
+    assert bench["result"]["mibps"] == 1024.0
+    failed = plan.plan(inputs(), {"fio_done": {"failed": True}, "fio_pods": [], "fio_log": {"skipped": True}})["benchmark"]
+    assert failed["completed"] is False and failed["result"] is None
+    assert "the Job did not complete" in failed["unavailable"]
+
+
+def test_the_report_step_gives_the_section_and_the_lines():
+    observed = {"release_after": {"status": {"status": "deployed", "revision": 1, "chart": "piraeus-2.6.0"}},
+                "objects": [], "controller_service": [], "controller": {}, "storage_classes_after": [], "claims": [],
+                "pods": [], "pvs": [], "benchmark": None}
+    result = plan.plan(inputs(), observed, check_mode=False)
+    assert result["report_section"]["name"] and isinstance(result["summary_lines"], list)
+    assert any("linstor-fast-cache" in line for line in result["summary_lines"]), result["summary_lines"]
+
+
+def test_summary_lines():
+    section = {"notes": ["n"], "problems": [{"severity": "warning", "subject": "pvc a/b", "message": "Pending"}],
+               "tables": [{"title": "Claims", "columns": list("123456789"),
+                           "rows": [["a/b", "cls", "Block", "1Gi", "Pending", "", "", "", "expected"],
+                                    ["a/c", "cls", "Filesystem", "1Gi", "Bound", "pv-1", "n1", "", ""]]}]}
+    assert plan.summary_lines(section) == ["n", "warning: pvc a/b: Pending", "claim a/b (cls, Block): Pending - expected",
+                                           "claim a/c (cls, Filesystem): Bound on pv-1"]
+
+
+MANIFEST = """---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: linstorclusters.piraeus.io
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: piraeus-operator-controller-manager
+"""
+
+
+def test_the_render_step_dry_runs_the_chart_and_the_roles_objects_as_far_as_the_api_server_can():
+    first = plan.plan(inputs(), dict(cluster(crds=[]), manifest=MANIFEST, release_namespace=[]))
+    assert [o["kind"] for o in first["dry_run_objects"]] == ["CustomResourceDefinition", "StorageClass"]
+    assert sorted(o["object"] for o in first["dry_run_left_out"]) == [
+        "Deployment/piraeus-datastore/piraeus-operator-controller-manager", "LinstorCluster/linstorcluster",
+        "LinstorSatelliteConfiguration/gpufleet-storage-pools"]
+    again = plan.plan(inputs(), dict(cluster(), manifest=MANIFEST, release_namespace=[{"metadata": {"name": "x"}}]))
+    assert [o["kind"] for o in again["dry_run_objects"]] == ["CustomResourceDefinition", "Deployment", "LinstorCluster",
+                                                             "LinstorSatelliteConfiguration", "StorageClass"]
+    assert again["dry_run_objects"][1]["metadata"]["namespace"] == "piraeus-datastore" and again["dry_run_left_out"] == []
+    # A class the role deletes and creates again is not dry-run as an update (its immutable fields).
+    old = objects.storage_class(dict(INPUTS["storage_classes"][0], placement_count="2"))
+    replaced = plan.plan(inputs(replace_storageclasses=True), dict(cluster(storage_classes=[old]), manifest=MANIFEST,
+                                                                   release_namespace=[]))
+    assert "StorageClass" not in [o["kind"] for o in replaced["dry_run_objects"]]
+
+
+def test_the_dry_runs_refusal_is_a_problem():
+    refused = {"failed": True, "msg": "Failed to patch object: b'{\"kind\":\"Status\",\"message\":\"admission webhook "
+                                      "\\\\\"vlinstorcluster.piraeus.io\\\\\" denied the request: bad\"}'"}
+    problems = plan.plan(inputs(), {"dry_run": refused})["problems"]
+    assert len(problems) == 1 and "denied the request: bad" in problems[0] and "docs/storage.md" in problems[0]
+    assert plan.plan(inputs(), {"dry_run": {"skipped": True}})["problems"] == []
