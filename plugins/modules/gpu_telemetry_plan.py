@@ -49,15 +49,8 @@ options:
       - Objects are given as a k8s_info result's C(resources) (a list) or as one object.
     type: dict
     default: {}
-attributes:
-  check_mode:
-    support: full
-    details:
-      - Only decides.
-  diff_mode:
-    support: none
 extends_documentation_fragment:
-  - gpufleet.cluster.read_only
+  - gpufleet.cluster.plan
 notes:
   - The logic is pure Python in C(plugins/plugin_utils/gpu_telemetry/) (inputs, values, report, plan), unit-tested
     without mocks.

@@ -50,15 +50,8 @@ options:
       - Objects are given as a list of k8s_info resources.
     type: dict
     default: {}
-attributes:
-  check_mode:
-    support: full
-    details:
-      - Only decides.
-  diff_mode:
-    support: none
 extends_documentation_fragment:
-  - gpufleet.cluster.read_only
+  - gpufleet.cluster.plan
 notes:
   - The logic is pure Python in C(plugins/plugin_utils/linstor/) (inputs, objects, plan) over the shared checks of
     C(plugins/module_utils/linstor.py), unit-tested without mocks.

@@ -40,15 +40,8 @@ options:
         still counts) and the missing confirmation become problems."
     type: dict
     default: {}
-attributes:
-  check_mode:
-    support: full
-    details:
-      - Only decides.
-  diff_mode:
-    support: none
 extends_documentation_fragment:
-  - gpufleet.cluster.read_only
+  - gpufleet.cluster.plan
 notes:
   - The logic is pure Python in C(plugins/plugin_utils/migrate_pvc/) (claims, plan), unit-tested without mocks.
 """

@@ -54,15 +54,8 @@ options:
         and RV(report_errors)."
     type: dict
     default: {}
-attributes:
-  check_mode:
-    support: full
-    details:
-      - Only decides.
-  diff_mode:
-    support: none
 extends_documentation_fragment:
-  - gpufleet.cluster.read_only
+  - gpufleet.cluster.plan
 notes:
   - The logic is pure Python in C(plugins/plugin_utils/model_storage/) (inputs, hosts, objects, report, plan),
     unit-tested without mocks.
