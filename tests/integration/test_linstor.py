@@ -478,6 +478,50 @@ def test_replace_storageclasses_recreates_a_changed_class(cluster, base_vars, in
     assert sc.metadata.uid != uid and sc.parameters["linstor.csi.linbit.com/placementCount"] == "2"
 
 
+MIGRATE_BAD_INPUTS = [
+    # One case of each class of hostile input the role can meet (issue 17): a control character, a
+    # signed quantity, a string for a boolean, traversal and a system directory on the controller, a
+    # reference to something that does not exist.
+    ("newline in the claim name", {"migrate_pvc_name": "ms-swift-cache-pvc\n"},
+     ["migrate_pvc_name='ms-swift-cache-pvc", "is not a valid claim name (it contains the control character(s)"]),
+    ("signed size", {"migrate_pvc_size": "-200Gi"},
+     ["migrate_pvc_size='-200Gi' is not a Kubernetes quantity (a size or count takes no sign)"]),
+    ("a string for a boolean", {"migrate_pvc_rollback": "maybe"}, ["migrate_pvc_rollback", "maybe"]),
+    ("traversal in the backup directory", {"migrate_pvc_backup_dir": "/tmp/gpufleet-backup/../../etc"},
+     ["migrate_pvc_backup_dir='/tmp/gpufleet-backup/../../etc' climbs with '..'"]),
+    ("a system directory for the backup", {"migrate_pvc_backup_dir": "/etc/gpufleet"},
+     ["migrate_pvc_backup_dir='/etc/gpufleet' is inside the system directory '/etc'"]),
+    ("a class that does not exist", {"migrate_pvc_storage_class": "t-no-such-class"},
+     ["migrate_pvc_storage_class=t-no-such-class does not exist in the cluster"]),
+]
+
+
+def test_migrate_pvc_refuses_bad_input_before_anything_changes(cluster, installed, namespace, cluster_scoped):
+    """Each case fails naming the variable and the value, and nothing changed: the claim (its uid and
+    resourceVersion), no backup ConfigMap, no file on the controller."""
+    _old_claim(cluster, namespace)
+    cluster_scoped(cluster.storage.delete_storage_class, "t-rook-ceph-block")
+
+    def read():
+        return cluster.core.read_namespaced_persistent_volume_claim("ms-swift-cache-pvc", namespace)
+    # The PV controller annotates a new claim (its provisioner) once: start from the settled claim.
+    seen = []
+    wait_for(lambda: seen.append(read().metadata.resource_version) or seen[-3:] == [seen[-1]] * 3,
+             timeout=60, interval=1, what="the claim to settle")
+    old = read()
+    for what, variables, expected in MIGRATE_BAD_INPUTS:
+        run = play(cluster, dict({"migrate_pvc_namespace": namespace, "confirm_data_loss": True}, **variables),
+                   playbook=MIGRATE)
+        assert run.rc != 0 and run.changed == 0, (what, run.out[-3000:])
+        for part in expected:
+            assert part in run.out, (what, part, run.out[-3000:])
+        kept = read()
+        assert (kept.metadata.uid, kept.metadata.resource_version) == (old.metadata.uid, old.metadata.resource_version), what
+        assert not cluster.core.list_namespaced_config_map(namespace, field_selector=(
+            "metadata.name=ms-swift-cache-pvc-pvc-backup")).items, what
+    assert not os.path.exists("/etc/gpufleet") and not os.path.exists("/tmp/gpufleet-backup")
+
+
 def test_migrate_pvc_rollback_restores_only_the_claim_its_backup_was_written_for(
         cluster, installed, namespace, cluster_scoped, tmp_path):
     """Whoever can write the backup ConfigMap cannot make the job create anything else with its

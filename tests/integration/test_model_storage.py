@@ -478,6 +478,22 @@ BAD_INPUTS = [
      ["model_storage_models[0].subpath 'mixed':", "on gpu-sdsu-2 is a file, not a directory", "correct the subpath"]),
     ("a named node without the model", {"model_storage_nodes": ["gpu-ucsd-1", "gpu-sdsu-2"]}, None,
      ["model_storage_nodes names gpu-sdsu-2, which does not hold modelstore-bad-llama", "Remove it from model_storage_nodes"]),
+    # One case of each class of hostile input the role can meet (issue 17): a control character, a
+    # string for a boolean, a signed quantity, selector syntax where a node name goes, a reserved
+    # namespace, a field the role sets itself.
+    ("newline in the namespace", {"model_storage_namespace": "modelstore-bad\n"}, None,
+     ["model_storage_namespace='modelstore-bad", "is not a valid namespace name (it contains the control character(s)"]),
+    ("a string for a boolean", {"model_storage_create_namespace": "nope"}, None,
+     ["model_storage_create_namespace", "nope"]),
+    ("signed capacity", {"model_storage_capacity": "-500Gi"}, None,
+     ["model_storage_capacity='-500Gi' is not a Kubernetes quantity (a size or count takes no sign)"]),
+    ("selector syntax as a node name", {"model_storage_nodes": ["gpu-ucsd-1,zone=b"]}, None,
+     ["model_storage_nodes=['gpu-ucsd-1,zone=b'] must be a list of node names"]),
+    ("a reserved namespace", {"model_storage_namespace": "kube-system"}, None,
+     ["model_storage_namespace='kube-system' is a namespace Kubernetes keeps for its own components"]),
+    ("a field the role sets", {}, [{"name": "modelstore-bad-m", "subpath": "meta/llama",
+                                    "spec": {"storage": {"storageUri": "pvc://x/y"}}}],
+     ["model_storage_models[0].spec.storage is set by the role", "remove it"]),
 ]
 
 

@@ -20,6 +20,7 @@ __metaclass__ = type
 import json
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils import checks, linstor
+from ansible_collections.gpufleet.cluster.plugins.module_utils.node_inputs import path_problem
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils import dry_run
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.migrate_pvc import claims
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.role_plan import first_object
@@ -43,7 +44,10 @@ def _variable_problems(s):
     claim = {"name": s["name"], "namespace": s["namespace"], "storage_class": s["storage_class"],
              "size": s["size"] or "1Gi", "volume_mode": s["volume_mode"] or "Filesystem",
              "access_modes": s["access_modes"] or ["ReadWriteOnce"]}
-    return [p.replace("@[0].", "migrate_pvc_").replace("@[0]", "migrate_pvc") for p in linstor.pvc_problems("@", [claim])]
+    problems = [p.replace("@[0].", "migrate_pvc_").replace("@[0]", "migrate_pvc") for p in linstor.pvc_problems("@", [claim])]
+    # The controller directory the old claim's definition is written to: absolute, clean, no system directory.
+    problem = path_problem("migrate_pvc_backup_dir", s["backup_dir"]) if s["backup_dir"] else None
+    return problems + ([problem] if problem else [])
 
 
 def saved_from_backup(s, config_map):

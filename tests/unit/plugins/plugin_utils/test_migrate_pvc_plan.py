@@ -150,3 +150,11 @@ def test_the_guards_are_not_judged_when_nothing_is_deleted():
     same = dict(OLD, spec=dict(OLD["spec"], storageClassName=INPUTS["storage_class"]))
     result = plan.plan(inputs(), guards(current=(same,)))
     assert (result["action"], result["destructive"], result["problems"]) == ("none", False, [])
+
+
+def test_the_backup_directory_is_a_clean_path_outside_the_system_directories():
+    assert plan.plan(inputs(backup_dir="/srv/backups"), {})["problems"] == []
+    problems = plan.plan(inputs(backup_dir="/tmp/x/../../etc"), {})["problems"]
+    assert problems == ["migrate_pvc_backup_dir='/tmp/x/../../etc' climbs with '..'; name the directory itself, e.g. "
+                        "'/raid/models'"]
+    assert "is inside the system directory '/etc'" in plan.plan(inputs(backup_dir="/etc/gpufleet"), {})["problems"][0]
