@@ -32,7 +32,9 @@ gpufleet_activate() {
   # The project's own runs (lab, tests) keep their fact cache out of the checkout's .cache/facts,
   # which is the cache of the user's real runs from this checkout.
   export ANSIBLE_CACHE_PLUGIN_CONNECTION="$GPUFLEET_CACHE/facts/$repo_key"
-  if [ -f "$GPUFLEET_CACHE/cluster/kubeconfig" ]; then
-    export K8S_AUTH_KUBECONFIG="$GPUFLEET_CACHE/cluster/kubeconfig"
+  # The control plane lab/cluster runs (GPUFLEET_CLUSTER_DIR, as lab/cluster reads it).
+  local cluster_dir="${GPUFLEET_CLUSTER_DIR:-$GPUFLEET_CACHE/cluster}"
+  if [ -f "$cluster_dir/kubeconfig" ]; then
+    export K8S_AUTH_KUBECONFIG="$cluster_dir/kubeconfig"
   fi
 }
