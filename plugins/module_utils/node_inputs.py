@@ -406,7 +406,7 @@ def nfs_client_problems(inputs):
                 "nfs_client_%s=%r must be a power of two between 4KiB and 1MiB (the Linux client's range), "
                 "e.g. '1MiB'" % (var, value)
             )
-    problems.extend(_options_problems("nfs_client_options", inputs.get("options")))
+    problems.extend(_options_problems("nfs_client_options", inputs.get("options"), NFS_CLIENT_OWNED_OPTIONS))
     return problems
 
 
@@ -414,7 +414,15 @@ def _server_ok(server):
     return checks.is_hostname(server)
 
 
-def _options_problems(var, options):
+# The mount options each role writes from variables of its own: given again through the role's
+# list of further options, the later one wins in the kernel and the variable would silently lose.
+NFS_CLIENT_OWNED_OPTIONS = {"vers": "nfs_client_version", "nfsvers": "nfs_client_version",
+                            "minorversion": "nfs_client_version", "rsize": "nfs_client_rsize",
+                            "wsize": "nfs_client_wsize"}
+XFS_CACHE_OWNED_OPTIONS = {"allocsize": "xfs_cache_allocsize", "logbsize": "xfs_cache_logbsize"}
+
+
+def _options_problems(var, options, owned=None):
     if options is None:
         return []
     if not isinstance(options, list):
@@ -425,6 +433,13 @@ def _options_problems(var, options):
             problems.append(
                 "%s[%d]=%r is not a single mount option; give one option per item without commas or spaces"
                 % (var, index, option)
+            )
+            continue
+        key = option.split("=", 1)[0].lower()
+        if key in (owned or {}):
+            problems.append(
+                "%s[%d]=%r sets %s, which the role sets from %s: set that instead and remove it here"
+                % (var, index, option, key, owned[key])
             )
     return problems
 
@@ -476,7 +491,8 @@ def xfs_cache_problems(inputs):
         problems.append(
             "xfs_cache_logbsize=%r is not one XFS accepts; use 16KiB, 32KiB, 64KiB, 128KiB or 256KiB" % (logbsize,)
         )
-    problems.extend(_options_problems("xfs_cache_extra_mount_options", inputs.get("extra_mount_options")))
+    problems.extend(_options_problems("xfs_cache_extra_mount_options", inputs.get("extra_mount_options"),
+                                      XFS_CACHE_OWNED_OPTIONS))
     _ids_and_mode(
         problems,
         "xfs_cache",
@@ -506,7 +522,8 @@ def storage_validation_problems(inputs):
     if not paths:
         problems.append("storage_validation_paths is empty; list the directories to measure, e.g. ['/raid']")
     for index, path in enumerate(paths):
-        problem = checks.path_problem("storage_validation_paths[%d]" % index, path, "/raid")
+        # The measurement writes a test file of storage_validation_size there.
+        problem = _written_in_problem("storage_validation_paths[%d]" % index, path, "the measurement writes a test file there")
         if problem:
             problems.append(problem)
     for key in ("min_read_mibps", "min_write_mibps", "min_free_gb"):
@@ -525,6 +542,27 @@ def storage_validation_problems(inputs):
     return problems
 
 
+def _written_in_problem(var, path, what):
+    """A directory a role writes files in but does not own: clean and absolute, never under a system
+    directory or a pseudo filesystem; a directory such as /, /mnt or /var/tmp itself is fine."""
+    problem = checks.path_problem(var, path, "/raid")
+    reason = None if problem or path in SYSTEM_PATHS else system_reason(path)
+    if reason:
+        return "%s=%r %s; %s: %s" % (var, path, reason[0], what, reason[1])
+    return problem
+
+
+def validation_report_problems(inputs):
+    """validation_report: the report's directory on the controller, as given (dir), else the base
+    directory the time-stamped one is made in (base_dir, normalised: its default climbs from
+    playbook_dir)."""
+    if inputs.get("dir"):
+        return [p for p in [_written_in_problem("validation_report_dir", inputs["dir"],
+                                                "the report is written there")] if p]
+    return [p for p in [_written_in_problem("validation_report_base_dir", inputs.get("base_dir"),
+                                            "the report's directory is made there")] if p]
+
+
 # The roles' boolean variables: strings such as "no" or "False" are booleans as Ansible reads
 # them (and the tasks read them with | bool); anything else ("maybe", 2) is refused here.
 FLAGS = {
@@ -533,6 +571,7 @@ FLAGS = {
     "nfs_client": ("write_test",),
     "xfs_cache": ("allow_world_writable", "force"),
     "storage_validation": ("direct", "allow_buffered_fallback", "disk_space"),
+    "validation_report": (),
 }
 
 CHECKS = {
@@ -541,6 +580,7 @@ CHECKS = {
     "nfs_client": nfs_client_problems,
     "xfs_cache": xfs_cache_problems,
     "storage_validation": storage_validation_problems,
+    "validation_report": validation_report_problems,
 }
 
 

@@ -90,8 +90,48 @@ def test_check_mode_writes_nothing(tmp_path):
     ({"storage_validation_size": "10XB"}, "storage_validation_size='10XB' has an unknown unit"),
     ({"storage_validation_size": "10MiB"}, "must be a whole number"),
     ({"storage_validation_paths": ["relative/dir"]}, "storage_validation_paths[0]='relative/dir' is relative"),
+    # One case of each class the roles can meet: a control character, a string for a boolean, a signed
+    # number, traversal, a system directory by prefix (the measurement writes a test file there).
+    ({"storage_validation_paths": ["/raid\n"]}, "control character"),
+    ({"storage_validation_direct": "maybe"}, "argument 'storage_validation_direct' is of type str and we were unable to "
+                                             "convert to bool: The value 'maybe' is not a valid boolean"),
+    ({"storage_validation_min_read_mibps": -5}, "storage_validation_min_read_mibps=-5"),
+    ({"storage_validation_paths": ["/raid/../etc"]}, "storage_validation_paths[0]='/raid/../etc' climbs with '..'"),
+    ({"storage_validation_paths": ["/etc/gpufleet"]},
+     "storage_validation_paths[0]='/etc/gpufleet' is inside the system directory '/etc'"),
+    ({"validation_report_dir": "/var/tmp/../../etc/report"}, "validation_report_dir='/var/tmp/../../etc/report' climbs"),
+    ({"validation_report_dir": "/usr/share/gpufleet-report"},
+     "validation_report_dir='/usr/share/gpufleet-report' is inside the system directory '/usr'"),
 ])
 def test_preflight_names_the_variable(tmp_path, bad, expected):
     proc = run_validate(tmp_path, bad)
     assert proc.returncode != 0
-    assert expected in proc.stdout
+    assert expected in proc.stdout, proc.stdout[-3000:]
+    assert not (tmp_path / "report").exists()
+
+
+@pytest.mark.parametrize("variable", ["storage_validation_paths", "validation_report_dir"])
+def test_a_symlinked_parent_into_a_system_directory_is_refused_before_anything_is_written(tmp_path, variable):
+    """The path as written is clean; on the host it leads through a symlink into /etc. Nothing is
+    measured there and no report is written there."""
+    (tmp_path / "etc-link").symlink_to("/etc")
+    target = str(tmp_path / "etc-link" / "gpufleet-check")
+    proc = run_validate(tmp_path, {variable: [target] if variable == "storage_validation_paths" else target})
+    assert proc.returncode != 0
+    assert "%s: %s resolves through the symlink %s -> /etc to /etc/gpufleet-check" % (
+        variable, target, tmp_path / "etc-link") in proc.stdout, proc.stdout[-3000:]
+    assert not os.path.exists("/etc/gpufleet-check")
+
+
+@pytest.mark.parametrize("snapshot", ["a directory", "missing"])
+def test_a_snapshot_that_is_not_a_file_is_refused_before_any_report(tmp_path, snapshot):
+    """placement_validation reads a snapshot instead of the cluster: a directory or a missing file
+    named there fails the preflight, naming it, and no report is written."""
+    path = tmp_path / "snapshots" if snapshot == "a directory" else tmp_path / "missing.json"
+    if snapshot == "a directory":
+        path.mkdir()
+    proc = run_validate(tmp_path, {"placement_validation_snapshot": [str(path)]})
+    assert proc.returncode != 0
+    assert "placement_validation: placement_validation_snapshot names %s, which is not a file" % path in proc.stdout, \
+        proc.stdout[-3000:]
+    assert not (tmp_path / "report").exists()

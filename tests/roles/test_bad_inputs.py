@@ -128,6 +128,9 @@ HOSTILE = [
     ("node_prep", {"node_prep_data_dirs.0.path": "/raid/models\n"},
      ["node_prep_data_dirs[0].path='/raid/models\\n'", "control character"]),
     ("node_prep", {"node_prep_data_dirs.0.path": "/raid/../etc"}, ["node_prep_data_dirs[0].path='/raid/../etc' climbs with '..'"]),
+    # Overriding: a second entry for the model directory, with a mode of its own.
+    ("node_prep", {"node_prep_data_dirs.1.path": "/raid/models/", "node_prep_data_dirs.1.mode": "0755"},
+     ["node_prep_data_dirs lists '/raid/models' more than once"]),
     ("node_prep", {"node_prep_data_dirs.0.owner": 2 ** 32}, ["node_prep_data_dirs[0].owner=4294967296 is out of range"]),
     ("node_prep", {"node_prep_min_free_gb": "-1"}, ["node_prep_min_free_gb='-1' must be a number of GB >= 0"]),
     ("node_prep", {"node_prep_allow_world_writable": "no", "node_prep_data_dirs.0.mode": "0777"},
@@ -139,6 +142,9 @@ HOSTILE = [
     ("nfs_server", {"nfs_server_clients": ["10.0.0.1\n/srv *(rw,no_root_squash)"]},
      ["nfs_server_clients[0]='10.0.0.1\\n/srv *(rw,no_root_squash)' is not an IP address or CIDR"]),
     ("nfs_server", {"nfs_server_clients": ["host}"]}, ["nfs_server_clients[0]='host}' is not an IP address or CIDR"]),
+    # A reference to an owner that does not exist on the host (a typo is an error, never a new user).
+    ("nfs_server", {"nfs_server_exports": [{"name": "greptimedb", "owner": "greptime"}]},
+     ["nfs_server on roletest: export greptimedb names owner 'greptime'", "do not both exist on this host"]),
     ("nfs_server", {"nfs_server_clients": ['10.0.0.1"; Access_Type = RW; #']},
      ["nfs_server_clients[0]='10.0.0.1\"; Access_Type = RW; #' is not an IP address or CIDR"]),
     ("nfs_server", {"nfs_server_exports": [{"name": "data", "path": "/srv/nfs/my data"}]},
@@ -158,6 +164,12 @@ HOSTILE = [
     ("nfs_client", {"nfs_client_mounts.0.uid": -1}, ["nfs_client_mounts[0].uid=-1 must be between 0 and 4294967294"]),
     ("nfs_client", {"nfs_client_rsize": "-1MiB"}, ["nfs_client_rsize='-1MiB' is not a size"]),
     ("nfs_client", {"nfs_client_write_test": "maybe"}, ["nfs_client_write_test", "maybe"]),
+    # A reference to a server that does not exist: its name does not resolve on the host.
+    ("nfs_client", {"nfs_client_server": "nfs-1.invalid"},
+     ["nfs_client on roletest: the NFS server nfs-1.invalid", "does not resolve on this host"]),
+    # Overriding: a further option the role writes from a variable of its own.
+    ("nfs_client", {"nfs_client_options": ["hard", "vers=3"]},
+     ["nfs_client_options[1]='vers=3' sets vers, which the role sets from nfs_client_version"]),
     # --- xfs_cache -----------------------------------------------------------------
     ("xfs_cache", {"xfs_cache_device": DEVICES["blank"] + "\n"}, ["xfs_cache_device='/dev/gpufleet-blank\\n'", "control"]),
     ("xfs_cache", {"xfs_cache_label": "gpucache\n"}, ["xfs_cache_label='gpucache\\n' must be 1 to 12"]),

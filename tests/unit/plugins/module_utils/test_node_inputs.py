@@ -130,6 +130,14 @@ BAD = [
     ("nfs_client", "mounts.0.uid", "root", ["nfs_client_mounts[0].uid='root' is not a whole number"]),
     ("nfs_client", "options", ["hard,intr"], ["is not a single mount option"]),
     ("nfs_client", "options", "hard", ["is not a list"]),
+    # Options the role writes from variables of its own: the later one would win in the kernel.
+    ("nfs_client", "options", ["hard", "vers=3"],
+     ["nfs_client_options[1]='vers=3' sets vers, which the role sets from nfs_client_version"]),
+    ("nfs_client", "options", ["NFSVERS=4.0"], ["sets nfsvers, which the role sets from nfs_client_version"]),
+    ("nfs_client", "options", ["rsize=4096"], ["nfs_client_options[0]='rsize=4096' sets rsize", "nfs_client_rsize"]),
+    ("nfs_client", "options", ["minorversion=0"], ["sets minorversion, which the role sets from nfs_client_version"]),
+    ("xfs_cache", "extra_mount_options", ["allocsize=64k"],
+     ["xfs_cache_extra_mount_options[0]='allocsize=64k' sets allocsize, which the role sets from xfs_cache_allocsize"]),
     ("xfs_cache", "device", "", ["xfs_cache_device is not set"]),
     ("xfs_cache", "device", "sdb", ["must be a block device path under /dev"]),
     ("xfs_cache", "mount_path", "/", ["is a system directory"]),
@@ -189,6 +197,9 @@ BAD = [
     ("storage_validation", "paths.0", "raid", ["storage_validation_paths[0]='raid' is relative"]),
     ("storage_validation", "paths.0", "/raid\n", ["storage_validation_paths[0]='/raid\\n'", "control"]),
     ("storage_validation", "paths.0", "/raid/../etc", ["climbs with '..'"]),
+    ("storage_validation", "paths.0", "/etc/gpufleet",
+     ["storage_validation_paths[0]='/etc/gpufleet' is inside the system directory '/etc'", "writes a test file there"]),
+    ("storage_validation", "paths.0", "/proc/1", ["is on a pseudo filesystem"]),
     ("storage_validation", "min_read_mibps", -1, ["storage_validation_min_read_mibps=-1 is not a number >= 0"]),
     ("storage_validation", "min_free_gb", float("inf"), ["storage_validation_min_free_gb=inf"]),
     ("storage_validation", "min_write_mibps", True, ["storage_validation_min_write_mibps=True is not a number"]),
@@ -339,3 +350,26 @@ def test_exports_are_written_from_canonical_clients():
                           "clients": ["10.89.40.0/24", "2001:db8::/64", "10.0.0.15"]}
     assert exports[1]["clients"] == ["192.168.1.0/24"]
     assert (exports[1]["id"], exports[1]["squash"], exports[1]["access"]) == (7, "all_squash", "ro")
+
+
+@pytest.mark.parametrize("inputs, expected", [
+    ({"dir": "/var/tmp/../../etc/r", "base_dir": "/srv/reports"}, ["validation_report_dir='/var/tmp/../../etc/r' climbs"]),
+    ({"dir": "/etc/gpufleet", "base_dir": "/srv/reports"},
+     ["validation_report_dir='/etc/gpufleet' is inside the system directory '/etc'", "the report is written there"]),
+    ({"dir": "report", "base_dir": "/srv/reports"}, ["validation_report_dir='report' is relative"]),
+    ({"dir": "", "base_dir": "/boot/reports"}, ["validation_report_base_dir='/boot/reports' is inside the system directory"]),
+    ({"dir": "/var/tmp/gpufleet-report\t", "base_dir": "/srv/reports"}, ["validation_report_dir=", "control"]),
+])
+def test_validation_report_directories(inputs, expected):
+    problems = " | ".join(problems_for("validation_report", inputs))
+    for fragment in expected:
+        assert fragment in problems, problems
+
+
+@pytest.mark.parametrize("inputs", [
+    {"dir": "", "base_dir": "/var/tmp"},  # the time-stamped report directory is one of its own
+    {"dir": "/var/tmp/gpufleet-report", "base_dir": "/etc"},  # the base is not used
+    {"dir": "", "base_dir": "/work/gpufleet/reports"},
+])
+def test_validation_report_directories_that_pass(inputs):
+    assert problems_for("validation_report", inputs) == []
