@@ -42,7 +42,9 @@ options:
       - "Read in the preflight (together they give RV(rebind), RV(force_upgrade), RV(changed_paths),
         RV(restart_hypervisors), RV(apply_cluster) and the problems with GreptimeDB's existing volume and claim):
         C(release) (the release's status as C(kubernetes.core.helm_info) returns it), C(config_map) (the controller's
-        ConfigMap), C(greptime_namespace), C(greptime_volume), C(greptime_claim), C(greptime_statefulset)."
+        ConfigMap), C(greptime_namespace), C(greptime_volume), C(greptime_claim), C(greptime_statefulset),
+        C(greptime_node) (the node of a hostPath volume; null when the volume is not a hostPath: an empty list is a
+        problem naming the node)."
       - "Read to dry-run (they give RV(dry_run_objects) and RV(dry_run_left_out)): C(manifest) (the chart rendered
         with RV(chart_values), C(kubernetes.core.helm_template)'s C(stdout)), C(release_namespace),
         C(greptime_namespace), C(cluster_crd) (the TensorFusionCluster CustomResourceDefinition)."

@@ -14,7 +14,7 @@ __metaclass__ = type
 import copy
 import re
 
-from ansible_collections.gpufleet.cluster.plugins.module_utils import checks
+from ansible_collections.gpufleet.cluster.plugins.module_utils import checks, node_inputs
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion.chart import var as _var
 
 
@@ -370,11 +370,15 @@ def problems(s):
                        "10.89.40.10 and /srv/nfs/greptimedb (the nfs_server role's export)"
                        % (_var("greptimedb_nfs_server"), s.get("greptimedb_nfs_server"), _var("greptimedb_nfs_path"),
                           s.get("greptimedb_nfs_path")))
-        elif vtype == "hostpath" and not (not checks.path_problem("p", s.get("greptimedb_host_path"))
-                                          and checks.is_dns_subdomain(s.get("greptimedb_node"))):
-            out.append("%s=%r / %s=%r: a hostPath volume needs an absolute path and the node that holds it"
-                       % (_var("greptimedb_host_path"), s.get("greptimedb_host_path"), _var("greptimedb_node"),
-                          s.get("greptimedb_node")))
+        elif vtype == "hostpath":
+            # The directory on the node GreptimeDB writes as root: checked as the node roles check
+            # the directories they own (clean, absolute, no system directory by prefix).
+            problem = node_inputs.path_problem(_var("greptimedb_host_path"), s.get("greptimedb_host_path"))
+            if problem:
+                out.append(problem + " (the directory on tensor_fusion_greptimedb_node that holds GreptimeDB's data)")
+            if not checks.is_dns_subdomain(s.get("greptimedb_node")):
+                out.append("%s=%r is not a node name: a hostPath volume needs the node that holds it, e.g. 'gpu-ucsd-1'"
+                           % (_var("greptimedb_node"), s.get("greptimedb_node")))
         problem = checks.dns_subdomain_problem(_var("greptimedb_storage_class"), s.get("greptimedb_storage_class"),
                                                "local-storage", what="a StorageClass name")
         if problem:

@@ -34,7 +34,8 @@ from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion.rep
 
 OWNER_LABELS = {volume_binding.MANAGED_BY: "gpufleet.cluster.tensor_fusion"}
 # What the role reads, by step: a step's decisions are made when all its objects were given.
-CLUSTER = ("release", "config_map", "greptime_namespace", "greptime_volume", "greptime_claim", "greptime_statefulset")
+CLUSTER = ("release", "config_map", "greptime_namespace", "greptime_volume", "greptime_claim", "greptime_statefulset",
+           "greptime_node")
 RESTART = ("release", "config_map", "config_map_after", "controller")
 REPORT = ("release_after", "greptime_volume_after", "greptime_claim_after", "alertmanager_claims", "statefulsets",
           "cluster", "chart_cluster")
@@ -97,6 +98,12 @@ def _cluster_step(s, values, observed, check_mode):
                                               var("greptimedb_volume_name"))
         if out["rebind"]["action"] == "refuse":
             out["problems"].append(out["rebind"]["message"])
+        # A hostPath volume's node (None: not read, the volume is not a hostPath): a typo would give
+        # a volume no pod can ever use, its claim Bound and GreptimeDB Pending for ever.
+        if s.get("greptimedb_volume_type") == "hostpath" and observed.get("greptime_node") == []:
+            out["problems"].append("%s=%r is not a node of this cluster; name the node that holds %s=%r (kubectl get nodes)"
+                                   % (var("greptimedb_node"), s.get("greptimedb_node"), var("greptimedb_host_path"),
+                                      s.get("greptimedb_host_path")))
         for problem in (volume_binding.claim_conflict(claim, s["greptimedb_volume_name"], s["greptimedb_storage_class"],
                                                       var("greptimedb_volume_name"), var("greptimedb_storage_class")),
                         volume_source_problem(s, volume)):

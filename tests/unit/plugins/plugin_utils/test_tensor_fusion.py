@@ -115,6 +115,13 @@ def test_variables_on_top_of_the_profile():
         "shape": [{"utilization": 50, "score": 1}, {"utilization": 40, "score": 2}]}}}}]}, "ascending utilization"),
     ({"scheduler_plugin_config": [{"name": "GPUResourcesFit", "args": {"vramWeight": 0.7, "tflopsWeight": 0.7}}]},
      "they must add up to 1"),
+    # The hostPath directory is checked as the node roles check theirs: traversal, system directories.
+    ({"greptimedb_volume_type": "hostpath", "greptimedb_node": "gpu-ucsd-1", "greptimedb_host_path": "/data/../etc"},
+     "tensor_fusion_greptimedb_host_path='/data/../etc' climbs with '..'"),
+    ({"greptimedb_volume_type": "hostpath", "greptimedb_node": "gpu-ucsd-1", "greptimedb_host_path": "/var/lib/kubelet/x"},
+     "tensor_fusion_greptimedb_host_path='/var/lib/kubelet/x' is inside the system directory '/var/lib/kubelet'"),
+    ({"greptimedb_volume_type": "hostpath", "greptimedb_node": "gpu ucsd", "greptimedb_host_path": "/data/greptimedb"},
+     "tensor_fusion_greptimedb_node='gpu ucsd' is not a node name"),
 ])
 def test_bad_input_is_named_with_its_value_and_fix(overrides, expected):
     problems = tf_inputs.problems(resolved(**overrides))

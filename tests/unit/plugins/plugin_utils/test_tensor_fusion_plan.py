@@ -21,7 +21,7 @@ with open(str(REPO / "roles" / "tensor_fusion" / "defaults" / "main.yml")) as _h
 INPUTS = role_plan.unprefixed("tensor_fusion", _DEFAULTS)
 INPUTS.update(greptimedb_nfs_server="10.89.40.10")
 NOTHING_YET = {"release": None, "config_map": [], "greptime_namespace": [], "greptime_volume": [], "greptime_claim": [],
-               "greptime_statefulset": []}
+               "greptime_statefulset": [], "greptime_node": None}
 
 
 @pytest.fixture(scope="module")
@@ -135,6 +135,18 @@ def test_a_deployed_release_without_its_statefulset_is_upgraded_all_the_same(cha
     assert plan.plan(external, chart_defaults, deployed)["force_upgrade"] is False
 
 
+def test_a_hostpath_volume_on_a_node_that_does_not_exist_is_refused(chart_defaults):
+    hostpath = inputs(greptimedb_volume_type="hostpath", greptimedb_node="gpu-ucsd-9")
+    result = plan.plan(hostpath, chart_defaults, dict(NOTHING_YET, greptime_node=[]))
+    assert result["problems"] == [
+        "tensor_fusion_greptimedb_node='gpu-ucsd-9' is not a node of this cluster; name the node that holds "
+        "tensor_fusion_greptimedb_host_path='/data/greptimedb' (kubectl get nodes)"]
+    node = [{"kind": "Node", "metadata": {"name": "gpu-ucsd-9"}}]
+    assert plan.plan(hostpath, chart_defaults, dict(NOTHING_YET, greptime_node=node))["problems"] == []
+    # Not read (an NFS volume): nothing to say.
+    assert plan.plan(inputs(), chart_defaults, NOTHING_YET)["problems"] == []
+
+
 @pytest.mark.parametrize("before, switch, expected", [
     (False, "yes", True), (True, True, False), (False, False, False), (None, "true", True)])
 def test_hypervisors_restart_only_when_progressive_migration_is_switched_on(chart_defaults, before, switch, expected):
@@ -187,7 +199,7 @@ def test_the_report_step_says_why_a_claim_can_never_bind_and_builds_the_section(
 
 def test_observed_names_are_the_steps_names():
     assert set(plan.OBSERVED) == set(plan.CLUSTER + plan.RESTART + plan.REPORT + plan.RENDER + plan.DRY_RUN)
-    assert len(plan.OBSERVED) == 19
+    assert len(plan.OBSERVED) == 20
 
 
 RENDERED = """
