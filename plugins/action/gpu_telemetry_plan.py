@@ -16,4 +16,19 @@ class ActionModule(PlanAction):
     OBSERVED = gt_plan.OBSERVED
 
     def plan(self, inputs, args, check_mode):
-        return gt_plan.plan(inputs, args["observed"], check_mode)
+        observed = dict(args["observed"])
+        stat = observed.get("csv_stat")
+        if isinstance(stat, dict) and stat.get("isreg") and stat.get("path"):
+            # The CSV is on the controller, where this runs: its first bytes say whether it is a CSV
+            # at all before the role publishes it in a ConfigMap (gt_inputs.csv_head_problem).
+            observed["csv_stat"] = dict(stat, head=_head(stat["path"]))
+        return gt_plan.plan(inputs, observed, check_mode)
+
+
+def _head(path, size=4096):
+    """The file's first bytes; None when it cannot be read (stat's readable says why)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(size)
+    except (IOError, OSError):
+        return None

@@ -33,7 +33,9 @@ options:
       - What the role read, by name. A key left out was not read yet, and the decisions that need it are not made;
         a key given as null (or an empty list of resources) was read and not found.
       - "C(csv_stat): the controller's stat of C(gpu_telemetry_streamer_csv_file); given, the role's variables are
-        checked (RV(problems))."
+        checked (RV(problems)). The plugin then reads the file's first 4 KiB on the controller: a file that is not
+        text or does not start with a CSV header line (a key, a kubeconfig, a password file) is a problem, and its
+        content is never quoted; the role would publish it as it is in a ConfigMap."
       - "Read in the preflight (they give RV(queue_first), RV(credentials_secret), RV(csv_config_map), RV(csv_key) and
         the problems with the namespace and the TLS Secret): C(namespace), C(release) (the release's status as
         C(kubernetes.core.helm_info) returns it), C(tls_secret)."

@@ -421,17 +421,19 @@ def test_the_memory_queue_refuses_a_second_replica(telemetry):
 
 
 def test_a_value_the_api_server_refuses_is_refused_by_the_dry_run_before_any_change(telemetry):
-    """A node selector whose key is no label key passes the role's own checks but not the API
-    server's validation of a pod template: the dry run of the chart's render refuses it before
-    Helm runs (no failed revision, nothing changed), with the server's sentence and no secret."""
+    """A toleration whose operator is neither Exists nor Equal passes the role's own checks (it takes
+    tolerations as the pod spec does) but not the API server's validation of a pod template: the dry
+    run of the chart's render refuses it before Helm runs (no failed revision, nothing changed), with
+    the server's sentence and no secret."""
     before = telemetry.snapshot()
     rc, parsed, output, _seconds = telemetry.run(gpu_telemetry_streamer_replicas=4, gpu_telemetry_collector_replicas=1,
-                                                 gpu_telemetry_node_selector={"not a label key!": "x"})
+                                                 gpu_telemetry_tolerations=[{"key": "nvidia.com/gpu",
+                                                                             "operator": "Sometimes"}])
     assert rc != 0
     task, message = _failure(parsed)
     assert task.endswith("Refuse what the API server would refuse"), (task, message)
     assert "the API server refuses what the chart and the role would write with these variables" in message
-    assert "is invalid" in message and "nodeSelector" in message, message
+    assert "is invalid" in message and "tolerations" in message and "Sometimes" in message, message
     assert telemetry.snapshot() == before and telemetry.revision() == 3
     assert json.loads(telemetry.helm("status", RELEASE, "--output", "json"))["info"]["status"] == "deployed"
     _no_secret_in(output)

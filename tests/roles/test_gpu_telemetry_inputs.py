@@ -51,6 +51,11 @@ CASES = [
     ("gpu_telemetry_streamer_csv_file", "/nonexistent/dcgm.csv",
      ["gpu_telemetry_streamer_csv_file='/nonexistent/dcgm.csv' does not exist on the controller"]),
     ("gpu_telemetry_streamer_csv_file", "", ["gpu_telemetry_streamer_csv_file is not set"]),
+    # A file that is not the metrics CSV would be published as it is in a ConfigMap: a password file, a
+    # configuration file. Refused without quoting a byte of it.
+    ("gpu_telemetry_streamer_csv_file", "/etc/passwd",
+     ["gpu_telemetry_streamer_csv_file='/etc/passwd' does not start with a CSV header line"]),
+    ("gpu_telemetry_streamer_csv_file", str(REPO / "ansible.cfg"), ["does not start with a CSV header line"]),
     ("gpu_telemetry_queue_backend", "redis", ["gpu_telemetry_redis_url is empty", "rediss://"]),
     ("gpu_telemetry_release_name", "GPU_Telemetry", ["gpu_telemetry_release_name='GPU_Telemetry' is not a valid name"]),
     ("gpu_telemetry_credentials_secret_name", "Mongo_Secret",
@@ -63,6 +68,9 @@ CASES = [
     # Hostile input, one case per class: control characters, signed / overflowing numbers and
     # quantities, strings for booleans, selector syntax inside a label value.
     ("gpu_telemetry_namespace", "gpu-telemetry\n", ["gpu_telemetry_namespace='gpu-telemetry\\n' is not a valid namespace"]),
+    # Selector syntax inside a label value of the pods' nodeSelector.
+    ("gpu_telemetry_node_selector", {"nvidia.com/gpu.present": "true,zone=a"},
+     ["gpu_telemetry_node_selector['nvidia.com/gpu.present']='true,zone=a' is not a label value (selector syntax"]),
     ("gpu_telemetry_namespace", "kube-system",
      ["gpu_telemetry_namespace='kube-system' is a namespace Kubernetes keeps for its own components", "'gpu-telemetry'"]),
     ("gpu_telemetry_queue_image", "queue:1.0\x00", ["gpu_telemetry_queue_image='queue:1.0\\x00' is not an image reference"]),
@@ -154,6 +162,7 @@ def test_bad_input_is_refused_before_the_cluster_is_touched(run, index):
 def test_the_mongodb_uri_is_in_no_output(run):
     _results, output, _stats = run
     assert "s3cr3t-Unl0gged" not in output
+    assert "root:x:0:0" not in output  # nor the refused file's content
 
 
 def test_at_least_ten_bad_inputs():

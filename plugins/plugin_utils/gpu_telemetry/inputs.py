@@ -125,13 +125,53 @@ def _csv_problems(path, stat):
     if not stat.get("isreg"):
         return ["%s=%r is not a regular file; give the path of the DCGM metrics CSV file"
                 % (_var("streamer_csv_file"), path)]
+    if stat.get("readable") is False:
+        return ["%s=%r cannot be read by the user running the play; make it readable or give another path"
+                % (_var("streamer_csv_file"), path)]
     size = stat.get("size", 0)
     if size == 0:
         return ["%s=%r is empty; the streamers would publish nothing" % (_var("streamer_csv_file"), path)]
     if size > CSV_MAX_BYTES:
         return ["%s=%r is %d bytes, more than a ConfigMap holds (%d); use a smaller extract of the metrics"
                 % (_var("streamer_csv_file"), path, size, CSV_MAX_BYTES)]
-    return []
+    problem = csv_head_problem(path, stat.get("head"))
+    return [problem] if problem else []
+
+
+# A CSV header: two or more column names, comma-separated, each maybe quoted (the lab's sample:
+# timestamp,metric_name,gpu_id,device,uuid,modelName,Hostname,value). A name starts with a letter
+# and holds letters, digits and ' _.-()/%°' only: no ':', '$' or '=' as a password file, a key or a
+# kubeconfig has them.
+_CSV_NAME = r'"?[^\W\d][\w .()/%\u00b0-]{0,63}"?'
+_CSV_HEADER_RE = re.compile(r"%s(,%s)+" % (_CSV_NAME, _CSV_NAME))
+
+
+def csv_head_problem(path, head):
+    """Why the file's first bytes (``head``, bytes; None when not read) are not a CSV file with a
+    header line. The file is published byte for byte in a ConfigMap anyone who reads ConfigMaps
+    in the namespace can read: a key, a kubeconfig or a password file named here by mistake (or
+    through a variable a launcher controls) must never get there. The content is never quoted."""
+    if head is None:
+        return None
+    if isinstance(head, str):
+        head = head.encode("utf-8", "surrogateescape")
+    why = ""
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut by the read's end is not a reason.
+        text = head[:exc.start].decode("utf-8") if exc.start >= len(head) - 3 else None
+    if text is None or "\x00" in text:
+        why = "is not a text file"
+    else:
+        first = text.splitlines()[0].strip().lstrip("\ufeff") if text.strip() else ""
+        if not _CSV_HEADER_RE.fullmatch(first):
+            why = "does not start with a CSV header line (column names separated by commas)"
+    if not why:
+        return None
+    return ("%s=%r %s; give the DCGM metrics CSV file, whose first line names its columns, e.g. "
+            "'timestamp,metric_name,gpu_id,value' (the file is published as it is in a ConfigMap the cluster's "
+            "users can read)" % (_var("streamer_csv_file"), path, why))
 
 
 def problems(inputs):
@@ -171,6 +211,9 @@ def problems(inputs):
     add(_int_problem("queue_max_retries", inputs["queue_max_retries"], 0, 3))
     add(_int_problem("queue_buffer_size", inputs["queue_buffer_size"], 1, 1000))
 
+    # The pods' nodeSelector, as a label map (selector syntax inside a value is not a label value).
+    found.extend(checks.labels_problems(_var("node_selector"), inputs.get("node_selector"),
+                                        "nvidia.com/gpu.present", "true"))
     add(_int_problem("streamer_replicas", inputs["streamer_replicas"], 0, 2))
     add(_duration_problem("streamer_interval", inputs["streamer_interval"], "100ms"))
     found.extend(_csv_problems(inputs["streamer_csv_file"], inputs.get("csv_stat")))

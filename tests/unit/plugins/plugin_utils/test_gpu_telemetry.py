@@ -6,6 +6,7 @@ import copy
 
 import pytest
 
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.gpu_telemetry import inputs as gt_inputs
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.gpu_telemetry.inputs import CSV_MAX_BYTES, duration_nanos, problems
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.gpu_telemetry.report import report_section
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.gpu_telemetry.values import values_diff
@@ -91,6 +92,19 @@ def test_not_go_durations(value):
     ({"csv_stat": {"exists": True, "isreg": False}}, "is not a regular file"),
     ({"csv_stat": {"exists": True, "isreg": True, "size": 0}}, "is empty"),
     ({"csv_stat": {"exists": True, "isreg": True, "size": CSV_MAX_BYTES + 1}}, "more than a ConfigMap holds"),
+    ({"csv_stat": {"exists": True, "isreg": True, "size": 900, "readable": False}}, "cannot be read by the user"),
+    ({"node_selector": {"nvidia.com/gpu.present": "true,zone=a"}},
+     "gpu_telemetry_node_selector['nvidia.com/gpu.present']='true,zone=a' is not a label value (selector syntax"),
+    ({"node_selector": {"-bad-key": "x"}}, "gpu_telemetry_node_selector key='-bad-key'"),
+    # What is not a CSV file never reaches the ConfigMap: a private key, a kubeconfig, a shadow file, a binary.
+    ({"csv_stat": {"exists": True, "isreg": True, "size": 900, "head": b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl"}},
+     "gpu_telemetry_streamer_csv_file='/srv/dcgm.csv' does not start with a CSV header line"),
+    ({"csv_stat": {"exists": True, "isreg": True, "size": 900, "head": b"apiVersion: v1\nclusters:\n"}},
+     "does not start with a CSV header line"),
+    ({"csv_stat": {"exists": True, "isreg": True, "size": 900, "head": b"root:$6$salt,x:19000:0:99999:7:::\n"}},
+     "does not start with a CSV header line"),
+    ({"csv_stat": {"exists": True, "isreg": True, "size": 900, "head": b"\x7fELF\x02\x01\x01\x00\x00"}},
+     "is not a text file"),
     ({"collector_autoscaling": True, "collector_min_replicas": 4, "collector_max_replicas": 2}, "is below"),
     ({"collector_autoscaling": True, "collector_target_cpu_utilization": 150}, "must be between 1 and 100"),
     ({"release_name": "a" * 41}, "is not a valid name"),
@@ -224,3 +238,20 @@ def test_strings_ansible_reads_as_booleans_and_digits_are_accepted(changes):
 def test_secret_url_with_a_newline_is_refused_without_showing_it():
     found = problems(_with(mongodb_uri="mongodb://u:pw-never-shown@db/x\n"))
     assert found and not any("pw-never-shown" in p for p in found)
+
+
+@pytest.mark.parametrize("head", [
+    b"timestamp,metric_name,gpu_id,device,uuid,modelName,Hostname,value\n2026-01-15T10:00:00Z,DCGM_FI_DEV_GPU_UTIL,0",
+    b"\xef\xbb\xbftimestamp,metric_name,value\r\n",  # a byte-order mark and CRLF, as spreadsheets write it
+    "gpu,temp \u00b0C".encode("utf-8"),  # units in a column's name
+    '"timestamp","metric_name","value"'.encode("utf-8"),  # quoted names
+    "gpu,temp \u00b0".encode("utf-8")[:-1],  # a character cut by the read's end
+    None,  # not read
+])
+def test_a_csv_header_passes_and_the_content_is_never_quoted(head):
+    assert gt_inputs.csv_head_problem("/srv/dcgm.csv", head) is None
+
+
+def test_the_refusal_never_quotes_the_file():
+    problem = gt_inputs.csv_head_problem("/srv/dcgm.csv", b"password=hunter2-s3cret\n")
+    assert problem and "hunter2" not in problem
