@@ -45,6 +45,11 @@ def _variable_problems(s):
              "size": s["size"] or "1Gi", "volume_mode": s["volume_mode"] or "Filesystem",
              "access_modes": s["access_modes"] or ["ReadWriteOnce"]}
     problems = [p.replace("@[0].", "migrate_pvc_").replace("@[0]", "migrate_pvc") for p in linstor.pvc_problems("@", [claim])]
+    # The role deletes and recreates a claim: never among the cluster's own components.
+    if s["namespace"] in checks.RESERVED_NAMESPACES:
+        problems.append("migrate_pvc_namespace=%r is a namespace Kubernetes keeps for its own components (%s); the "
+                        "role deletes and recreates claims and does not do that there: move the claim's workload to a "
+                        "namespace of its own" % (s["namespace"], ", ".join(checks.RESERVED_NAMESPACES)))
     # The controller directory the old claim's definition is written to: absolute, clean, no system directory.
     problem = path_problem("migrate_pvc_backup_dir", s["backup_dir"]) if s["backup_dir"] else None
     return problems + ([problem] if problem else [])

@@ -9,6 +9,7 @@ import copy
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils import role_plan
@@ -158,3 +159,12 @@ def test_the_backup_directory_is_a_clean_path_outside_the_system_directories():
     assert problems == ["migrate_pvc_backup_dir='/tmp/x/../../etc' climbs with '..'; name the directory itself, e.g. "
                         "'/raid/models'"]
     assert "is inside the system directory '/etc'" in plan.plan(inputs(backup_dir="/etc/gpufleet"), {})["problems"][0]
+
+
+@pytest.mark.parametrize("namespace", ["kube-system", "kube-public", "kube-node-lease"])
+def test_a_claim_among_the_clusters_own_components_is_never_deleted(namespace):
+    problems = plan.plan(inputs(namespace=namespace), {})["problems"]
+    assert problems == [
+        "migrate_pvc_namespace=%r is a namespace Kubernetes keeps for its own components (kube-system, kube-public, "
+        "kube-node-lease); the role deletes and recreates claims and does not do that there: move the claim's workload "
+        "to a namespace of its own" % namespace]
