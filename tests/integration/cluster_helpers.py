@@ -113,3 +113,84 @@ def wait_for(
         f"timed out after {timeout} s waiting for {what or predicate}"
         + (f" (last error: {last_error})" if last_error else "")
     )
+
+
+# What the control plane itself keeps writing, so never evidence of a role's change: events, the
+# leader-election and node-heartbeat leases; a Node is compared by what a role could change on it.
+_VOLATILE = {"Event", "Lease"}
+
+
+def _listable(cluster):
+    """Every kind the API server lists (no subresources), each group at its preferred version."""
+    from kubernetes.dynamic import DynamicClient  # pylint: disable=import-outside-toplevel
+
+    dyn = DynamicClient(cluster.api)
+    dyn.resources.invalidate_cache()  # discovery is cached on disk: CRDs come and go between tests
+    found = {}
+    for resource in dyn.resources.search():
+        name = getattr(resource, "name", None)
+        if not name or "/" in name or "list" not in (resource.verbs or []) or resource.kind in _VOLATILE:
+            continue
+        if resource.kind.endswith("List") or not resource.group_version:
+            continue
+        preferred = resource.preferred if hasattr(resource, "preferred") else True
+        key = (resource.group, resource.kind)
+        if key not in found or preferred:
+            found[key] = resource
+    return list(found.values())
+
+
+def cluster_objects(cluster, namespaces):
+    """Every object in ``namespaces`` and every cluster-scoped object, as
+    {(kind, namespace, name): resourceVersion} (a Node: its labels, annotations a role could set,
+    taints and unschedulable). Helm's revisions are Secrets in the release's namespace, so they are
+    in it too. Two snapshots are equal when nothing was created, changed or deleted."""
+    namespaces = set(namespaces)
+    found = {}
+    for resource in _listable(cluster):
+        try:
+            items = resource.get().to_dict().get("items") or []
+        except ApiException as exc:
+            if exc.status != 404:  # a custom resource whose CRD went away meanwhile
+                raise
+            continue
+        for item in items:
+            meta = item.get("metadata") or {}
+            namespace = meta.get("namespace")
+            if resource.namespaced and namespace not in namespaces:
+                continue
+            key = ("%s/%s" % (resource.group or "core", resource.kind), namespace or "", meta.get("name"))
+            if resource.kind == "Node":
+                spec = item.get("spec") or {}
+                found[key] = json.dumps([meta.get("labels"), spec.get("taints"), spec.get("unschedulable")],
+                                        sort_keys=True)
+            else:
+                found[key] = meta.get("resourceVersion")
+            if meta.get("deletionTimestamp") or meta.get("deletion_timestamp"):
+                found[key] = "%s %s" % (found[key], DELETING)
+    return found
+
+
+DELETING = "(being deleted)"
+
+
+def settled_objects(cluster, namespaces, timeout=120):
+    """cluster_objects once nothing in it is being deleted and two snapshots a second apart agree:
+    what an earlier test set off (a namespace being deleted, a claim being bound) has finished."""
+    deadline = time.monotonic() + timeout
+    before = cluster_objects(cluster, namespaces)
+    while True:
+        time.sleep(1)
+        now = cluster_objects(cluster, namespaces)
+        settled = now == before and not any(str(v).endswith(DELETING) for v in now.values())
+        if settled or time.monotonic() > deadline:
+            return now
+        before = now
+
+
+def assert_nothing_changed(before, after):
+    """Name every object created, deleted or changed between two cluster_objects snapshots."""
+    created = sorted(set(after) - set(before))
+    deleted = sorted(set(before) - set(after))
+    changed = sorted(k for k in set(before) & set(after) if before[k] != after[k])
+    assert not (created or deleted or changed), "created %s, deleted %s, changed %s" % (created, deleted, changed)

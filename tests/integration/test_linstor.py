@@ -19,7 +19,8 @@ import pytest
 from kubernetes import client, dynamic
 from kubernetes.client.rest import ApiException
 
-from cluster_helpers import REPO, ansible_bin, contains_unpruned, play as run_play, run_cluster, stage_charts, wait_for
+from cluster_helpers import (REPO, ansible_bin, assert_nothing_changed, cluster_objects, contains_unpruned, play as run_play,
+                             run_cluster, settled_objects, stage_charts, wait_for)
 
 pytestmark = pytest.mark.cluster
 
@@ -481,7 +482,8 @@ def test_replace_storageclasses_recreates_a_changed_class(cluster, base_vars, in
 MIGRATE_BAD_INPUTS = [
     # One case of each class of hostile input the role can meet (issue 17): a control character, a
     # signed quantity, a string for a boolean, traversal and a system directory on the controller, a
-    # reference to something that does not exist.
+    # reference to something that does not exist, a reserved namespace. (The role takes no label, selector
+    # or generic parameters dict: those classes have nothing to reach.)
     ("newline in the claim name", {"migrate_pvc_name": "ms-swift-cache-pvc\n"},
      ["migrate_pvc_name='ms-swift-cache-pvc", "is not a valid claim name (it contains the control character(s)"]),
     ("signed size", {"migrate_pvc_size": "-200Gi"},
@@ -493,6 +495,8 @@ MIGRATE_BAD_INPUTS = [
      ["migrate_pvc_backup_dir='/etc/gpufleet' is inside the system directory '/etc'"]),
     ("a class that does not exist", {"migrate_pvc_storage_class": "t-no-such-class"},
      ["migrate_pvc_storage_class=t-no-such-class does not exist in the cluster"]),
+    ("a reserved namespace", {"migrate_pvc_namespace": "kube-system"},
+     ["migrate_pvc_namespace='kube-system' is a namespace Kubernetes keeps for its own components"]),
 ]
 
 
@@ -510,11 +514,14 @@ def test_migrate_pvc_refuses_bad_input_before_anything_changes(cluster, installe
              timeout=60, interval=1, what="the claim to settle")
     old = read()
     for what, variables, expected in MIGRATE_BAD_INPUTS:
+        before = settled_objects(cluster, (namespace,))
         run = play(cluster, dict({"migrate_pvc_namespace": namespace, "confirm_data_loss": True}, **variables),
                    playbook=MIGRATE)
         assert run.rc != 0 and run.changed == 0, (what, run.out[-3000:])
         for part in expected:
             assert part in run.out, (what, part, run.out[-3000:])
+        # Every object in the claim's namespace and every cluster-scoped one, by resourceVersion.
+        assert_nothing_changed(before, cluster_objects(cluster, (namespace,)))
         kept = read()
         assert (kept.metadata.uid, kept.metadata.resource_version) == (old.metadata.uid, old.metadata.resource_version), what
         assert not cluster.core.list_namespaced_config_map(namespace, field_selector=(

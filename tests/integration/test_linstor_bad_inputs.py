@@ -8,7 +8,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from cluster_helpers import wait_for
+from cluster_helpers import assert_nothing_changed, cluster_objects, settled_objects, wait_for
 from test_linstor import CRDS, play
 
 pytestmark = pytest.mark.cluster
@@ -24,6 +24,8 @@ GOOD = {
     "linstor_pvcs": [{"name": "t-bad-claim", "namespace": "t-bad-input", "storage_class": SC, "size": "1Gi"}],
     "linstor_create_claim_namespaces": True,
 }
+# The namespace the role would write in (release and claims); with it, every cluster-scoped object.
+TOUCHED = ("t-bad-input",)
 
 
 def _set(variables, path, value):
@@ -93,22 +95,24 @@ CASES = [
 def test_bad_input_is_refused_before_anything_changes(cluster, path, value, expected):
     variables = copy.deepcopy(GOOD)
     _set(variables, path, value)
+    before = settled_objects(cluster, TOUCHED)
     run = play(cluster, variables)
     assert run.rc != 0
     assert expected in run.out, run.out[-3000:]
     assert run.changed == 0
-    _nothing_applied(cluster)
+    _nothing_applied(cluster, before)
 
 
 def test_block_claim_with_a_filesystem_type_and_a_relative_file_pool(cluster):
     variables = copy.deepcopy(GOOD)
     variables["linstor_pvcs"][0].update(volume_mode="Block", fstype="xfs")
     variables["linstor_storage_pools"][0] = {"name": "fast-cache", "fileThinPool": {"directory": "pools/fast"}}
+    before = settled_objects(cluster, TOUCHED)
     run = play(cluster, variables)
     assert run.rc != 0
     assert "linstor_pvcs[0]: a Block claim has no filesystem, but fstype='xfs' is set" in run.out
     assert "linstor_storage_pools[0].fileThinPool.directory='pools/fast' is relative" in run.out
-    _nothing_applied(cluster)
+    _nothing_applied(cluster, before)
 
 
 def test_own_chart_values_without_installcrds_are_refused_while_the_crds_are_missing(cluster):
@@ -123,16 +127,20 @@ def test_own_chart_values_without_installcrds_are_refused_while_the_crds_are_mis
             assert exc.status == 404, exc
     wait_for(lambda: not [c for c in apiext.list_custom_resource_definition().items if c.metadata.name in CRDS],
              timeout=60, what="the Piraeus CRDs gone")
+    before = settled_objects(cluster, TOUCHED)
     run = play(cluster, dict(GOOD, linstor_chart_values={"replicaCount": 2}))
     assert run.rc != 0
     assert ("linstor: linstor_chart_values has no installCRDs: true (unset) and the cluster lacks the CRDs "
             + ", ".join(CRDS)) in run.out, run.out[-3000:]
     assert "Add installCRDs: true to linstor_chart_values" in run.out
     assert run.changed == 0
-    _nothing_applied(cluster)
+    _nothing_applied(cluster, before)
 
 
-def _nothing_applied(cluster):
+def _nothing_applied(cluster, before):
+    """Nothing created, changed or deleted in the role's namespace or among the cluster-scoped
+    objects (resourceVersions compared), and by name: no StorageClass, no namespace."""
+    assert_nothing_changed(before, cluster_objects(cluster, TOUCHED))
     with pytest.raises(ApiException) as err:
         cluster.storage.read_storage_class(SC)
     assert err.value.status == 404

@@ -27,7 +27,7 @@ import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from cluster_helpers import REPO, wait_for
+from cluster_helpers import REPO, assert_nothing_changed, cluster_objects, settled_objects, wait_for
 
 sys.path.insert(0, str(REPO / "tests"))
 from argspec_cases import CRASH, empty_cases  # noqa: E402  pylint: disable=wrong-import-position
@@ -506,10 +506,14 @@ def test_bad_inputs_are_refused_before_anything_is_applied(cluster, crds, hosts,
         return run_role(cluster, hosts, tmp_path, {}, controller_vars=dict(base, **controller),
                         all_vars={"model_storage_models": model_list or models("modelstore-bad")}, tag="bad%d" % index)
 
+    before = settled_objects(cluster, ("modelstore-bad",))
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(case, range(len(BAD_INPUTS))))
     print("%d bad inputs in %.1f s" % (len(BAD_INPUTS), time.monotonic() - started))
+    # Not one case changed anything: every object in the role's namespace and every cluster-scoped
+    # object (namespaces, volumes, classes, CRDs, RBAC) keeps its resourceVersion.
+    assert_nothing_changed(before, cluster_objects(cluster, ("modelstore-bad",)))
     for (what, _c, _m, expected), (rc, out, _s) in zip(BAD_INPUTS, results):
         message = " ".join(failures(out))
         assert rc != 0, what

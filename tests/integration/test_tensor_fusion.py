@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+from urllib.parse import urlparse
 
 import pytest
 import yaml
@@ -476,9 +477,11 @@ def test_a_change_the_api_server_forbids_is_refused_by_the_dry_run_before_helm_r
 
 def test_cloud_greptimedb_and_an_existing_alertmanager_keep_the_password_out_of_every_output(cluster, base_vars, installed):
     secret = "t-tf-cl0ud-pass"
+    # The API server stands in for a GreptimeDB that answers on its port (whichever the control plane
+    # of this run listens on).
+    port = urlparse(cluster.api.configuration.host).port
     variables = {**base_vars, "tensor_fusion_greptimedb_mode": "cloud",
-                 # The API server stands in for a GreptimeDB that answers on its port.
-                 "tensor_fusion_greptimedb_host": "127.0.0.1", "tensor_fusion_greptimedb_port": 6443,
+                 "tensor_fusion_greptimedb_host": "127.0.0.1", "tensor_fusion_greptimedb_port": port,
                  "tensor_fusion_greptimedb_user": "t-tf-user", "tensor_fusion_greptimedb_password": secret,
                  "tensor_fusion_alertmanager_mode": "existing",
                  "tensor_fusion_alertmanager_address": "alertmanager.monitoring.svc.cluster.local:9093"}
@@ -486,7 +489,7 @@ def test_cloud_greptimedb_and_an_existing_alertmanager_keep_the_password_out_of_
     assert run.rc == 0, run.out[-6000:]
     assert secret not in run.out
     values = _helm_info_values(cluster)
-    assert values["greptime"] == {"installStandalone": False, "isCloud": True, "host": "127.0.0.1", "port": 6443,
+    assert values["greptime"] == {"installStandalone": False, "isCloud": True, "host": "127.0.0.1", "port": port,
                                   "db": "public", "user": "t-tf-user", "password": secret}
     assert values["alert"] == {"enabled": False}
     command = cluster.apps.read_namespaced_deployment(CONTROLLER, NAMESPACE).spec.template.spec.containers[0].command

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from kubernetes.client.rest import ApiException
 
-from cluster_helpers import play
+from cluster_helpers import assert_nothing_changed, cluster_objects, play, settled_objects, stage_charts
 from test_tensor_fusion import PLAYBOOK
 
 pytestmark = pytest.mark.cluster
@@ -111,18 +111,45 @@ GROUPS = {
     "unknown-profile": ({"tensor_fusion_profile": "prod"}, [
         "tensor_fusion_profile", "prod", "testing, production",
     ]),
+    # Traversal and a system directory for the hostPath volume GreptimeDB writes as root.
+    "hostpath-traversal": ({
+        "tensor_fusion_greptimedb_volume_type": "hostpath",
+        "tensor_fusion_greptimedb_host_path": "/data/../etc",
+        "tensor_fusion_greptimedb_node": "gpu-ucsd-1",
+    }, [
+        "tensor_fusion_greptimedb_host_path='/data/../etc' climbs with '..'",
+    ]),
 }
+# What the role touches: its release's namespace, GreptimeDB's, and the cluster-scoped objects.
+TOUCHED = ("tensor-fusion-sys", "greptimedb")
 
 
 @pytest.mark.parametrize("group", sorted(GROUPS))
 def test_bad_input_is_refused_before_anything_changes(cluster, group):
     variables, expected = GROUPS[group]
+    before = settled_objects(cluster, TOUCHED)
     run = play(cluster, {**GOOD, **variables}, playbook=PLAYBOOK, args=("-vvv",))
     assert run.rc != 0
     for message in expected:
         assert message in run.out, (message, run.out[-3000:])
     assert run.changed == 0
+    assert_nothing_changed(before, cluster_objects(cluster, TOUCHED))
     assert "t-tf-n0t-a-real-secret" not in run.out
     with pytest.raises(ApiException) as err:
         cluster.storage.read_storage_class(SC)
     assert err.value.status == 404
+
+
+def test_a_hostpath_volume_on_a_node_that_does_not_exist_is_refused_before_anything_changes(cluster, tmp_path):
+    """A reference to a node that does not exist (read from the API, so the real chart is needed to
+    get there): a typo is an error, never a volume no pod can ever use."""
+    chart = stage_charts(tmp_path, "tensor-fusion") / "tensor-fusion"
+    variables = {**GOOD, "tensor_fusion_chart_ref": str(chart), "tensor_fusion_helm_binary": cluster.env["GPUFLEET_HELM"],
+                 "tensor_fusion_greptimedb_volume_type": "hostpath", "tensor_fusion_greptimedb_host_path": "/data/greptimedb",
+                 "tensor_fusion_greptimedb_node": "gpu-ucsd-9"}
+    before = settled_objects(cluster, TOUCHED)
+    run = play(cluster, variables, playbook=PLAYBOOK)
+    assert run.rc != 0
+    assert "tensor_fusion_greptimedb_node='gpu-ucsd-9' is not a node of this cluster" in run.out, run.out[-3000:]
+    assert run.changed == 0
+    assert_nothing_changed(before, cluster_objects(cluster, TOUCHED))
