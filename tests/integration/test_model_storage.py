@@ -7,7 +7,7 @@ the PV's node affinity and the scheduler's decisions are about the lab's (kwok) 
     gpu-ucsd-1  meta/llama  qwen/qwen  mixed/     (all with config.json)
     gpu-ucsd-2  meta/llama  qwen/qwen
     gpu-sdsu-1  meta/llama  qwen/qwen without config.json (an incomplete copy)
-    gpu-sdsu-2  nothing; mixed is a file
+    gpu-sdsu-2  nothing; mixed is a file, etc-link a symlink to /etc
 
 OME's CRDs come from ../shared/upstream/ome/crds/ (never copied into the repository).
 """
@@ -44,7 +44,7 @@ LAYOUT = {
     "gpu-ucsd-1": {"meta/llama": True, "qwen/qwen": True, "mixed": True},
     "gpu-ucsd-2": {"meta/llama": True, "qwen/qwen": True},
     "gpu-sdsu-1": {"meta/llama": True, "qwen/qwen": False},
-    "gpu-sdsu-2": {"mixed": "file"},
+    "gpu-sdsu-2": {"mixed": "file", "etc-link": "symlink"},
 }
 
 
@@ -72,6 +72,9 @@ def hosts(tmp_path_factory):
         for sub, what in content.items():
             if what == "file":
                 (base / sub).write_text("not a directory\n")
+                continue
+            if what == "symlink":
+                (base / sub).symlink_to("/etc")
                 continue
             (base / sub).mkdir(parents=True)
             if what:
@@ -476,6 +479,8 @@ BAD_INPUTS = [
      ["value of model_storage_mode must be one of: hostPath, pvc, got: nfs"]),
     ("model path that is a file", {}, [{"name": "modelstore-bad-m", "subpath": "mixed"}],
      ["model_storage_models[0].subpath 'mixed':", "on gpu-sdsu-2 is a file, not a directory", "correct the subpath"]),
+    ("a model path that is a symlink (into /etc)", {}, [{"name": "modelstore-bad-m", "subpath": "etc-link"}],
+     ["model_storage_models[0].subpath 'etc-link':", "on gpu-sdsu-2 is a symlink, not a directory"]),
     ("a named node without the model", {"model_storage_nodes": ["gpu-ucsd-1", "gpu-sdsu-2"]}, None,
      ["model_storage_nodes names gpu-sdsu-2, which does not hold modelstore-bad-llama", "Remove it from model_storage_nodes"]),
     # One case of each class of hostile input the role can meet (issue 17): a control character, a

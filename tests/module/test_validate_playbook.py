@@ -100,6 +100,7 @@ def test_check_mode_writes_nothing(tmp_path):
     ({"storage_validation_paths": ["/etc/gpufleet"]},
      "storage_validation_paths[0]='/etc/gpufleet' is inside the system directory '/etc'"),
     ({"validation_report_dir": "/var/tmp/../../etc/report"}, "validation_report_dir='/var/tmp/../../etc/report' climbs"),
+    ({"validation_report_dir": "/var/tmp/gpufleet-report\n"}, "control character"),
     ({"validation_report_dir": "/usr/share/gpufleet-report"},
      "validation_report_dir='/usr/share/gpufleet-report' is inside the system directory '/usr'"),
 ])
