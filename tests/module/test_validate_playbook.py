@@ -12,7 +12,11 @@ import yaml
 from playbook_env import FILES, REPO, environment
 
 
-def run_validate(tmp_path, extra_vars, check=False):
+# Only the three roles' preflights: what a bad input must stop (nothing is measured or written).
+PREFLIGHTS = ("--tags", "storage_validation_preflight,placement_validation_preflight,validation_report_preflight")
+
+
+def run_validate(tmp_path, extra_vars, check=False, args=()):
     good = tmp_path / "cache"
     good.mkdir(exist_ok=True)
     inventory = {"all": {"children": {"gpu_nodes": {"hosts": {
@@ -27,6 +31,7 @@ def run_validate(tmp_path, extra_vars, check=False):
            "-e", json.dumps(variables)]
     if check:
         cmd.append("--check")
+    cmd.extend(args)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=environment(), cwd=str(tmp_path), check=False)
     return proc
 
@@ -105,7 +110,7 @@ def test_check_mode_writes_nothing(tmp_path):
      "validation_report_dir='/usr/share/gpufleet-report' is inside the system directory '/usr'"),
 ])
 def test_preflight_names_the_variable(tmp_path, bad, expected):
-    proc = run_validate(tmp_path, bad)
+    proc = run_validate(tmp_path, bad, args=PREFLIGHTS)
     assert proc.returncode != 0
     assert expected in proc.stdout, proc.stdout[-3000:]
     assert not (tmp_path / "report").exists()
@@ -117,7 +122,8 @@ def test_a_symlinked_parent_into_a_system_directory_is_refused_before_anything_i
     measured there and no report is written there."""
     (tmp_path / "etc-link").symlink_to("/etc")
     target = str(tmp_path / "etc-link" / "gpufleet-check")
-    proc = run_validate(tmp_path, {variable: [target] if variable == "storage_validation_paths" else target})
+    proc = run_validate(tmp_path, {variable: [target] if variable == "storage_validation_paths" else target},
+                        args=PREFLIGHTS)
     assert proc.returncode != 0
     assert "%s: %s resolves through the symlink %s -> /etc to /etc/gpufleet-check" % (
         variable, target, tmp_path / "etc-link") in proc.stdout, proc.stdout[-3000:]
@@ -131,7 +137,7 @@ def test_a_snapshot_that_is_not_a_file_is_refused_before_any_report(tmp_path, sn
     path = tmp_path / "snapshots" if snapshot == "a directory" else tmp_path / "missing.json"
     if snapshot == "a directory":
         path.mkdir()
-    proc = run_validate(tmp_path, {"placement_validation_snapshot": [str(path)]})
+    proc = run_validate(tmp_path, {"placement_validation_snapshot": [str(path)]}, args=PREFLIGHTS)
     assert proc.returncode != 0
     assert "placement_validation: placement_validation_snapshot names %s, which is not a file" % path in proc.stdout, \
         proc.stdout[-3000:]
