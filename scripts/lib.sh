@@ -6,11 +6,38 @@ GPUFLEET_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 GPUFLEET_CACHE="${GPUFLEET_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gpufleet}"
 export GPUFLEET_REPO GPUFLEET_CACHE
 
-# The virtualenv is keyed by the content of the pin files, so a changed pin builds a new one
-# and an unchanged one is reused by every clone on this machine.
+# The controller's Python, chosen here and not by hand: the newest CPython that the pinned
+# ansible-core supports (ansible-core 2.20 and later need 3.12 at least; 2.21 runs up to 3.14),
+# from what is on PATH and in pyenv's versions (which a machine may have without selecting).
+GPUFLEET_PYTHON_MIN=312 GPUFLEET_PYTHON_MAX=314
+gpufleet_find_python() {
+  local c v best="" bestv=0
+  for c in python3.14 python3.13 python3.12 "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.*/bin/python3 \
+      /usr/local/bin/python3 /usr/bin/python3 python3; do
+    v=$("$c" -c 'import sys; print("%d%02d %s" % (sys.version_info[0], sys.version_info[1], sys.executable))' \
+      2>/dev/null) || continue
+    [ -n "$v" ] || continue
+    if [ "${v%% *}" -ge "$GPUFLEET_PYTHON_MIN" ] && [ "${v%% *}" -le "$GPUFLEET_PYTHON_MAX" ] \
+        && [ "${v%% *}" -gt "$bestv" ]; then
+      bestv=${v%% *}; best=${v#* }
+    fi
+  done
+  [ -n "$best" ] || return 1
+  printf '%s\n' "$best"
+}
+GPUFLEET_PYTHON="${GPUFLEET_PYTHON:-$(gpufleet_find_python || true)}"
+[ -n "$GPUFLEET_PYTHON" ] || {
+  printf 'ERROR: no Python 3.12 to 3.14 found (on PATH or under pyenv); ansible-core %s needs one\n' \
+    "$(sed -n 's/^ansible-core==//p' "$GPUFLEET_REPO/requirements/constraints.txt")" >&2
+  exit 1
+}
+export GPUFLEET_PYTHON
+
+# The virtualenv is keyed by the content of the pin files and the Python's version, so a changed
+# pin or Python builds a new one and an unchanged one is reused by every clone on this machine.
 _gpufleet_venv_key() {
-  cat "$GPUFLEET_REPO/requirements/dev.txt" "$GPUFLEET_REPO/requirements/constraints.txt" \
-    | sha256sum | cut -c1-12
+  { cat "$GPUFLEET_REPO/requirements/dev.txt" "$GPUFLEET_REPO/requirements/constraints.txt"
+    "$GPUFLEET_PYTHON" -c 'import sys; print(sys.version)'; } | sha256sum | cut -c1-12
 }
 GPUFLEET_VENV="$GPUFLEET_CACHE/venv-$(_gpufleet_venv_key)"
 export GPUFLEET_VENV
