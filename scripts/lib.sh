@@ -42,6 +42,14 @@ _gpufleet_venv_key() {
 GPUFLEET_VENV="$GPUFLEET_CACHE/venv-$(_gpufleet_venv_key)"
 export GPUFLEET_VENV
 
+# awx.awx (the modules of playbooks/awx_configure.yml) is no longer in the `ansible` package
+# (14.5.0 has none); users install it from Galaxy, which is not reachable here. scripts/bootstrap
+# takes it from the `ansible` release on PyPI this collection was tested with before the move
+# (12.3.0, which carries awx.awx 24.6.1) into this collections root, linked into every clone's.
+GPUFLEET_AWX_FROM="ansible==12.3.0"
+GPUFLEET_AWX_COLLECTIONS="$GPUFLEET_CACHE/awx-collection/${GPUFLEET_AWX_FROM#*==}"
+export GPUFLEET_AWX_COLLECTIONS
+
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 

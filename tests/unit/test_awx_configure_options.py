@@ -39,7 +39,7 @@ def _dict_call(source, target):
 
 
 def argspec(module):
-    assert AWX, "awx.awx is not installed (it comes with the pinned ansible package)"
+    assert AWX, "awx.awx is not installed (scripts/bootstrap takes it from PyPI: see GPUFLEET_AWX_FROM in scripts/lib.sh)"
     with open(os.path.join(AWX[0], "plugins", "modules", module + ".py")) as handle:
         spec = _dict_call(handle.read(), "argument_spec")
     with open(os.path.join(AWX[0], "plugins", "module_utils", "controller_api.py")) as handle:
