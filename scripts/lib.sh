@@ -73,3 +73,44 @@ gpufleet_activate() {
     export K8S_AUTH_KUBECONFIG="$cluster_dir/kubeconfig"
   fi
 }
+
+# ansible-test bootstraps pip from a download host that is not reachable here; it accepts a
+# pre-placed script of the expected name (which depends on the ansible-test version of the venv
+# given), so place one that uses ensurepip + the index.
+gpufleet_pip_shim() {
+  local ver
+  ver=$("$1/bin/python" - <<'PY'
+from ansible_test._internal.python_requirements import get_venv_packages
+from ansible_test._internal.config import PythonConfig  # noqa: F401  (import order matters)
+import sys
+class _P:  # get_venv_packages only reads .version
+    version = "%d.%d" % sys.version_info[:2]
+print(get_venv_packages(_P())["pip"])
+PY
+)
+  local dst="$HOME/.ansible/test/cache/get_pip_${ver//./_}.py"
+  mkdir -p "$(dirname "$dst")"
+  cmp -s "$GPUFLEET_REPO/scripts/get_pip_offline.py" "$dst" 2>/dev/null \
+    || cp "$GPUFLEET_REPO/scripts/get_pip_offline.py" "$dst"
+}
+
+# The venv of one cell of the test matrix (requirements/core-<version>.txt, every package pinned),
+# built on first use with the controller's Python and cached by the pins and the Python's version.
+# Prints its path.
+gpufleet_cell_venv() {
+  local pins="$GPUFLEET_REPO/requirements/core-$1.txt" key venv
+  [ -f "$pins" ] || die "no pins for ansible-core $1 ($pins)"
+  key=$({ cat "$pins"; "$GPUFLEET_PYTHON" -c 'import sys; print(sys.version)'; } | sha256sum | cut -c1-12)
+  venv="$GPUFLEET_CACHE/core$1-$key"
+  if [ ! -f "$venv/.complete" ]; then
+    log "creating the ansible-core $1 cell's venv in $venv"
+    rm -rf "$venv"
+    "$GPUFLEET_PYTHON" -m venv "$venv" >&2
+    "$venv/bin/pip" install -q --upgrade pip >&2
+    "$venv/bin/pip" install -q -r "$pins" >&2
+    gpufleet_pip_shim "$venv"
+    touch "$venv/.complete"
+    find "$GPUFLEET_CACHE" -maxdepth 1 -name "core$1-*" ! -path "$venv" -exec rm -rf {} +
+  fi
+  printf '%s\n' "$venv"
+}

@@ -1,8 +1,10 @@
-"""Make the checkout importable as ansible_collections.gpufleet.cluster for the unit tests."""
+"""Make the checkout importable as ansible_collections.gpufleet.cluster for the unit tests, and the
+collections it depends on from wherever ANSIBLE_COLLECTIONS_PATH puts them (a matrix cell's venv
+has ansible-core alone: kubernetes.core & co. come from the main venv's `ansible` package)."""
 
 import os
 import sys
 
-_COLLECTIONS = os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep)[0]
-if _COLLECTIONS and _COLLECTIONS not in sys.path:
-    sys.path.insert(0, _COLLECTIONS)
+for _position, _collections in enumerate(p for p in os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep) if p):
+    if _collections not in sys.path:
+        sys.path.insert(_position, _collections)

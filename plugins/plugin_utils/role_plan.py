@@ -53,6 +53,20 @@ def first_object(items):
     return items if isinstance(items, dict) and items else None
 
 
+def release_values(release):
+    """The user-supplied values of a Helm release as kubernetes.core's ``helm`` / ``helm_info``
+    return it in ``status``: ``release_values`` (kubernetes.core 6.3.0 and later), else the
+    deprecated ``values`` (removed in 8.0.0) of older versions; {} when there is no release."""
+    release = release if isinstance(release, dict) else {}
+    values = release["release_values"] if "release_values" in release else release.get("values")
+    return values if isinstance(values, dict) else {}
+
+
+def release_summary(release):
+    """A Helm release's status without its values (both names), for reports and output."""
+    return dict((k, v) for k, v in (release or {}).items() if k not in ("values", "release_values"))
+
+
 def unprefixed(role, values):
     """``{'tensor_fusion_profile': x}`` -> ``{'profile': x}`` for the role ``tensor_fusion``."""
     prefix = role + "_"

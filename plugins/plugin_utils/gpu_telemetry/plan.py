@@ -21,7 +21,7 @@ __metaclass__ = type
 import base64
 
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils import dry_run
-from ansible_collections.gpufleet.cluster.plugins.plugin_utils.role_plan import first_object
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.role_plan import first_object, release_summary, release_values
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.gpu_telemetry import inputs as gt_inputs
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.gpu_telemetry import values as gt_values
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.gpu_telemetry.report import report_section
@@ -105,7 +105,7 @@ def _cluster_step(s, observed):
     release = observed.get("release") or {}
     # A fresh install (no release yet), or one that stopped after its first stage: the queue alone
     # first, Ready before streamers and collectors start (the seed's order).
-    out["queue_first"] = not release or gt_values.flag((release.get("values") or {}).get("queueOnly"))
+    out["queue_first"] = not release or gt_values.flag(release_values(release).get("queueOnly"))
     out["credentials_secret"] = credentials_secret(s)
     out["csv_config_map"] = csv_config_map(s)
     out["csv_key"] = gt_values.CSV_KEY
@@ -131,7 +131,7 @@ def plan(inputs, observed=None, check_mode=False):
         values = gt_values.chart_values(s, observed["csv_checksum"], observed["secret_version"])
         result["chart_values"] = values
         result["chart_values_queue_only"] = dict(values, queueOnly=True)
-        before = (observed.get("release") or {}).get("values") or {}
+        before = release_values(observed.get("release"))
         result["changed_values"] = gt_values.values_diff(before, values)
     if all(key in observed for key in RENDER):
         result.update(_render_step(s, observed))
@@ -142,7 +142,7 @@ def plan(inputs, observed=None, check_mode=False):
             result["problems"].append(problem)
     if all(key in observed for key in REPORT):
         result["report_section"] = report_section(
-            dict((k, v) for k, v in (observed.get("release_after") or {}).items() if k != "values"),
+            release_summary(observed.get("release_after")),
             observed.get("workloads") or [], observed.get("autoscalers") or [],
             {"namespace": s["namespace"], "release_name": s["release_name"], "queue_backend": s["queue_backend"],
              "tls_enabled": gt_values.flag(s["tls_enabled"]), "tls_secret_name": s["tls_secret_name"],

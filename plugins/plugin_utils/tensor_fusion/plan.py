@@ -24,7 +24,7 @@ import json
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils import volume_binding
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils import dry_run
-from ansible_collections.gpufleet.cluster.plugins.plugin_utils.role_plan import first_object
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.role_plan import first_object, release_summary, release_values
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion import inputs as tf_inputs
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion import objects as tf_objects
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion import values as tf_values
@@ -119,7 +119,7 @@ def _cluster_step(s, values, observed, check_mode):
     # create the objects of its manifest that are missing.
     out["force_upgrade"] = bool(standalone and release and release.get("status") == "deployed"
                                 and not first_object(observed.get("greptime_statefulset")))
-    before = (release or {}).get("values") or {}
+    before = release_values(release)
     out["changed_paths"] = tf_values.changed_paths(before, values) if values is not None else []
     # The seed: after nvidiaOperatorProgressiveMigration is switched on, every hypervisor pod restarts
     # so that it detects the GPUs the NVIDIA device plugin allocated.
@@ -164,7 +164,7 @@ def _render_step(s, observed):
 def _report_step(s, observed, check_mode):
     volume, claim = first_object(observed.get("greptime_volume_after")), first_object(observed.get("greptime_claim_after"))
     blocked = volume_binding.blocked_binding(volume, claim) if s.get("greptimedb_mode") == "standalone" else ""
-    release = dict((k, v) for k, v in (observed.get("release_after") or {}).items() if k != "values")
+    release = release_summary(observed.get("release_after"))
     claims = ([claim] if claim else []) + [c for c in observed.get("alertmanager_claims") or []
                                            if c["metadata"]["name"].startswith("alertmanager-storage-")]
     section = report_section(release, claims, observed.get("statefulsets") or [], first_object(observed.get("cluster")) or {}, s,

@@ -70,8 +70,8 @@ def test_an_existing_namespace_and_a_complete_tls_secret_pass():
 
 
 @pytest.mark.parametrize("release, first", [
-    (None, True), ({"status": "deployed", "values": {"queueOnly": True}}, True),
-    ({"status": "deployed", "values": {"queueOnly": False}}, False)])
+    (None, True), ({"status": "deployed", "release_values": {"queueOnly": True}}, True),
+    ({"status": "deployed", "release_values": {"queueOnly": False}}, False)])
 def test_the_queue_goes_first_on_a_fresh_or_half_done_install(release, first):
     assert plan.plan(inputs(), dict(NOTHING, release=release))["queue_first"] is first
 
@@ -101,7 +101,7 @@ def test_the_chart_values_are_typed_and_name_no_secret():
 
 
 def test_the_values_that_change_are_listed_against_the_release():
-    observed = {"release": {"values": {"queue": {"replicas": 1}}}, "secret_version": "", "csv_checksum": "c"}
+    observed = {"release": {"release_values": {"queue": {"replicas": 1}}}, "secret_version": "", "csv_checksum": "c"}
     changed = plan.plan(inputs(), observed)["changed_values"]
     assert "queue.replicas: 1 -> 1" not in changed and any(line.startswith("queue.image: (unset) -> ") for line in changed)
 

@@ -97,7 +97,7 @@ def test_check_mode_leaves_out_what_a_dry_run_cannot_take(chart_defaults):
     result = plan.plan(inputs(), chart_defaults, dict(NOTHING_YET), check_mode=True)
     assert "PersistentVolumeClaim" not in [o["kind"] for o in result["storage_objects"]]
     assert result["apply_cluster"] is False
-    existing = dict(NOTHING_YET, release={"status": "deployed", "values": {}}, greptime_namespace=[{"metadata": {}}])
+    existing = dict(NOTHING_YET, release={"status": "deployed", "release_values": {}}, greptime_namespace=[{"metadata": {}}])
     result = plan.plan(inputs(), chart_defaults, existing, check_mode=True)
     assert "PersistentVolumeClaim" in [o["kind"] for o in result["storage_objects"]] and result["apply_cluster"]
 
@@ -127,7 +127,7 @@ def test_a_released_volume_of_the_role_is_bound_again_keeping_its_data(chart_def
 
 
 def test_a_deployed_release_without_its_statefulset_is_upgraded_all_the_same(chart_defaults):
-    deployed = dict(NOTHING_YET, release={"status": "deployed", "values": {}})
+    deployed = dict(NOTHING_YET, release={"status": "deployed", "release_values": {}})
     assert plan.plan(inputs(), chart_defaults, deployed)["force_upgrade"] is True
     present = dict(deployed, greptime_statefulset=[{"metadata": {"name": "x"}}])
     assert plan.plan(inputs(), chart_defaults, present)["force_upgrade"] is False
@@ -151,7 +151,7 @@ def test_a_hostpath_volume_on_a_node_that_does_not_exist_is_refused(chart_defaul
     (False, "yes", True), (True, True, False), (False, False, False), (None, "true", True)])
 def test_hypervisors_restart_only_when_progressive_migration_is_switched_on(chart_defaults, before, switch, expected):
     values = {} if before is None else {"controller": {"nvidiaOperatorProgressiveMigration": before}}
-    observed = dict(NOTHING_YET, release={"status": "deployed", "values": values})
+    observed = dict(NOTHING_YET, release={"status": "deployed", "release_values": values})
     result = plan.plan(inputs(nvidia_operator_progressive_migration=switch), chart_defaults, observed)
     assert result["restart_hypervisors"] is expected
     assert plan.plan(inputs(nvidia_operator_progressive_migration=switch), chart_defaults,
@@ -162,7 +162,7 @@ def test_the_changed_paths_name_no_value(chart_defaults):
     secret = "s3cr3t-token"
     result = plan.plan(inputs(greptimedb_mode="cloud", greptimedb_host="x.greptime.cloud", greptimedb_port=5001,
                               greptimedb_password=secret), chart_defaults,
-                       dict(NOTHING_YET, release={"status": "deployed", "values": {"greptime": {"password": "old"}}}))
+                       dict(NOTHING_YET, release={"status": "deployed", "release_values": {"greptime": {"password": "old"}}}))
     assert "greptime.password" in result["changed_paths"]
     assert secret not in repr(result["changed_paths"]) and secret not in repr(result["problems"])
 
@@ -182,7 +182,7 @@ def test_the_controller_restarts_only_when_its_files_changed():
 
 def test_the_report_step_says_why_a_claim_can_never_bind_and_builds_the_section():
     ref = {"namespace": "greptimedb", "name": "datanode-tensor-fusion-sys-greptimedb-standalone-0", "uid": "u-1"}
-    observed = {"release_after": {"status": "deployed", "name": "tensor-fusion-sys", "revision": 2, "values": {"x": 1}},
+    observed = {"release_after": {"status": "deployed", "name": "tensor-fusion-sys", "revision": 2, "release_values": {"x": 1}, "values": {"x": 1}},
                 "greptime_volume_after": [volume(ref)], "greptime_claim_after": [claim(uid="u-2")],
                 "alertmanager_claims": [claim(), {"metadata": {"name": "alertmanager-storage-am-0", "namespace": "t"},
                                                   "spec": {}, "status": {"phase": "Pending"}}],
@@ -226,7 +226,7 @@ def test_a_first_install_dry_runs_what_the_api_server_can_take_and_says_what_it_
 
 def test_an_upgrade_dry_runs_everything_the_chart_and_the_role_write(chart_defaults):
     namespace = {"metadata": {"name": "greptimedb"}}
-    observed = dict(NOTHING_YET, release={"status": "deployed", "values": {}}, greptime_namespace=[namespace],
+    observed = dict(NOTHING_YET, release={"status": "deployed", "release_values": {}}, greptime_namespace=[namespace],
                     manifest=RENDERED, release_namespace=[{"metadata": {"name": "tensor-fusion-sys"}}],
                     cluster_crd=[{"metadata": {"name": "tensorfusionclusters.tensor-fusion.ai"}}])
     result = plan.plan(inputs(), chart_defaults, observed)
