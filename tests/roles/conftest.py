@@ -45,7 +45,7 @@ class Target:
                     "all": {
                         "hosts": {
                             "roletest": {
-                                "ansible_connection": "gpufleet.cluster.podman_pipelined",
+                                "ansible_connection": "containers.podman.podman",
                                 "ansible_pipelining": True,
                                 "ansible_host": CONTAINER,
                                 "ansible_python_interpreter": "/usr/bin/python3",
