@@ -94,23 +94,31 @@ PY
     || cp "$GPUFLEET_REPO/scripts/get_pip_offline.py" "$dst"
 }
 
-# The venv of one cell of the test matrix (requirements/core-<version>.txt, every package pinned),
-# built on first use with the controller's Python and cached by the pins and the Python's version.
-# Prints its path.
-gpufleet_cell_venv() {
-  local pins="$GPUFLEET_REPO/requirements/core-$1.txt" key venv
-  [ -f "$pins" ] || die "no pins for ansible-core $1 ($pins)"
+# A venv of its own for a tool whose pins are in one file (every package pinned): built on first
+# use with the controller's Python, cached by the pins and the Python's version as
+# $GPUFLEET_CACHE/<name>-<key> (older ones of that name removed). Prints its path.
+gpufleet_pinned_venv() {
+  local name=$1 pins="$GPUFLEET_REPO/$2" key venv
+  [ -f "$pins" ] || die "no pin file $pins"
   key=$({ cat "$pins"; "$GPUFLEET_PYTHON" -c 'import sys; print(sys.version)'; } | sha256sum | cut -c1-12)
-  venv="$GPUFLEET_CACHE/core$1-$key"
+  venv="$GPUFLEET_CACHE/$name-$key"
   if [ ! -f "$venv/.complete" ]; then
-    log "creating the ansible-core $1 cell's venv in $venv"
+    log "creating $venv from $2"
     rm -rf "$venv"
     "$GPUFLEET_PYTHON" -m venv "$venv" >&2
     "$venv/bin/pip" install -q --upgrade pip >&2
     "$venv/bin/pip" install -q -r "$pins" >&2
-    gpufleet_pip_shim "$venv"
     touch "$venv/.complete"
-    find "$GPUFLEET_CACHE" -maxdepth 1 -name "core$1-*" ! -path "$venv" -exec rm -rf {} +
+    find "$GPUFLEET_CACHE" -maxdepth 1 -name "$name-*" ! -path "$venv" -exec rm -rf {} +
   fi
+  printf '%s\n' "$venv"
+}
+
+# The venv of one cell of the test matrix (requirements/core-<version>.txt), with ansible-test's
+# pip shim for it. Prints its path.
+gpufleet_cell_venv() {
+  local venv
+  venv=$(gpufleet_pinned_venv "core$1" "requirements/core-$1.txt")
+  gpufleet_pip_shim "$venv"
   printf '%s\n' "$venv"
 }

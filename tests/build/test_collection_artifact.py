@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+from pathlib import Path
 
 import pytest
 import yaml
@@ -142,6 +143,18 @@ def test_antsibull_docs_lints_the_installed_collection(installed):
 def _fragments():
     folder = os.path.join(REPO, "changelogs", "fragments")
     return sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.endswith((".yml", ".yaml")))
+
+
+def test_no_fragment_name_is_a_file_kind_of_ansible_lint():
+    """ansible-lint (as Galaxy's importer runs it over the collection, without the checkout's
+    .ansible-lint) tells a file's kind by its name: a fragment named execution-environment.yml,
+    galaxy.yml, requirements.yml, *playbook*.yml or *.meta.yml is checked against that kind's
+    schema and fails. Every fragment must be plain YAML to it."""
+    from ansiblelint.file_utils import kind_from_path
+
+    kinds = dict((os.path.basename(p), kind_from_path(Path(os.path.relpath(p, REPO)))) for p in _fragments())
+    assert kinds
+    assert not [name for name, kind in kinds.items() if kind != "yaml"], kinds
 
 
 def test_changelog_fragments_lint():
