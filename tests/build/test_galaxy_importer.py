@@ -5,7 +5,7 @@ MANIFEST.json and FILES.json, reads every plugin's docs with ansible-doc, needs 
 collection and for each role, checks the changelog and lints the collection with ansible-lint
 (profile production). Run by `scripts/test build`: GPUFLEET_TARBALL is the tarball, and
 GPUFLEET_IMPORTER_VENV the importer's own virtualenv (requirements/importer.txt: galaxy-importer
-with the ansible-core and ansible-lint it runs; scripts/bootstrap makes it). The importer runs as
+with the ansible-core and ansible-lint it runs; scripts/test build makes it on first use). The importer runs as
 on an upload, `python -m galaxy_importer.main <tarball>`, with tests/build/galaxy-importer.cfg
 (its container-based ansible-test step off: see there).
 """

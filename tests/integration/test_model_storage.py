@@ -121,7 +121,7 @@ def failures(out):
             for res in task["hosts"].values():
                 if res.get("failed"):
                     messages.append(res.get("msg", ""))
-                    messages.extend(item.get("msg", "") for item in res.get("results") or [] if item.get("failed"))
+                    messages.extend(item.get("msg", "") for item in res.get("results") or [] if item.get("failed") or "exception" in item)
     return messages
 
 

@@ -116,8 +116,9 @@ def failure_message(report):
     """The message of the failed task (argument-spec errors included), whitespace collapsed."""
     for name, result in task_results(report):
         if result.get("failed") and not result.get("skipped"):
-            # A loop fails as a whole ("One or more items failed"); the item says why.
-            failed_items = [item for item in result.get("results", []) if item.get("failed")]
+            # A loop fails as a whole ("One or more items failed"); the item says why. ansible-core
+            # 2.21's json callback leaves `failed` out of an item's result; its exception stays.
+            failed_items = [item for item in result.get("results", []) if item.get("failed") or "exception" in item]
             if failed_items:
                 result = failed_items[0]
             text = result.get("msg", "")
