@@ -49,3 +49,14 @@ def test_requires_ansible_the_readme_and_the_roles_name_the_oldest_tested_versio
 def test_no_version_specific_sanity_ignore_file():
     # A version that truly needs one may get one; none does today.
     assert glob.glob(os.path.join(REPO, "tests", "sanity", "ignore-*.txt")) == []
+
+
+def test_no_module_of_ours_hands_warnings_to_exit_json():
+    # scripts/test allows ansible-core 2.21's deprecation of exit_json(warnings=...) because
+    # kubernetes.core's k8s module does it; ours must not (AnsibleModule.warn instead).
+    offenders = []
+    for path in glob.glob(os.path.join(REPO, "plugins", "**", "*.py"), recursive=True):
+        with open(path) as handle:
+            if re.search(r"\b(exit|fail)_json\([^)]*\bwarnings\s*=", handle.read(), re.S):
+                offenders.append(os.path.relpath(path, REPO))
+    assert offenders == []
