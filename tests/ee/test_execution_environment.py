@@ -153,7 +153,11 @@ def test_create_generates_containerfile():
     assert 'ARG EE_BASE_IMAGE="localhost/gpufleet-ee-base:latest"' in containerfile
     assert 'ARG PKGMGR="/usr/local/bin/gpufleet-pkgmgr"' in containerfile
     assert 'ARG ANSIBLE_GALAXY_CLI_COLLECTION_OPTS="--offline"' in containerfile
-    assert "ansible-core==2.19.14 ansible-runner==2.4.3" in containerfile
+    # ansible-core and ansible-runner at the versions the tests ran with on the controller.
+    pins = dict(line.split("==") for line in (REPO / "requirements" / "constraints.txt").read_text().splitlines()
+                if "==" in line and not line.startswith("#"))
+    assert 'ARG ANSIBLE_INSTALL_REFS="ansible-core==%s ansible-runner==%s"' % (
+        pins["ansible-core"], pins["ansible-runner"]) in containerfile
     assert "COPY _build/bin/helm /usr/local/bin/helm" in containerfile
     assert "host_key_checking = True" in containerfile
     # pip installs what the tests ran with (requirements/constraints.txt), in the build only.
@@ -163,14 +167,13 @@ def test_create_generates_containerfile():
     assert (context / "_build" / "pip" / "constraints.txt").read_text() == (REPO / "requirements" / "constraints.txt").read_text()
     assert (context / "_build" / "bin" / "helm").stat().st_size > 1_000_000
     collections = sorted(p.name for p in (context / "_build" / "collections").iterdir())
-    assert collections == ["ansible.posix", "ansible.utils", "community.general", "containers.podman",
+    assert collections == ["ansible.posix", "ansible.utils", "community.general",
+                           "community.library_inventory_filtering_v1", "containers.podman",
                            "gpufleet-cluster.tar.gz", "kubernetes.core"]
     # The pins are the versions this repository is tested with.
-    constraints = dict(line.split("==") for line in (REPO / "requirements" / "constraints.txt").read_text().splitlines()
-                       if "==" in line and not line.startswith("#"))
     for pin in (context / "_build" / "requirements.txt").read_text().split():
         name, version = pin.split("==")
-        assert constraints[name] == version, pin
+        assert pins[name] == version, pin
 
 
 def test_introspection_finds_collection_requirements(tmp_path):
@@ -192,15 +195,27 @@ def test_image_carries_collections_and_tools(image):
     out = sh("podman", "run", "--rm", image, "sh", "-c",
              "ansible-galaxy collection list --format json; echo ===;"
              " helm version --short; ssh -V 2>&1; fio --version; ansible-runner --version;"
-             " python3 -c 'import kubernetes, jmespath; print(kubernetes.__version__)'").stdout
+             " python3 -c 'import kubernetes, jmespath; print(kubernetes.__version__)';"
+             " python3 -c 'import ansible, sys; print(\"core\", ansible.__version__, \"python\", *sys.version_info[:2])'").stdout
     listing, tools = out.split("===")
     installed = {}
     for path in json.loads(listing).values():
         installed.update(path)
     for name in ("gpufleet.cluster", "kubernetes.core", "ansible.posix", "ansible.utils", "community.general",
-                 "containers.podman"):
+                 "community.library_inventory_filtering_v1", "containers.podman"):
         assert name in installed, (name, installed)
-    assert "v3." in tools and "OpenSSH" in tools and "fio-" in tools and "2.4.3" in tools and "37.0.2" in tools, tools
+    # The collections the image holds are the copies of the `ansible` package the tests ran with.
+    bundled = Path(json.loads(sh(sys.executable, "-c", "import ansible_collections, json; print(json.dumps("
+                                 "[p for p in ansible_collections.__path__ if 'site-packages' in p]))").stdout)[0])
+    for name in ("kubernetes.core", "community.general", "ansible.posix", "ansible.utils", "containers.podman"):
+        manifest = json.loads((bundled / name.replace(".", "/") / "MANIFEST.json").read_text())
+        assert installed[name]["version"] == manifest["collection_info"]["version"], (name, installed[name])
+    pins = dict(line.split("==") for line in (REPO / "requirements" / "constraints.txt").read_text().splitlines()
+                if "==" in line)
+    assert "v3." in tools and "OpenSSH" in tools and "fio-" in tools, tools
+    assert pins["ansible-runner"] in tools and pins["kubernetes"] in tools, tools
+    # trixie's python3 (3.13): ansible-core 2.20 and later need 3.12 at least on the controller.
+    assert "core %s python 3 13" % pins["ansible-core"] in tools, tools
     size = int(sh("podman", "image", "inspect", "--format", "{{.Size}}", image).stdout)
     print("\nimage %s: %d MB" % (image, size // 10**6))
     assert size < 1_500_000_000
