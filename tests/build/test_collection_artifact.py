@@ -66,6 +66,9 @@ def test_lab_and_dev_clutter_is_not_shipped():
     for clutter in ("lab/", "scripts/", ".ci/", "bench/", "requirements/", "inventories/lab/", "tests/output/",
                     "tests/tools/"):
         assert not [n for n in names if n.startswith(clutter)], clutter
+    # The checkout's tool settings: ansible-navigator's and the EE definition (ee/build builds it).
+    for settings in ("ansible-navigator.yml", "execution-environment.yml"):
+        assert settings not in names, settings
     assert "README.md" in names and "meta/runtime.yml" in names
 
 

@@ -3,7 +3,9 @@
 image through ansible-runner with process isolation, as AWX launches a job (awx_job.py):
 extra vars as JSON, the Kubernetes credential as K8S_AUTH_* (a ServiceAccount token, no
 kubeconfig), the machine credential's ssh key, a vault password for the inventory's vaulted
-value, host keys checked against what the nodes themselves hold.
+value, host keys checked against what the nodes themselves hold. site.yml's second run, the
+idempotency check, is an operator's instead: ansible-navigator with podman from a checkout, with
+the command docs/execution-environment.md gives for the lab (navigator_job.py).
 
 The job's nodes are a set of lab containers of its own (gpufleet-ee-*, 10.89.43.0/24; a lab
 started by scripts/lab is left alone), created by lab/hosts.yml and removed at the end. The
@@ -24,6 +26,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from awx_job import Awx, REPO, job_templates  # noqa: E402  pylint: disable=wrong-import-position
+from navigator_job import Navigator, SshAgent  # noqa: E402  pylint: disable=wrong-import-position
 
 PREFIX = "gpufleet-ee"
 GPU_NODES = ["gpu-ucsd-1", "gpu-ucsd-2", "gpu-sdsu-1", "gpu-sdsu-2"]
@@ -59,6 +62,14 @@ def lab_inventory(dest):
     return dest
 
 
+def without_fio_benchmark(inventory):
+    """Not the lab's fio benchmark Job: no kubelet runs it, so it only adds a wait per run."""
+    linstor = inventory / "group_vars" / "k8s_control" / "linstor.yml"
+    text = linstor.read_text()
+    assert "\nlinstor_fio_benchmark: true\n" in text
+    linstor.write_text(text.replace("\nlinstor_fio_benchmark: true\n", "\nlinstor_fio_benchmark: false\n"))
+
+
 def ee_inventory(podman_inventory, dest, vault_password_file):
     """The same lab as the job's inventory: over ssh, the lab files from the project, and the
     lab's secret vaulted as a real inventory keeps it."""
@@ -68,15 +79,16 @@ def ee_inventory(podman_inventory, dest, vault_password_file):
     telemetry.write_text(telemetry.read_text().replace(
         "{{ (inventory_dir ~ '/../../lab/telemetry/dcgm_metrics.csv') | realpath }}",
         "{{ playbook_dir }}/../lab/telemetry/dcgm_metrics.csv"))
-    # Not the lab's fio benchmark Job: no kubelet runs it, so it only adds a wait per run.
-    linstor = dest / "group_vars" / "k8s_control" / "linstor.yml"
-    text = linstor.read_text()
-    assert "\nlinstor_fio_benchmark: true\n" in text
-    linstor.write_text(text.replace("\nlinstor_fio_benchmark: true\n", "\nlinstor_fio_benchmark: false\n"))
+    without_fio_benchmark(dest)
     vaulted = dest / "group_vars" / "k8s_control" / "gpu_telemetry_vault.yml"
     sh("ansible-vault", "encrypt", "--vault-password-file", vault_password_file, vaulted)
     assert vaulted.read_text().startswith("$ANSIBLE_VAULT;")
     return dest
+
+
+def lab_ssh_dir():
+    """The lab's key pair (lab/hosts.yml makes it; inventories/lab names it lab_ssh_dir)."""
+    return Path(os.environ.get("GPUFLEET_CACHE", Path.home() / ".cache" / "gpufleet")) / "lab-ssh"
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +129,7 @@ def awx(image, cluster_env, tmp_path_factory):
     inventory = ee_inventory(podman_inventory, work / "inventory", vault_file)
     lab_vars = yaml.safe_load((podman_inventory / "group_vars" / "all" / "lab.yml").read_text())
     known_hosts = Path(lab_vars["lab_state_dir"]) / "known_hosts"
-    ssh_dir = Path(os.environ.get("GPUFLEET_CACHE", Path.home() / ".cache" / "gpufleet")) / "lab-ssh"
+    ssh_dir = lab_ssh_dir()
     credential_file = work / "k8s-credential.json"
     sh("ansible-playbook", "-i", podman_inventory, "lab/hosts.yml", "-e", "lab_state=absent", env=cluster_env)
     try:
@@ -147,13 +159,34 @@ def awx(image, cluster_env, tmp_path_factory):
         print("\nEE timings (s): " + ", ".join("%s %.0f" % kv for kv in TIMES.items()))
 
 
+@pytest.fixture(scope="module")
+def navigator(awx, cluster_env):
+    """ansible-navigator from an operator's checkout against the same nodes and control plane as
+    the AWX jobs (after the awx fixture made them), with the lab's key in an ssh agent."""
+    work = awx.workdir / "navigator"
+    lab_vars = yaml.safe_load((awx.workdir / "inventory-podman" / "group_vars" / "all" / "lab.yml").read_text())
+    checkout = Navigator.checkout(work / "checkout", lab_inventory)
+    without_fio_benchmark(checkout / "inventories" / "lab")
+    agent = SshAgent(work / "agent", lab_ssh_dir() / "id_ed25519")
+    try:
+        yield Navigator(image=awx.image, workdir=checkout, known_hosts=Path(lab_vars["lab_state_dir"]) / "known_hosts",
+                        kubeconfig=Path(cluster_env["K8S_AUTH_KUBECONFIG"]), charts=awx.extra_dirs["charts"],
+                        agent=agent)
+    finally:
+        agent.stop()
+
+
 def test_create_generates_containerfile():
     context = Path(sh(REPO / "ee" / "build", "--create").stdout.strip().splitlines()[-1])
     containerfile = (context / "Containerfile").read_text()
     assert 'ARG EE_BASE_IMAGE="localhost/gpufleet-ee-base:latest"' in containerfile
     assert 'ARG PKGMGR="/usr/local/bin/gpufleet-pkgmgr"' in containerfile
     assert 'ARG ANSIBLE_GALAXY_CLI_COLLECTION_OPTS="--offline"' in containerfile
-    assert "ansible-core==2.19.14 ansible-runner==2.4.3" in containerfile
+    # ansible-core and ansible-runner at the versions the tests ran with on the controller.
+    pins = dict(line.split("==") for line in (REPO / "requirements" / "constraints.txt").read_text().splitlines()
+                if "==" in line and not line.startswith("#"))
+    assert 'ARG ANSIBLE_INSTALL_REFS="ansible-core==%s ansible-runner==%s"' % (
+        pins["ansible-core"], pins["ansible-runner"]) in containerfile
     assert "COPY _build/bin/helm /usr/local/bin/helm" in containerfile
     assert "host_key_checking = True" in containerfile
     # pip installs what the tests ran with (requirements/constraints.txt), in the build only.
@@ -163,14 +196,13 @@ def test_create_generates_containerfile():
     assert (context / "_build" / "pip" / "constraints.txt").read_text() == (REPO / "requirements" / "constraints.txt").read_text()
     assert (context / "_build" / "bin" / "helm").stat().st_size > 1_000_000
     collections = sorted(p.name for p in (context / "_build" / "collections").iterdir())
-    assert collections == ["ansible.posix", "ansible.utils", "community.general", "containers.podman",
+    assert collections == ["ansible.posix", "ansible.utils", "community.general",
+                           "community.library_inventory_filtering_v1", "containers.podman",
                            "gpufleet-cluster.tar.gz", "kubernetes.core"]
     # The pins are the versions this repository is tested with.
-    constraints = dict(line.split("==") for line in (REPO / "requirements" / "constraints.txt").read_text().splitlines()
-                       if "==" in line and not line.startswith("#"))
     for pin in (context / "_build" / "requirements.txt").read_text().split():
         name, version = pin.split("==")
-        assert constraints[name] == version, pin
+        assert pins[name] == version, pin
 
 
 def test_introspection_finds_collection_requirements(tmp_path):
@@ -192,21 +224,33 @@ def test_image_carries_collections_and_tools(image):
     out = sh("podman", "run", "--rm", image, "sh", "-c",
              "ansible-galaxy collection list --format json; echo ===;"
              " helm version --short; ssh -V 2>&1; fio --version; ansible-runner --version;"
-             " python3 -c 'import kubernetes, jmespath; print(kubernetes.__version__)'").stdout
+             " python3 -c 'import kubernetes, jmespath; print(kubernetes.__version__)';"
+             " python3 -c 'import ansible, sys; print(\"core\", ansible.__version__, \"python\", *sys.version_info[:2])'").stdout
     listing, tools = out.split("===")
     installed = {}
     for path in json.loads(listing).values():
         installed.update(path)
     for name in ("gpufleet.cluster", "kubernetes.core", "ansible.posix", "ansible.utils", "community.general",
-                 "containers.podman"):
+                 "community.library_inventory_filtering_v1", "containers.podman"):
         assert name in installed, (name, installed)
-    assert "v3." in tools and "OpenSSH" in tools and "fio-" in tools and "2.4.3" in tools and "37.0.2" in tools, tools
+    # The collections the image holds are the copies of the `ansible` package the tests ran with.
+    bundled = Path(json.loads(sh(sys.executable, "-c", "import ansible_collections, json; print(json.dumps("
+                                 "[p for p in ansible_collections.__path__ if 'site-packages' in p]))").stdout)[0])
+    for name in ("kubernetes.core", "community.general", "ansible.posix", "ansible.utils", "containers.podman"):
+        manifest = json.loads((bundled / name.replace(".", "/") / "MANIFEST.json").read_text())
+        assert installed[name]["version"] == manifest["collection_info"]["version"], (name, installed[name])
+    pins = dict(line.split("==") for line in (REPO / "requirements" / "constraints.txt").read_text().splitlines()
+                if "==" in line)
+    assert "v3." in tools and "OpenSSH" in tools and "fio-" in tools, tools
+    assert pins["ansible-runner"] in tools and pins["kubernetes"] in tools, tools
+    # trixie's python3 (3.13): ansible-core 2.20 and later need 3.12 at least on the controller.
+    assert "core %s python 3 13" % pins["ansible-core"] in tools, tools
     size = int(sh("podman", "image", "inspect", "--format", "{{.Size}}", image).stdout)
     print("\nimage %s: %d MB" % (image, size // 10**6))
     assert size < 1_500_000_000
 
 
-def test_site_converges_in_the_ee(awx):
+def test_site_converges_in_the_ee(awx, navigator):
     # The lab's stand-in for OME's model agent first (scripts/lab runs it before site.yml).
     models = awx.run("lab/models.yml", {}, ["machine"])
     assert models.rc == 0, models.stdout[-4000:]
@@ -243,10 +287,22 @@ def test_site_converges_in_the_ee(awx):
     assert awx.credentials["vault"]["vault_password"] not in first.stdout
     assert awx.credentials["kubernetes"]["bearer_token"] not in first.stdout
 
-    second = awx.run_job_template("gpufleet site", {"validation_report_dir": "/runner/report"})
-    TIMES["site.yml in the EE, second run"] = second.seconds
+    # The second run, the idempotency check, is the operator's: ansible-navigator with the
+    # command docs/execution-environment.md gives, from a checkout, over ssh with an agent's key,
+    # the cluster from a kubeconfig. AWX's path (ansible-runner with AWX's credentials) is proven
+    # by the first run, navigator's by this one, on the same image, nodes and control plane: one
+    # site.yml run each instead of a third run (the suite is CPU-bound and near its time budget).
+    report_dir = navigator.workdir / "reports" / "navigator"
+    second = navigator.run("playbooks/site.yml", {"validation_report_dir": report_dir})
+    TIMES["site.yml in the EE with ansible-navigator, second run"] = second.seconds
     assert second.rc == 0, second.stdout[-6000:]
+    assert set(NODES) | {"localhost"} <= set(second.recap), (second.recap, second.stdout[-3000:])
+    assert all(r["failed"] == 0 and r["unreachable"] == 0 for r in second.recap.values()), second.recap
     assert second.changed(NODES) == {host: 0 for host in NODES}, second.recap
+    # The run read the cluster through the kubeconfig and wrote its report into the checkout.
+    written = json.loads((report_dir / "report.json").read_text())
+    assert set(written["nodes"]) == set(GPU_NODES), sorted(written["nodes"])
+    assert written["cluster"]["read"] is True and written["cluster"]["releases"], written["cluster"]
 
 
 def test_kubernetes_only_job_template(awx):
