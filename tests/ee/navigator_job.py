@@ -98,8 +98,8 @@ class Navigator:
 
     def command(self, playbook, extra_vars):
         # Each file or directory at its own path in the container, read-only.
-        known_hosts, kubeconfig, charts = ("--eev=%s:%s:ro" % (p, p) for p in (self.known_hosts, self.kubeconfig,
-                                                                              self.charts))
+        mounts = (self.known_hosts, self.kubeconfig, self.charts)
+        known_hosts, kubeconfig, charts = ("--eev=%s:%s:ro" % (p, p) for p in mounts)
         cmd = [str(NAVIGATOR), "run", playbook, "-i", "inventories/lab", "-i", "lab/inventory-ssh",
                "--eei", self.image, "--mode", "stdout", "--co=--network=host",
                known_hosts, kubeconfig, "--penv", "K8S_AUTH_KUBECONFIG",
