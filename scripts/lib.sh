@@ -32,12 +32,14 @@ GPUFLEET_PYTHON="${GPUFLEET_PYTHON:-$(gpufleet_find_python || true)}"
   exit 1
 }
 export GPUFLEET_PYTHON
+# Its full version, part of every venv's cache key (a rebuilt Python gets new venvs).
+GPUFLEET_PYTHON_VERSION=$("$GPUFLEET_PYTHON" -c 'import sys; print(sys.version)')
 
 # The virtualenv is keyed by the content of the pin files and the Python's version, so a changed
 # pin or Python builds a new one and an unchanged one is reused by every clone on this machine.
 _gpufleet_venv_key() {
   { cat "$GPUFLEET_REPO/requirements/dev.txt" "$GPUFLEET_REPO/requirements/constraints.txt"
-    "$GPUFLEET_PYTHON" -c 'import sys; print(sys.version)'; } | sha256sum | cut -c1-12
+    echo "$GPUFLEET_PYTHON_VERSION"; } | sha256sum | cut -c1-12
 }
 GPUFLEET_VENV="$GPUFLEET_CACHE/venv-$(_gpufleet_venv_key)"
 export GPUFLEET_VENV
@@ -100,7 +102,7 @@ PY
 gpufleet_pinned_venv() {
   local name=$1 pins="$GPUFLEET_REPO/$2" key venv
   [ -f "$pins" ] || die "no pin file $pins"
-  key=$({ cat "$pins"; "$GPUFLEET_PYTHON" -c 'import sys; print(sys.version)'; } | sha256sum | cut -c1-12)
+  key=$({ cat "$pins"; echo "$GPUFLEET_PYTHON_VERSION"; } | sha256sum | cut -c1-12)
   venv="$GPUFLEET_CACHE/$name-$key"
   if [ ! -f "$venv/.complete" ]; then
     log "creating $venv from $2"

@@ -34,6 +34,19 @@ REPO = Path(__file__).resolve().parents[2]
 JOB_TEMPLATES = REPO / "playbooks" / "vars" / "awx_job_templates.yml"
 RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)")
 
+
+def play_recap(stdout):
+    """{host: {ok, changed, unreachable, failed}} from a run's PLAY RECAP lines (colour stripped)."""
+    recap = {}
+    for line in re.sub(r"\x1b\[[0-9;]*m", "", stdout).splitlines():
+        match = RECAP.match(line)
+        if match:
+            host, ok, changed, unreachable, failed = match.groups()
+            recap[host] = {"ok": int(ok), "changed": int(changed), "unreachable": int(unreachable),
+                           "failed": int(failed)}
+    return recap
+
+
 # What AWX puts in every job's environment (awx/settings/defaults.py: every ANSIBLE_* setting,
 # and RunJob.build_env).
 AWX_JOB_ENV = {
@@ -158,14 +171,7 @@ class Awx:
         stdout = (artifacts / "stdout").read_text() if (artifacts / "stdout").exists() else proc.stdout
         status = (artifacts / "status").read_text().strip() if (artifacts / "status").exists() else "unknown"
         rc = int((artifacts / "rc").read_text()) if (artifacts / "rc").exists() else proc.returncode
-        recap = {}
-        for line in re.sub(r"\x1b\[[0-9;]*m", "", stdout).splitlines():
-            match = RECAP.match(line)
-            if match:
-                host, ok, changed, unreachable, failed = match.groups()
-                recap[host] = {"ok": int(ok), "changed": int(changed), "unreachable": int(unreachable),
-                               "failed": int(failed)}
-        return JobResult(rc, status, stdout + proc.stderr, recap, pdd, seconds, command)
+        return JobResult(rc, status, stdout + proc.stderr, play_recap(stdout), pdd, seconds, command)
 
     def run_job_template(self, name, extra_vars=None):
         """A job template of playbooks/vars/awx_job_templates.yml launched with extra vars

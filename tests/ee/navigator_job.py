@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from awx_job import RECAP, copy_project
+from awx_job import copy_project, play_recap
 
 NAVIGATOR = Path(sys.executable).parent / "ansible-navigator"
 # ansible-runner's event framing in the container's output (base64 between erase-line and
@@ -118,11 +118,4 @@ class Navigator:
                               capture_output=True, text=True, timeout=self.timeout, check=False)
         seconds = time.monotonic() - t0
         stdout = plain(proc.stdout + proc.stderr)
-        recap = {}
-        for line in stdout.splitlines():
-            match = RECAP.match(line)
-            if match:
-                host, ok, changed, unreachable, failed = match.groups()
-                recap[host] = {"ok": int(ok), "changed": int(changed), "unreachable": int(unreachable),
-                               "failed": int(failed)}
-        return NavigatorResult(proc.returncode, stdout, recap, seconds, command)
+        return NavigatorResult(proc.returncode, stdout, play_recap(stdout), seconds, command)

@@ -91,6 +91,12 @@ def lab_ssh_dir():
     return Path(os.environ.get("GPUFLEET_CACHE", Path.home() / ".cache" / "gpufleet")) / "lab-ssh"
 
 
+def constraint_pins():
+    """{package: version} of requirements/constraints.txt: the versions the tests ran with."""
+    return dict(line.split("==") for line in (REPO / "requirements" / "constraints.txt").read_text().splitlines()
+                if "==" in line and not line.startswith("#"))
+
+
 @pytest.fixture(scope="module")
 def image():
     t0 = time.monotonic()
@@ -183,8 +189,7 @@ def test_create_generates_containerfile():
     assert 'ARG PKGMGR="/usr/local/bin/gpufleet-pkgmgr"' in containerfile
     assert 'ARG ANSIBLE_GALAXY_CLI_COLLECTION_OPTS="--offline"' in containerfile
     # ansible-core and ansible-runner at the versions the tests ran with on the controller.
-    pins = dict(line.split("==") for line in (REPO / "requirements" / "constraints.txt").read_text().splitlines()
-                if "==" in line and not line.startswith("#"))
+    pins = constraint_pins()
     assert 'ARG ANSIBLE_INSTALL_REFS="ansible-core==%s ansible-runner==%s"' % (
         pins["ansible-core"], pins["ansible-runner"]) in containerfile
     assert "COPY _build/bin/helm /usr/local/bin/helm" in containerfile
@@ -239,8 +244,7 @@ def test_image_carries_collections_and_tools(image):
     for name in ("kubernetes.core", "community.general", "ansible.posix", "ansible.utils", "containers.podman"):
         manifest = json.loads((bundled / name.replace(".", "/") / "MANIFEST.json").read_text())
         assert installed[name]["version"] == manifest["collection_info"]["version"], (name, installed[name])
-    pins = dict(line.split("==") for line in (REPO / "requirements" / "constraints.txt").read_text().splitlines()
-                if "==" in line)
+    pins = constraint_pins()
     assert "v3." in tools and "OpenSSH" in tools and "fio-" in tools, tools
     assert pins["ansible-runner"] in tools and pins["kubernetes"] in tools, tools
     # trixie's python3 (3.13): ansible-core 2.20 and later need 3.12 at least on the controller.
