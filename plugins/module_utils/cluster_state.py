@@ -199,7 +199,9 @@ def layer_objects(layer, crds, results):
     for api_version, kind, plural in layer["kinds"]:
         served = _served(by_name.get(crd_name(api_version, plural)), api_version)
         result = by_kind.get((api_version, kind)) or {}
-        if served and result.get("failed"):
+        # A failed read counts when the kind is served, or when its CRD could not be read at all
+        # (a refused CRD read says nothing of whether the layer is installed).
+        if result.get("failed") and (served or crd_name(api_version, plural) not in by_name):
             errors.append("%s %s: %s" % (api_version, kind, result.get("msg") or "could not be read"))
             continue
         resources = (result.get("resources") or []) if served else []
@@ -336,3 +338,84 @@ def cluster_problems(cluster, sections=None):
                                      "Lost: its PersistentVolume %s is gone; restore the PV or recreate the claim"
                                      % (c["volume"] or "?")))
     return problems
+
+
+# Reading the cluster: one process lists everything the report needs, through any
+# ``request(path, query)`` callable (k8s_read.api_request over kubernetes.core's client in the
+# module; a dict of canned answers in the unit tests). Only cluster_state()'s summary leaves the
+# module: no Secret, no pod spec, no release's values ever appear in a task result.
+HELM_KINDS = (("Secret", "secrets"), ("ConfigMap", "configmaps"))
+STORAGE_PATHS = (("pvcs", "/api/v1/persistentvolumeclaims"), ("pvs", "/api/v1/persistentvolumes"), ("pods", "/api/v1/pods"))
+CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+
+
+def _status(exc):
+    return getattr(exc, "status", None)
+
+
+def _read_error(what, exc, rbac):
+    status = _status(exc)
+    hint = " The credentials need RBAC %s." % rbac if status == 403 else ""
+    return "listing %s failed%s: %s.%s" % (what, " (HTTP %s)" % status if status else "", getattr(exc, "reason", None) or exc, hint)
+
+
+def _list(request, path, page_size, query=()):
+    items, token = [], None
+    while True:
+        params = [("limit", page_size)] + list(query)
+        if token:
+            params.append(("continue", token))
+        page = request(path, params) or {}
+        items.extend(page.get("items") or [])
+        token = (page.get("metadata") or {}).get("continue")
+        if not token:
+            return items
+
+
+def read_raw(request, page_size=500, helm_namespaces=None):
+    """What cluster_state() takes, read through ``request``.
+
+    Helm's release records (Secrets and ConfigMaps labelled ``owner=helm``) are read in
+    ``helm_namespaces`` only when given (RBAC on Secrets in those namespaces is then enough),
+    else in every namespace. A CustomResourceDefinition that is not there (HTTP 404) makes its
+    kind not served; a kind that cannot be listed is reported as a failed read of that kind. A
+    failed read of Helm's records or of the claims, volumes and pods leaves only ``error``.
+    """
+    raw = {"error": None, "helm": [], "crds": [], "kinds": [], "pvcs": [], "pvs": [], "pods": []}
+    selector = [("labelSelector", "owner=helm")]
+    what = "Helm's release records"
+    try:
+        for kind, plural in HELM_KINDS:
+            for namespace in helm_namespaces or [None]:
+                path = "/api/v1/namespaces/%s/%s" % (namespace, plural) if namespace else "/api/v1/%s" % plural
+                what = "%s labelled owner=helm%s" % (plural, " in namespace %s" % namespace if namespace else "")
+                # A list's items carry no kind: the decoding depends on it (a Secret's value is base64 once more).
+                raw["helm"].extend(dict(obj, kind=kind) for obj in _list(request, path, page_size, selector))
+        for key, path in STORAGE_PATHS:
+            what = path.rsplit("/", 1)[1]
+            raw[key] = _list(request, path, page_size)
+    except Exception as exc:  # pylint: disable=broad-except  # the client raises many types; each becomes one clear message
+        scope = "" if helm_namespaces and "namespace" in what else " (cluster-wide)"
+        return {"error": _read_error(what, exc, "list on %s%s" % (what.split()[0], scope))}
+    for kind_spec in layer_kinds():
+        try:
+            crd = request("%s/%s" % (CRD_PATH, kind_spec["crd"]), [])
+        except Exception as exc:  # pylint: disable=broad-except
+            if _status(exc) == 404:
+                continue
+            raw["kinds"].append({"item": kind_spec, "failed": True,
+                                 "msg": _read_error("customresourcedefinition %s" % kind_spec["crd"], exc,
+                                                    "get on customresourcedefinitions.apiextensions.k8s.io")})
+            continue
+        raw["crds"].append(crd)
+        if not _served(crd, kind_spec["api_version"]):
+            continue
+        plural = kind_spec["crd"].split(".", 1)[0]
+        try:
+            resources = _list(request, "/apis/%s/%s" % (kind_spec["api_version"], plural), page_size)
+        except Exception as exc:  # pylint: disable=broad-except
+            raw["kinds"].append({"item": kind_spec, "failed": True,
+                                 "msg": _read_error(kind_spec["crd"], exc, "list on %s (cluster-wide)" % kind_spec["crd"])})
+            continue
+        raw["kinds"].append({"item": kind_spec, "resources": resources})
+    return raw

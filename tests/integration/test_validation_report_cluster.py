@@ -23,6 +23,7 @@ pytestmark = pytest.mark.cluster
 
 NODE = "gpu-ucsd-1"
 SECRET_VALUE = "r13c-not-for-the-report"
+POD_ENV_VALUE = "r13c-another-teams-token"
 LAYER_GROUPS = {"linstor": "piraeus.io", "tensor_fusion": "tensor-fusion.ai", "ome": "ome.io"}
 
 
@@ -62,6 +63,7 @@ def bound_claim(cluster, namespace, cluster_scoped):
         spec=client.V1PodSpec(
             node_name=NODE,
             containers=[client.V1Container(name="c", image="registry.invalid/c:1",
+                                           env=[client.V1EnvVar(name="TOKEN", value=POD_ENV_VALUE)],
                                            volume_mounts=[client.V1VolumeMount(name="d", mount_path="/d")])],
             volumes=[client.V1Volume(name="d", persistent_volume_claim=client.V1PersistentVolumeClaimVolumeSource(
                 claim_name="data"))])))
@@ -83,8 +85,9 @@ def test_the_report_lists_releases_layers_and_claims(cluster, namespace, bound_c
     assert proc.returncode == 0, "\n".join(failures)[-6000:] + proc.stderr[-2000:]
     report_text = (tmp_path / "report" / "report.json").read_text()
     html = (tmp_path / "report" / "report.html").read_text()
+    # Neither a release's values nor a pod's spec (another team's env) reaches the output, even at -vvv.
     for text in (proc.stdout, proc.stderr, report_text, html):
-        assert SECRET_VALUE not in text
+        assert SECRET_VALUE not in text and POD_ENV_VALUE not in text
     report = json.loads(report_text)
     cluster_part = report["cluster"]
     assert cluster_part["read"] is True and cluster_part["error"] is None
@@ -114,9 +117,11 @@ def test_the_report_lists_releases_layers_and_claims(cluster, namespace, bound_c
     assert "Cluster: " in proc.stdout and " Helm releases, " in proc.stdout
 
     # Check mode reads the cluster the same way and writes nothing; validating changes no release.
-    check = _validate(cluster, tmp_path, "check-report", "--check")
+    # Helm's records read in the release's namespace only: the one release there.
+    check = _validate(cluster, tmp_path, "check-report", "--check", "-e",
+                      json.dumps({"validation_report_helm_namespaces": [namespace]}))
     assert check.returncode == 0, check.stdout[-3000:]
-    assert "Cluster: " in check.stdout and "Check mode: no report written" in check.stdout
+    assert "Cluster: 1 Helm releases, " in check.stdout and "Check mode: no report written" in check.stdout
     assert not (tmp_path / "check-report").exists()
     history = json.loads(_helm(cluster, "history", release, "-n", namespace, "-o", "json"))
     assert [h["revision"] for h in history] == [1, 2]

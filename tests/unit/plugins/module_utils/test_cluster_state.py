@@ -11,7 +11,6 @@ import json
 import os
 
 import pytest
-import yaml
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils import cluster_state as cs
 
@@ -161,7 +160,114 @@ def test_release_problems():
     assert "helm rollback bad <revision> -n apps" in cs.cluster_problems(state)[0]["message"]
 
 
-def test_the_role_reads_the_kinds_listed_here():
-    with open(os.path.join(REPO, "roles", "validation_report", "vars", "main.yml")) as handle:
-        kinds = yaml.safe_load(handle)["_validation_report_kinds"]
-    assert kinds == cs.layer_kinds()
+class ApiError(Exception):
+    """What kubernetes' dynamic client raises: an HTTP status and a reason."""
+
+    def __init__(self, status, reason):
+        super(ApiError, self).__init__(reason)
+        self.status, self.reason = status, reason
+
+
+class FakeApi(object):
+    """A read-only API server as a dict: path -> the items listed there (paged by ``limit``), or an ApiError."""
+
+    def __init__(self, objects):
+        self.objects, self.calls = objects, []
+
+    def __call__(self, path, query):
+        query = dict(query)
+        self.calls.append((path, query.get("labelSelector")))
+        if path not in self.objects:
+            raise ApiError(404, "Not Found")
+        found = self.objects[path]
+        if isinstance(found, Exception):
+            raise found
+        if isinstance(found, dict):  # a single object (a GET by name)
+            return found
+        if query.get("labelSelector") == "owner=helm":
+            found = [o for o in found if (o["metadata"].get("labels") or {}).get("owner") == "helm"]
+        start = int(query.get("continue") or 0)
+        end = start + int(query["limit"])
+        return {"items": found[start:end], "metadata": {"continue": str(end) if end < len(found) else None}}
+
+
+def crd_of(kind_spec, served=True):
+    return {"metadata": {"name": kind_spec["crd"]},
+            "spec": {"versions": [{"name": kind_spec["api_version"].split("/")[1], "served": served}]}}
+
+
+def api_objects():
+    kinds = dict((k["kind"], k) for k in cs.layer_kinds())
+    without_kind = dict(secret(release("web", 1, "deployed")))
+    del without_kind["kind"]  # a list's items carry no kind
+    cm = dict(secret(release("cm", 2, "deployed", namespace="other"), kind="ConfigMap"))
+    del cm["kind"]
+    pod = {"metadata": {"name": "p", "namespace": "apps"},
+           "spec": {"nodeName": "n1", "volumes": [{"persistentVolumeClaim": {"claimName": "data"}}],
+                    "containers": [{"name": "c", "env": [{"name": "TOKEN", "value": "hunter2"}]}]},
+           "status": {"phase": "Running"}}
+    lc = kinds["LinstorCluster"]
+    return {
+        "/api/v1/secrets": [without_kind, {"metadata": {"name": "other-team", "namespace": "apps", "labels": {}},
+                                           "data": {"password": "aHVudGVyMg=="}}],
+        "/api/v1/configmaps": [cm],
+        "/api/v1/namespaces/apps/secrets": [without_kind],
+        "/api/v1/namespaces/apps/configmaps": [],
+        "/api/v1/persistentvolumeclaims": [{"metadata": {"name": "data", "namespace": "apps"},
+                                            "spec": {"volumeName": "pv1", "storageClassName": "fast"},
+                                            "status": {"phase": "Bound"}},
+                                           {"metadata": {"name": "logs", "namespace": "apps"}, "spec": {},
+                                            "status": {"phase": "Pending"}}],
+        "/api/v1/persistentvolumes": [{"metadata": {"name": "pv1"}, "spec": {}}],
+        "/api/v1/pods": [pod],
+        cs.CRD_PATH + "/" + lc["crd"]: crd_of(lc),
+        "/apis/piraeus.io/v1/linstorclusters": [{"metadata": {"name": "linstorcluster"},
+                                                 "status": {"conditions": [{"type": "Available", "status": "False"}]}}],
+        cs.CRD_PATH + "/" + kinds["GPUPool"]["crd"]: crd_of(kinds["GPUPool"], served=False),
+        cs.CRD_PATH + "/" + kinds["GPUNode"]["crd"]: ApiError(403, "Forbidden"),
+        cs.CRD_PATH + "/" + kinds["BaseModel"]["crd"]: crd_of(kinds["BaseModel"]),
+        "/apis/ome.io/v1beta1/basemodels": ApiError(500, "Internal Server Error"),
+    }
+
+
+def test_read_raw_reads_every_part_in_pages_and_only_the_summary_leaves():
+    api = FakeApi(api_objects())
+    state = cs.cluster_state(cs.read_raw(api, page_size=1))
+    assert state["read"] is True and state["error"] is None
+    # The ConfigMap record decoded as a ConfigMap: the listed items' kind was restored.
+    assert [(r["namespace"], r["name"], r["storage"], r["error"]) for r in state["releases"]] == [
+        ("apps", "web", "secret", None), ("other", "cm", "configmap", None)]
+    layers = dict((layer["name"], layer) for layer in state["layers"])
+    assert layers["linstor"]["present"] and [o["name"] for o in layers["linstor"]["objects"]] == ["linstorcluster"]
+    # A CRD that does not serve the version read is not a served kind; a refused read is an error with its fix.
+    tf = layers["tensor_fusion"]
+    assert [k["kind"] for k in tf["kinds"] if k["served"]] == [] and len(tf["errors"]) == 1
+    assert "HTTP 403" in tf["errors"][0] and "RBAC get on customresourcedefinitions" in tf["errors"][0]
+    assert "HTTP 500" in layers["ome"]["errors"][0]
+    assert [(c["name"], c["pods"], c["nodes"]) for c in state["claims"]] == [("data", ["p"], ["n1"]), ("logs", [], [])]
+    # Nothing of a Secret's data, a release's values or a pod's spec is in the summary.
+    text = json.dumps(state)
+    assert "hunter2" not in text and "aHVudGVyMg" not in text and "s3cret" not in text and "TOKEN" not in text
+    # Every list is paged: the two claims took two requests of one.
+    assert [c for c in api.calls if c[0] == "/api/v1/persistentvolumeclaims"] == [("/api/v1/persistentvolumeclaims", None)] * 2
+
+
+def test_read_raw_reads_helm_records_only_in_the_namespaces_named():
+    api = FakeApi(api_objects())
+    state = cs.cluster_state(cs.read_raw(api, helm_namespaces=["apps"]))
+    assert [r["name"] for r in state["releases"]] == ["web"]
+    assert not [c for c in api.calls if c[0] in ("/api/v1/secrets", "/api/v1/configmaps")]
+
+
+@pytest.mark.parametrize("path, namespaces, message", [
+    ("/api/v1/secrets", None, "listing secrets labelled owner=helm failed (HTTP 403): Forbidden. The credentials need RBAC "
+                              "list on secrets (cluster-wide)."),
+    ("/api/v1/namespaces/apps/configmaps", ["apps"], "listing configmaps labelled owner=helm in namespace apps failed "
+                                                     "(HTTP 403): Forbidden. The credentials need RBAC list on configmaps."),
+    ("/api/v1/pods", None, "listing pods failed (HTTP 403): Forbidden. The credentials need RBAC list on pods (cluster-wide)."),
+])
+def test_a_refused_read_leaves_the_reason_and_the_rule_to_grant(path, namespaces, message):
+    objects = api_objects()
+    objects[path] = ApiError(403, "Forbidden")
+    state = cs.cluster_state(cs.read_raw(FakeApi(objects), helm_namespaces=namespaces))
+    assert state == {"read": False, "error": message, "releases": [], "layers": [], "claims": []}
