@@ -1,0 +1,42 @@
+# -*- coding: utf-8 -*-
+# Copyright: gpufleet.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Mitogen's linear strategy for the suite's integration and storage stages, less one cost.
+
+Mitogen's planner (ansible_mitogen/planner.py, ``invoke``) lists every installed collection
+(``ansible.collections.list.list_collection_dirs``: about 95 with the ``ansible`` package,
+reading each one's metadata) the first time a process runs a collection's module, and keeps
+its planners per process. Each task runs in a worker forked from the controller, so every
+module task of every run paid that listing again: about 10% of the integration stage's CPU.
+The listing is taken once here, in the controller before any worker is forked, and each
+worker inherits it. Which collections exist does not change during a run.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ansible.collections.list
+import ansible_mitogen.loaders
+import ansible_mitogen.planner
+import ansible_mitogen.strategy
+
+_COLLECTION_DIRS = None
+
+
+def _load_collections(invocation):
+    global _COLLECTION_DIRS  # pylint: disable=global-statement
+    if _COLLECTION_DIRS is None:
+        _COLLECTION_DIRS = [path.decode("utf-8") for path in ansible.collections.list.list_collection_dirs()]
+    invocation._extra_sys_paths.update(_COLLECTION_DIRS)  # pylint: disable=protected-access
+
+
+ansible_mitogen.planner._load_collections = _load_collections  # pylint: disable=protected-access
+
+Base = ansible_mitogen.loaders.strategy_loader.get("linear", class_only=True)
+
+
+class StrategyModule(ansible_mitogen.strategy.StrategyMixin, Base):
+    def run(self, *args, **kwargs):
+        _load_collections(type("Invocation", (), {"_extra_sys_paths": set()})())
+        return super(StrategyModule, self).run(*args, **kwargs)
