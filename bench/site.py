@@ -86,8 +86,8 @@ def main():
                        capture_output=True, check=False)
         runs["first converge"] = converge("first converge")
         runs["re-run"] = converge("re-run")
-        runs["re-run, converge only"] = converge("re-run, converge only", "up", "--skip-tags",
-                                              "storage_validation,placement_validation,validation_report")
+        skip = "storage_validation,placement_validation,validation_report"
+        runs["re-run, converge only"] = converge("re-run, converge only", "up", "--skip-tags", skip)
     finally:
         lab("down")
     first = runs["first converge"]["total"]
