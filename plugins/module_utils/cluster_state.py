@@ -17,7 +17,8 @@
   node(s) holding it (the nodes of the pods using it, else the PV's pinned node).
 - ``cluster_state(...)`` puts them together with the problems they show.
 
-Pure: no I/O, no Kubernetes client; the unit tests feed it dicts.
+Pure: no I/O, no Kubernetes client; the unit tests feed it dicts (``read_raw`` reads through
+whatever ``request`` callable it is given).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -28,6 +29,8 @@ import base64
 import binascii
 import gzip
 import json
+
+from ansible_collections.gpufleet.cluster.plugins.module_utils.k8s_read import list_all
 
 # Kinds read per layer: (group/version, kind, plural); the version is the one the collection writes.
 LAYERS = (
@@ -359,19 +362,6 @@ def _read_error(what, exc, rbac):
     return "listing %s failed%s: %s.%s" % (what, " (HTTP %s)" % status if status else "", getattr(exc, "reason", None) or exc, hint)
 
 
-def _list(request, path, page_size, query=()):
-    items, token = [], None
-    while True:
-        params = [("limit", page_size)] + list(query)
-        if token:
-            params.append(("continue", token))
-        page = request(path, params) or {}
-        items.extend(page.get("items") or [])
-        token = (page.get("metadata") or {}).get("continue")
-        if not token:
-            return items
-
-
 def read_raw(request, page_size=500, helm_namespaces=None):
     """What cluster_state() takes, read through ``request``.
 
@@ -390,10 +380,10 @@ def read_raw(request, page_size=500, helm_namespaces=None):
                 path = "/api/v1/namespaces/%s/%s" % (namespace, plural) if namespace else "/api/v1/%s" % plural
                 what = "%s labelled owner=helm%s" % (plural, " in namespace %s" % namespace if namespace else "")
                 # A list's items carry no kind: the decoding depends on it (a Secret's value is base64 once more).
-                raw["helm"].extend(dict(obj, kind=kind) for obj in _list(request, path, page_size, selector))
+                raw["helm"].extend(dict(obj, kind=kind) for obj in list_all(request, path, page_size, selector))
         for key, path in STORAGE_PATHS:
             what = path.rsplit("/", 1)[1]
-            raw[key] = _list(request, path, page_size)
+            raw[key] = list_all(request, path, page_size)
     except Exception as exc:  # pylint: disable=broad-except  # the client raises many types; each becomes one clear message
         scope = "" if helm_namespaces and "namespace" in what else " (cluster-wide)"
         return {"error": _read_error(what, exc, "list on %s%s" % (what.split()[0], scope))}
@@ -412,7 +402,7 @@ def read_raw(request, page_size=500, helm_namespaces=None):
             continue
         plural = kind_spec["crd"].split(".", 1)[0]
         try:
-            resources = _list(request, "/apis/%s/%s" % (kind_spec["api_version"], plural), page_size)
+            resources = list_all(request, "/apis/%s/%s" % (kind_spec["api_version"], plural), page_size)
         except Exception as exc:  # pylint: disable=broad-except
             raw["kinds"].append({"item": kind_spec, "failed": True,
                                  "msg": _read_error(kind_spec["crd"], exc, "list on %s (cluster-wide)" % kind_spec["crd"])})

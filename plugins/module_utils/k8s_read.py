@@ -27,15 +27,16 @@ class ReadError(Exception):
     """Listing a resource failed; the message says which and why."""
 
 
-def list_all(request, path, page_size):
-    """All items under ``path``, following the API's ``continue`` tokens page by page."""
+def list_all(request, path, page_size, query=()):
+    """All items under ``path`` (with the extra ``query`` parameters, e.g. a label selector),
+    following the API's ``continue`` tokens page by page."""
     items = []
     token = None
     while True:
-        query = [("limit", page_size)]
+        params = [("limit", page_size)] + list(query)
         if token:
-            query.append(("continue", token))
-        page = request(path, query)
+            params.append(("continue", token))
+        page = request(path, params)
         items.extend(page.get("items") or [])
         token = (page.get("metadata") or {}).get("continue")
         if not token:

@@ -21,14 +21,17 @@ import ansible_mitogen.loaders
 import ansible_mitogen.planner
 import ansible_mitogen.strategy
 
-_COLLECTION_DIRS = None
+_COLLECTION_DIRS = []
+
+
+def _collection_dirs():
+    if not _COLLECTION_DIRS:
+        _COLLECTION_DIRS.extend(path.decode("utf-8") for path in ansible.collections.list.list_collection_dirs())
+    return _COLLECTION_DIRS
 
 
 def _load_collections(invocation):
-    global _COLLECTION_DIRS  # pylint: disable=global-statement
-    if _COLLECTION_DIRS is None:
-        _COLLECTION_DIRS = [path.decode("utf-8") for path in ansible.collections.list.list_collection_dirs()]
-    invocation._extra_sys_paths.update(_COLLECTION_DIRS)  # pylint: disable=protected-access
+    invocation._extra_sys_paths.update(_collection_dirs())  # pylint: disable=protected-access
 
 
 ansible_mitogen.planner._load_collections = _load_collections  # pylint: disable=protected-access
@@ -38,5 +41,5 @@ Base = ansible_mitogen.loaders.strategy_loader.get("linear", class_only=True)
 
 class StrategyModule(ansible_mitogen.strategy.StrategyMixin, Base):
     def run(self, *args, **kwargs):
-        _load_collections(type("Invocation", (), {"_extra_sys_paths": set()})())
+        _collection_dirs()  # in the controller, before the play's workers are forked
         return super(StrategyModule, self).run(*args, **kwargs)

@@ -8,13 +8,10 @@ __metaclass__ = type
 import base64
 import gzip
 import json
-import os
 
 import pytest
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils import cluster_state as cs
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 
 
 def release(name, revision, status, chart="hello", version="0.1.0", namespace="apps"):
@@ -192,8 +189,7 @@ class FakeApi(object):
 
 
 def crd_of(kind_spec, served=True):
-    return {"metadata": {"name": kind_spec["crd"]},
-            "spec": {"versions": [{"name": kind_spec["api_version"].split("/")[1], "served": served}]}}
+    return crd(kind_spec["crd"], kind_spec["api_version"].split("/")[1], served)
 
 
 def api_objects():
