@@ -115,6 +115,16 @@ crd_names:
   returned: when the variables have no problem
   type: list
   elements: str
+cluster_reads:
+  description: What the preflight reads from the API, as M(gpufleet.cluster.k8s_objects_info) queries keyed like O(observed).
+  returned: when the variables have no problem
+  type: list
+  elements: dict
+verify_reads:
+  description: What the verify step reads to report (but the pods and the bound volumes), as M(gpufleet.cluster.k8s_objects_info) queries.
+  returned: when the variables have no problem
+  type: list
+  elements: dict
 crds_missing:
   description: The Piraeus CRDs the cluster does not have.
   returned: when the cluster's objects are in O(observed)

@@ -117,6 +117,12 @@ storage_objects:
   returned: when there is no problem with the variables
   type: list
   elements: dict
+reads:
+  description:
+    - What the role reads from the API, as M(gpufleet.cluster.k8s_objects_info) queries keyed like O(observed)
+      (C(cluster) in the preflight, C(restart) after the chart ran, C(verify) to report).
+  returned: when there is no problem with the variables
+  type: dict
 chart_values:
   description: The chart values (they hold the GreptimeDB password and the AlertManager configuration).
   returned: when O(chart_defaults) is given and there is no problem

@@ -134,3 +134,36 @@ def benchmark_job(s):
                                                      "--directory=/cache", "--output-format=json"],
                                          "volumeMounts": [{"name": "cache", "mountPath": "/cache"}]}],
                          "volumes": [{"name": "cache", "persistentVolumeClaim": {"claimName": pvc["name"]}}]}}}}
+
+
+_CRD = {"kind": "CustomResourceDefinition", "api_version": "apiextensions.k8s.io/v1"}
+_CLASS = {"kind": "StorageClass", "api_version": "storage.k8s.io/v1"}
+
+
+def cluster_reads(s):
+    """What the preflight reads from the cluster, as gpufleet.cluster.k8s_objects_info queries keyed
+    like the plan's observed cluster (a kind not served, a missing object: nothing, no error)."""
+    present = s["state"] == "present"
+    reads = [{"key": "nodes", "kind": "Node"}]
+    if present and s["pvcs"] and not checks.parse_boolean(s["create_claim_namespaces"]) is True:
+        reads.append({"key": "namespaces", "kind": "Namespace"})
+    reads += [dict(_CRD, key="crds", name=name) for name in CRDS]
+    reads.append({"key": "satellite_configuration", "kind": "LinstorSatelliteConfiguration", "api_version": API_VERSION,
+                  "name": s["satellite_configuration_name"]})
+    reads += [dict(_CLASS, key="storage_classes", name=sc["name"]) for sc in s["storage_classes"]]
+    if present:
+        reads.append({"key": "release_namespace", "kind": "Namespace", "name": s["namespace"]})
+    return reads
+
+
+def verify_reads(s):
+    """What the verify step reads (but the pods, whose specs are other teams', and the volumes,
+    which the claims name), as k8s_objects_info queries keyed like the plan's observed report."""
+    reads = [{"key": "objects", "kind": kind, "api_version": API_VERSION}
+             for kind in ("LinstorCluster", "LinstorSatelliteConfiguration", "LinstorSatellite")]
+    reads.append({"key": "controller_service", "kind": "Service", "namespace": s["namespace"],
+                  "name": "linstor-controller"})
+    reads += [dict(_CLASS, key="storage_classes_after", name=sc["name"]) for sc in s["storage_classes"]]
+    reads += [{"key": "claims", "kind": "PersistentVolumeClaim", "namespace": item.get("namespace") or "default",
+               "name": item["name"]} for item in s["pvcs"]]
+    return reads

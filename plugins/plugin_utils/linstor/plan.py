@@ -58,7 +58,8 @@ def _inputs_step(s):
             "claim_namespaces": li_objects.claim_namespaces(s) if _flag(s["create_claim_namespaces"]) else [],
             "job_affinity": li_objects.job_affinity(s),
             "benchmark_job": li_objects.benchmark_job(s) if _flag(s["fio_benchmark"]) else None,
-            "operator_deployment": li_objects.operator_deployment(s), "crd_names": list(li_objects.CRDS)}
+            "operator_deployment": li_objects.operator_deployment(s), "crd_names": list(li_objects.CRDS),
+            "cluster_reads": li_objects.cluster_reads(s), "verify_reads": li_objects.verify_reads(s)}
 
 
 def _established(crd):

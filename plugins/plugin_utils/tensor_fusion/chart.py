@@ -17,6 +17,7 @@ GREPTIME_CLAIM = "datanode-" + GREPTIME_STATEFULSET + "-0"
 ALERTMANAGER_STATEFULSET = RELEASE + "-alert-manager"
 CONTROLLER_DEPLOYMENT = RELEASE + "-controller"
 CONFIG_MAP = RELEASE + "-config"
+CLUSTER_CRD = "tensorfusionclusters.tensor-fusion.ai"
 CONFIG_KEYS = ("config.yaml", "scheduler-config.yaml")
 RESTART_ANNOTATION = "gpufleet.cluster/config-sha256"
 WATCHDOG = "Watchdog"

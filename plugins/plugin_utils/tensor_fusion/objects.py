@@ -11,7 +11,9 @@ import copy
 import hashlib
 import json
 
-from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion.chart import CONFIG_KEYS, GREPTIME_CLAIM, GREPTIME_NAMESPACE
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion.chart import (
+    ALERTMANAGER_STATEFULSET, CLUSTER_CRD, CONFIG_KEYS, CONFIG_MAP, CONTROLLER_DEPLOYMENT, GREPTIME_CLAIM, GREPTIME_NAMESPACE,
+    GREPTIME_STATEFULSET, NAMESPACE)
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion.inputs import flag as _flag
 
 
@@ -106,3 +108,44 @@ def restart_needed(before, after, annotation):
     if before is None:
         return ""
     return new if config_hash(before) != new else ""
+
+
+def cluster_reads(s):
+    """What the preflight reads from the API, as gpufleet.cluster.k8s_objects_info queries keyed like
+    the plan's observed cluster and render steps: the controller's config files, both namespaces, the
+    TensorFusionCluster CRD and, for a standalone GreptimeDB, its volume, claim and StatefulSet (and
+    the node of a hostPath volume)."""
+    reads = [{"key": "config_map", "kind": "ConfigMap", "namespace": NAMESPACE, "name": CONFIG_MAP},
+             {"key": "greptime_namespace", "kind": "Namespace", "name": GREPTIME_NAMESPACE},
+             {"key": "release_namespace", "kind": "Namespace", "name": NAMESPACE},
+             {"key": "cluster_crd", "kind": "CustomResourceDefinition", "api_version": "apiextensions.k8s.io/v1",
+              "name": CLUSTER_CRD}]
+    if s.get("greptimedb_mode") == "standalone":
+        reads += [{"key": "greptime_volume", "kind": "PersistentVolume", "name": s["greptimedb_volume_name"]},
+                  {"key": "greptime_claim", "kind": "PersistentVolumeClaim", "namespace": GREPTIME_NAMESPACE,
+                   "name": GREPTIME_CLAIM},
+                  {"key": "greptime_statefulset", "kind": "StatefulSet", "api_version": "apps/v1",
+                   "namespace": GREPTIME_NAMESPACE, "name": GREPTIME_STATEFULSET}]
+        if s.get("greptimedb_volume_type") == "hostpath":
+            reads.append({"key": "greptime_node", "kind": "Node", "name": s["greptimedb_node"]})
+    return reads
+
+
+def restart_reads():
+    """What the install reads after the chart ran: the config files and the controller Deployment."""
+    return [{"key": "config_map_after", "kind": "ConfigMap", "namespace": NAMESPACE, "name": CONFIG_MAP},
+            {"key": "controller", "kind": "Deployment", "api_version": "apps/v1", "namespace": NAMESPACE,
+             "name": CONTROLLER_DEPLOYMENT}]
+
+
+def verify_reads(s):
+    """What the verify step reads to report (but GreptimeDB's volume and claim, which it waits on):
+    the AlertManager claims, both StatefulSets, the role's TensorFusionCluster and the chart's own."""
+    cluster = {"kind": "TensorFusionCluster", "api_version": "tensor-fusion.ai/v1"}
+    return [{"key": "alertmanager_claims", "kind": "PersistentVolumeClaim", "namespace": NAMESPACE},
+            {"key": "statefulsets", "kind": "StatefulSet", "api_version": "apps/v1", "namespace": GREPTIME_NAMESPACE,
+             "name": GREPTIME_STATEFULSET},
+            {"key": "statefulsets", "kind": "StatefulSet", "api_version": "apps/v1", "namespace": NAMESPACE,
+             "name": ALERTMANAGER_STATEFULSET},
+            dict(cluster, key="cluster", name=s["cluster_name"]),
+            dict(cluster, key="chart_cluster", name="tensor-fusion")]

@@ -183,6 +183,8 @@ def plan(inputs, chart_defaults=None, observed=None, check_mode=False, chart=Non
         return result
     result["cluster_object"] = tf_objects.cluster_resource(s)
     result["storage_objects"] = tf_objects.storage_objects(s)
+    result["reads"] = {"cluster": tf_objects.cluster_reads(s), "restart": tf_objects.restart_reads(),
+                       "verify": tf_objects.verify_reads(s)}
     values = None
     if chart_defaults is not None:
         problem = chart_problem(chart_defaults, *(chart or ("?", "?")))

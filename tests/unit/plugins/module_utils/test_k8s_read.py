@@ -9,6 +9,7 @@ import pytest
 from ansible_collections.gpufleet.cluster.plugins.module_utils.k8s_read import (
     RESOURCES,
     ReadError,
+    find_all,
     list_all,
     read_inventory,
 )
@@ -63,3 +64,67 @@ def test_read_errors_name_the_resource_and_the_fix():
         read_inventory(request)
     message = str(exc.value)
     assert "listing pods" in message and "HTTP 403" in message and "RBAC" in message
+
+
+class FakeFind(object):
+    """kubernetes.core's K8sService.find over a dict of objects by (api_version, kind): objects
+    of a kind whose API is not served are not found, like a CRD not installed."""
+
+    def __init__(self, objects):
+        self.objects = objects
+        self.calls = []
+
+    def __call__(self, kind, api_version, name=None, namespace=None, label_selectors=None, field_selectors=None):
+        self.calls.append((kind, api_version, name, namespace, tuple(label_selectors), tuple(field_selectors)))
+        if (api_version, kind) not in self.objects:
+            return {"resources": [], "api_found": False, "msg": "Failed to find API"}
+        items = [o for o in self.objects[(api_version, kind)]
+                 if (name is None or o["metadata"]["name"] == name)
+                 and (namespace is None or o["metadata"].get("namespace") == namespace)]
+        return {"resources": items, "api_found": True}
+
+
+def _obj(name, namespace=None):
+    meta = {"name": name}
+    if namespace:
+        meta["namespace"] = namespace
+    return {"metadata": meta}
+
+
+def test_find_all_gathers_results_by_key_in_query_order():
+    find = FakeFind({
+        ("v1", "Node"): [_obj("n1"), _obj("n2")],
+        ("apiextensions.k8s.io/v1", "CustomResourceDefinition"): [_obj("a.x.io"), _obj("b.x.io")],
+        ("v1", "PersistentVolumeClaim"): [_obj("c1", "ns1"), _obj("c1", "ns2")],
+    })
+    resources, api_found = find_all(find, [
+        {"key": "nodes", "kind": "Node"},
+        {"key": "crds", "kind": "CustomResourceDefinition", "api_version": "apiextensions.k8s.io/v1", "name": "b.x.io"},
+        {"key": "crds", "kind": "CustomResourceDefinition", "api_version": "apiextensions.k8s.io/v1", "name": "gone.x.io"},
+        {"key": "crds", "kind": "CustomResourceDefinition", "api_version": "apiextensions.k8s.io/v1", "name": "a.x.io"},
+        {"key": "claims", "kind": "PersistentVolumeClaim", "namespace": "ns2", "name": "c1"},
+    ])
+    assert [o["metadata"]["name"] for o in resources["nodes"]] == ["n1", "n2"]
+    assert [o["metadata"]["name"] for o in resources["crds"]] == ["b.x.io", "a.x.io"]
+    assert resources["claims"] == [_obj("c1", "ns2")]
+    assert api_found == {"nodes": True, "crds": True, "claims": True}
+
+
+def test_find_all_passes_selectors_and_defaults_the_api_version():
+    find = FakeFind({("v1", "Pod"): []})
+    find_all(find, [{"key": "pods", "kind": "Pod", "namespace": "ns", "label_selectors": ["app=x"],
+                     "field_selectors": ["status.phase=Running"]}])
+    assert find.calls == [("Pod", "v1", None, "ns", ("app=x",), ("status.phase=Running",))]
+
+
+def test_find_all_reports_a_kind_whose_api_is_not_served():
+    find = FakeFind({})
+    resources, api_found = find_all(find, [{"key": "sats", "kind": "LinstorSatellite", "api_version": "piraeus.io/v1"}])
+    assert resources == {"sats": []}
+    assert api_found == {"sats": False}
+
+
+def test_find_all_with_no_query_reads_nothing():
+    find = FakeFind({})
+    assert find_all(find, []) == ({}, {})
+    assert find.calls == []

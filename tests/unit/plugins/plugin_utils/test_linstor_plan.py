@@ -239,3 +239,42 @@ def test_the_dry_runs_refusal_is_a_problem():
     problems = plan.plan(inputs(), {"dry_run": refused})["problems"]
     assert len(problems) == 1 and "denied the request: bad" in problems[0] and "docs/storage.md" in problems[0]
     assert plan.plan(inputs(), {"dry_run": {"skipped": True}})["problems"] == []
+
+
+def _keys(reads):
+    return [(r["key"], r["kind"], r.get("namespace"), r.get("name")) for r in reads]
+
+
+def test_the_inputs_step_names_what_the_preflight_reads():
+    result = plan.plan(inputs(pvcs=[{"name": "c", "namespace": "ml", "storage_class": "linstor-fast-cache",
+                                     "size": "1Gi"}], create_claim_namespaces=False), {})
+    reads = _keys(result["cluster_reads"])
+    assert reads[:2] == [("nodes", "Node", None, None), ("namespaces", "Namespace", None, None)]
+    assert [r[3] for r in reads if r[0] == "crds"] == list(objects.CRDS)
+    assert ("satellite_configuration", "LinstorSatelliteConfiguration", None,
+            INPUTS["satellite_configuration_name"]) in reads
+    assert [r[3] for r in reads if r[0] == "storage_classes"] == [sc["name"] for sc in INPUTS["storage_classes"]]
+    assert reads[-1] == ("release_namespace", "Namespace", None, INPUTS["namespace"])
+    # Every key it reads is one the cluster step takes (the operator's namespace is the render step's).
+    assert set(r[0] for r in reads) == set(plan.CLUSTER) - {"release"} | {"release_namespace"}
+
+
+def test_the_preflight_reads_no_namespace_list_when_the_role_creates_them_nor_its_own_when_absent():
+    claims = [{"name": "c", "namespace": "ml", "storage_class": "linstor-fast-cache", "size": "1Gi"}]
+    created = plan.plan(inputs(pvcs=claims, create_claim_namespaces=True), {})["cluster_reads"]
+    assert "namespaces" not in [r["key"] for r in created]
+    absent = [r["key"] for r in plan.plan(inputs(storage_nodes=[], state="absent"), {})["cluster_reads"]]
+    assert "namespaces" not in absent and "release_namespace" not in absent
+    assert "crds" in absent
+
+
+def test_the_inputs_step_names_what_verify_reads():
+    claims = [{"name": "a", "storage_class": "linstor-fast-cache", "size": "1Gi"},
+              {"name": "b", "namespace": "ml", "storage_class": "linstor-fast-cache", "size": "1Gi"}]
+    reads = _keys(plan.plan(inputs(pvcs=claims, create_claim_namespaces=True), {})["verify_reads"])
+    assert [r[1] for r in reads if r[0] == "objects"] == ["LinstorCluster", "LinstorSatelliteConfiguration",
+                                                          "LinstorSatellite"]
+    assert ("controller_service", "Service", INPUTS["namespace"], "linstor-controller") in reads
+    assert [r for r in reads if r[0] == "claims"] == [("claims", "PersistentVolumeClaim", "default", "a"),
+                                                      ("claims", "PersistentVolumeClaim", "ml", "b")]
+    assert set(r[0] for r in reads) <= set(plan.REPORT)

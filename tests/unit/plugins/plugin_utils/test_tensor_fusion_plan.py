@@ -247,3 +247,33 @@ def test_what_the_api_server_refuses_is_a_problem_with_no_secret_in_it():
     assert 'Secret "db" is invalid' in result["problems"][0]
     assert "pa55word-x" not in result["problems"][0]
     assert plan.plan(inputs(), None, {"dry_run": {"changed": False}})["problems"] == []
+
+
+def _reads(result, step):
+    return [(r["key"], r["kind"], r.get("namespace"), r.get("name")) for r in result["reads"][step]]
+
+
+def test_the_plan_names_what_each_step_reads_keyed_as_it_takes_them():
+    result = plan.plan(inputs(), None, {})
+    cluster = _reads(result, "cluster")
+    assert ("config_map", "ConfigMap", "tensor-fusion-sys", "tensor-fusion-sys-config") in cluster
+    assert ("cluster_crd", "CustomResourceDefinition", None, "tensorfusionclusters.tensor-fusion.ai") in cluster
+    assert ("greptime_claim", "PersistentVolumeClaim", "greptimedb",
+            "datanode-tensor-fusion-sys-greptimedb-standalone-0") in cluster
+    # What the preflight reads is what the cluster and render steps take (but the release, from Helm,
+    # the manifest and a hostPath volume's node).
+    keys = set(r[0] for r in cluster)
+    assert keys == set(plan.CLUSTER + plan.RENDER) - {"release", "manifest", "greptime_node"}
+    assert set(r[0] for r in _reads(result, "restart")) == set(plan.RESTART) - {"release", "config_map"}
+    verify = _reads(result, "verify")
+    assert set(r[0] for r in verify) == set(plan.REPORT) - {"release_after", "greptime_volume_after",
+                                                            "greptime_claim_after"}
+    assert ("cluster", "TensorFusionCluster", None, INPUTS["cluster_name"]) in verify
+
+
+def test_the_preflight_reads_greptimedb_only_when_it_is_in_the_cluster():
+    external = set(r[0] for r in _reads(plan.plan(inputs(greptimedb_mode="external", greptimedb_host="db.example.com"),
+                                                  None, {}), "cluster"))
+    assert not external & {"greptime_volume", "greptime_claim", "greptime_statefulset", "greptime_node"}
+    hostpath = _reads(plan.plan(inputs(greptimedb_volume_type="hostpath", greptimedb_node="gpu-a"), None, {}), "cluster")
+    assert ("greptime_node", "Node", None, "gpu-a") in hostpath
