@@ -1,0 +1,224 @@
+#!/usr/bin/env python
+"""The node layer (playbooks/prepare_nodes.yml) on fleets of 1, 4, 16 and 32 GPU hosts, each
+against Ansible's own floor on the same hosts, measured in one run.
+
+For each fleet size N, N GPU hosts and one NFS server are made fresh from the lab's image
+(podman containers on a network of their own, each GPU host with its loop-device cache disk, as
+lab/hosts.yml makes the lab's; an empty fact cache for them), then:
+
+  first converge   ansible-playbook playbooks/prepare_nodes.yml
+  re-run           the same again (changed=0 expected)
+  floor            a playbook of the same number of tasks per host as the re-run ran on a GPU host,
+                   each the cheapest of its kind: an `ansible.builtin.ping` for every task that ran
+                   a module on the host, an `ansible.builtin.assert` that is always true for every
+                   task that ran on the controller only (set_fact, assert, a plan action, ...), through
+                   the same connection (containers.podman.podman, pipelining), forks and interpreter:
+                   what Ansible itself costs for that much work on those hosts
+
+  re-run, Mitogen  the re-run once more under Mitogen's strategies (mitogen_free for the play that
+                   runs `free`, mitogen_linear for the other; the `podman` connection, which
+                   Mitogen replaces with its own): measured, not adopted unless it wins (see
+                   docs/performance.md)
+
+and the hosts are removed. Printed per size: the three times, re-run / floor, and the marginal
+cost per added GPU host (between this size and the previous one) of a first converge and of a
+re-run. Targets (issue: converge cost):
+  re-run / floor at 32 hosts                                        <= 2.0
+  marginal first-converge cost per added host (4 -> 32 hosts)        <= 1/4 of the one-host first converge
+Exits non-zero when a target is missed. Run through bench/run, or with the toolchain activated:
+  bench/fleet.py [sizes...]       (default: 1 4 16 32)
+The hosts share this machine's CPUs: what a real fleet does on N machines at once queues here, so
+the marginal cost per host is an upper bound of a real fleet's.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SIZES = (1, 4, 16, 32)
+TARGET_FLOOR_RATIO = 2.0
+TARGET_MARGINAL = 0.25
+# Actions that run on the controller only (no module goes to the host); any other action does.
+LOCAL_ACTIONS = {"set_fact", "assert", "debug", "fail", "meta", "include_tasks", "include_role", "import_tasks",
+                 "import_role", "include_vars", "add_host", "group_by", "set_stats", "pause"}
+# A network, subnet and backing-file directory of the benchmark's own: the lab (and a suite's
+# stages) may be up beside it; its containers are gpufleet-lab-fleet-*.
+EXTRA = ["-e", "lab_network=gpufleet-fleet", "-e", "lab_subnet=10.89.60.0/24",
+         "-e", "lab_state_dir=/var/tmp/gpufleet-fleet"]
+FACTS = Path(os.environ.get("ANSIBLE_CACHE_PLUGIN_CONNECTION", str(REPO / ".cache" / "facts")))
+
+
+def inventory(directory, size):
+    """A lab-like inventory of `size` GPU hosts (half in each zone) and one NFS server, with the
+    lab's group_vars (connection, roles' settings)."""
+    gpus = ["fleet-%02d" % i for i in range(1, size + 1)]
+    zones = {"zone_ucsd": {}, "zone_sdsu": {}}
+    for i, host in enumerate(gpus):
+        # ansible_host as the lab's group_vars template it, but literal: Mitogen's podman connection
+        # takes the variable untemplated.
+        zones["zone_ucsd" if i % 2 == 0 else "zone_sdsu"][host] = {"ip": "10.89.60.%d" % (11 + i),
+                                                                    "ansible_host": "gpufleet-lab-" + host}
+    data = {"all": {"children": {
+        "gpu_nodes": {"children": {zone: {"hosts": hosts} for zone, hosts in zones.items() if hosts}},
+        "nfs_servers": {"hosts": {"fleet-nfs": {"ip": "10.89.60.10", "ansible_host": "gpufleet-lab-fleet-nfs"}}},
+        "lab_containers": {"children": {"gpu_nodes": {}, "nfs_servers": {}}},
+    }}}
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    (directory / "hosts.yml").write_text(yaml.safe_dump(data, sort_keys=False))
+    (directory / "group_vars").symlink_to(REPO / "inventories" / "lab" / "group_vars")
+    return ["fleet-nfs"] + gpus
+
+
+def is_local(action):
+    name = action.rsplit(".", 1)[-1]
+    return name in LOCAL_ACTIONS or action.endswith("_plan")
+
+
+def playbook(inv, path, *args, check=True, env=None):
+    """Runs a playbook on the fleet with the JSON stdout callback (every run alike, with ansible.cfg's
+    other callbacks); returns its wall time and {host: {"local": n, "remote": n, "skipped": n, "changed": n}}."""
+    env = dict(os.environ, ANSIBLE_INVENTORY=str(inv), ANSIBLE_NOCOLOR="1", ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+               **(env or {}))
+    start = time.monotonic()
+    proc = subprocess.run(["ansible-playbook", str(path), *EXTRA, *args], cwd=str(REPO), env=env,
+                          capture_output=True, text=True, check=False)
+    elapsed = time.monotonic() - start
+    if not check:
+        return elapsed, {}
+    try:  # the JSON document starts at a line's start; profile_tasks' lines may come before or after it
+        start = 0 if proc.stdout.startswith("{") else proc.stdout.index("\n{") + 1
+        data = json.JSONDecoder().raw_decode(proc.stdout[start:])[0]
+    except ValueError:
+        data = {}
+    stats = data.get("stats") or {}
+    if proc.returncode != 0 or not stats or any(s.get("failures") or s.get("unreachable") for s in stats.values()):
+        sys.stderr.write(proc.stdout[-5000:] + proc.stderr[-2000:])
+        raise SystemExit("%s failed (exit %d)" % (path, proc.returncode))
+    counts = dict((host, {"local": 0, "remote": 0, "skipped": 0, "changed": s.get("changed", 0)})
+                  for host, s in stats.items())
+    for play in data.get("plays") or []:
+        for task in play.get("tasks") or []:
+            for host, result in (task.get("hosts") or {}).items():
+                kind = "skipped" if result.get("skipped") else "local" if is_local(result.get("action", "")) else "remote"
+                counts[host][kind] += 1
+    return elapsed, counts
+
+
+def mitogen_env(work):
+    """The environment and playbook of a Mitogen re-run: Mitogen's strategy plugins, and a copy of
+    prepare_nodes.yml whose `free` play uses mitogen_free (a play's own strategy wins over the
+    configured one)."""
+    import ansible_mitogen  # pylint: disable=import-outside-toplevel  # only for this variant
+    plugins = Path(ansible_mitogen.__file__).parent / "plugins" / "strategy"
+    text = (REPO / "playbooks" / "prepare_nodes.yml").read_text()
+    copy = work / "prepare_nodes_mitogen.yml"
+    copy.write_text(text.replace("strategy: ansible.builtin.free", "strategy: mitogen_free"))
+    return {"ANSIBLE_STRATEGY_PLUGINS": str(plugins), "ANSIBLE_STRATEGY": "mitogen_linear"}, copy
+
+
+def hosts(inv, state):
+    """lab/hosts.yml for the fleet's inventory: make the hosts, or remove them (never failing)."""
+    playbook(inv, REPO / "lab" / "hosts.yml", "-e", "lab_state=%s" % state, check=state == "present")
+
+
+def floor_playbook(path, remote, local):
+    tasks = [{"name": "ping %d" % i, "ansible.builtin.ping": None} for i in range(remote)]
+    tasks += [{"name": "no-op %d" % i, "ansible.builtin.assert": {"that": True, "quiet": True}} for i in range(local)]
+    plays = [{"name": "Ansible's floor: %d module and %d controller no-op tasks per host" % (remote, local),
+              "hosts": "nfs_servers:gpu_nodes", "gather_facts": False, "tasks": tasks}]
+    path.write_text("---\n" + yaml.safe_dump(plays, sort_keys=False))
+
+
+def measure(work, size):
+    inv = work / ("inventory-%d" % size)
+    names = inventory(inv, size)
+    try:
+        hosts(inv, "present")
+        for name in names:  # a new fleet has no cached facts
+            path = FACTS / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+        first, _counts = playbook(inv, REPO / "playbooks" / "prepare_nodes.yml")
+        rerun, counts = playbook(inv, REPO / "playbooks" / "prepare_nodes.yml")
+        gpu = [c for host, c in counts.items() if host != "fleet-nfs"]
+        remote, local, skipped = (max(c[k] for c in gpu) for k in ("remote", "local", "skipped"))
+        floor_playbook(work / "floor.yml", remote, local)
+        floor, _counts = playbook(inv, work / "floor.yml")
+        env, copy = mitogen_env(work)
+        try:
+            mitogen, mitogen_counts = playbook(inv, copy, "-e", "ansible_connection=podman", env=env)
+        except SystemExit as exc:  # measured where it works; a failure is reported, not fatal
+            sys.stderr.write("Mitogen re-run: %s\n" % exc)
+            mitogen, mitogen_counts = None, {}
+    finally:
+        hosts(inv, "absent")
+    return {"first": first, "rerun": rerun, "floor": floor, "changed": sum(c["changed"] for c in counts.values()),
+            "remote": remote, "local": local, "skipped": skipped, "mitogen": mitogen,
+            "mitogen_changed": sum(c["changed"] for c in mitogen_counts.values())}
+
+
+def main(argv):
+    sizes = tuple(int(a) for a in argv) or SIZES
+    work = Path(tempfile.mkdtemp(prefix="gpufleet-fleet-"))
+    results = {}
+    try:
+        for size in sizes:
+            results[size] = measure(work, size)
+            sys.stderr.write("fleet of %d: %s\n" % (size, results[size]))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print("playbooks/prepare_nodes.yml on fleets of GPU hosts (+1 NFS server), podman lab hosts, %d CPUs"
+          % os.cpu_count())
+    print("  %5s %14s %10s %10s %12s %18s %16s %16s" % ("hosts", "first converge", "re-run", "floor",
+                                                        "re-run/floor", "+host first (s)", "+host re-run (s)",
+                                                        "re-run, Mitogen"))
+    previous = None
+    for size, r in sorted(results.items()):
+        marginal = ("%18.2f %16.2f" % ((r["first"] - previous[1]["first"]) / (size - previous[0]),
+                                       (r["rerun"] - previous[1]["rerun"]) / (size - previous[0]))
+                    if previous else "%18s %16s" % ("", ""))
+        mitogen = "%9.1f s %4.2f" % (r["mitogen"], r["mitogen"] / r["floor"]) if r["mitogen"] else "%16s" % "failed"
+        print("  %5d %12.1f s %8.1f s %8.1f s %12.2f %s %s   (per GPU host: %d module, %d controller,"
+              " %d skipped tasks; changed=%d)"
+              % (size, r["first"], r["rerun"], r["floor"], r["rerun"] / r["floor"], marginal, mitogen,
+                 r["remote"], r["local"], r["skipped"], r["changed"]))
+        previous = (size, r)
+    missed = []
+    big = max(results)
+    ratio = results[big]["rerun"] / results[big]["floor"]
+    ok = ratio <= TARGET_FLOOR_RATIO
+    print("  re-run / floor at %d hosts: %.2f  target <= %.1f  %s" % (big, ratio, TARGET_FLOOR_RATIO,
+                                                                      "ok" if ok else "MISSED"))
+    if not ok:
+        missed.append("floor")
+    if 1 in results and len(results) > 2:
+        small = min(s for s in results if s > 1)
+        marginal = (results[big]["first"] - results[small]["first"]) / (big - small)
+        share = marginal / results[1]["first"]
+        ok = share <= TARGET_MARGINAL
+        print("  first converge per added host (%d -> %d): %.2f s = %.2f of the one-host converge (%.1f s)"
+              "  target <= %.2f  %s" % (small, big, marginal, share, results[1]["first"], TARGET_MARGINAL,
+                                        "ok" if ok else "MISSED"))
+        if not ok:
+            missed.append("marginal")
+    for size, r in results.items():
+        for name, changed in (("re-run", r["changed"]), ("Mitogen re-run", r["mitogen_changed"])):
+            if changed:
+                print("  %s on %d hosts changed %d tasks: not idempotent" % (name, size, changed))
+                missed.append("idempotence")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
