@@ -27,12 +27,17 @@ re-run. Targets (issue: converge cost):
   marginal first-converge cost per added host (4 -> 32 hosts)        <= 1/4 of the one-host first converge
 Exits non-zero when a target is missed. Run through bench/run, or with the toolchain activated:
   bench/fleet.py [sizes...]       (default: 1 4 16 32)
+  FLEET_CONNECTION=ssh bench/fleet.py ...
+                                  the same over ssh (lab/inventory-ssh: each host's sshd, the lab's
+                                  key pair, host keys checked, ControlPersist, pipelining), as a
+                                  production fleet is reached, instead of the lab's `podman exec`
 The hosts share this machine's CPUs: what a real fleet does on N machines at once queues here, so
 the marginal cost per host is an upper bound of a real fleet's.
 """
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -56,6 +61,9 @@ EXTRA = ["-e", "lab_network=gpufleet-fleet", "-e", "lab_subnet=10.89.60.0/24",
 FACTS = Path(os.environ.get("ANSIBLE_CACHE_PLUGIN_CONNECTION", str(REPO / ".cache" / "facts")))
 
 
+SSH = os.environ.get("FLEET_CONNECTION", "podman") == "ssh"
+
+
 def inventory(directory, size):
     """A lab-like inventory of `size` GPU hosts (half in each zone) and one NFS server, with the
     lab's group_vars (connection, roles' settings)."""
@@ -64,11 +72,14 @@ def inventory(directory, size):
     for i, host in enumerate(gpus):
         # ansible_host as the lab's group_vars template it, but literal: Mitogen's podman connection
         # takes the variable untemplated.
-        zones["zone_ucsd" if i % 2 == 0 else "zone_sdsu"][host] = {"ip": "10.89.60.%d" % (11 + i),
-                                                                    "ansible_host": "gpufleet-lab-" + host}
+        zone = zones["zone_ucsd" if i % 2 == 0 else "zone_sdsu"]
+        zone[host] = {"ip": "10.89.60.%d" % (11 + i), "ansible_host": "gpufleet-lab-" + host}
+        if SSH:  # lab/inventory-ssh's group_vars set it to the host's address
+            del zone[host]["ansible_host"]
     data = {"all": {"children": {
         "gpu_nodes": {"children": {zone: {"hosts": hosts} for zone, hosts in zones.items() if hosts}},
-        "nfs_servers": {"hosts": {"fleet-nfs": {"ip": "10.89.60.10", "ansible_host": "gpufleet-lab-fleet-nfs"}}},
+        "nfs_servers": {"hosts": {"fleet-nfs": dict({"ip": "10.89.60.10"},
+                                                    **({} if SSH else {"ansible_host": "gpufleet-lab-fleet-nfs"}))}},
         "lab_containers": {"children": {"gpu_nodes": {}, "nfs_servers": {}}},
     }}}
     shutil.rmtree(directory, ignore_errors=True)
@@ -78,20 +89,41 @@ def inventory(directory, size):
     return ["fleet-nfs"] + gpus
 
 
+def cpu_busy_seconds():
+    """Machine-wide busy CPU time (the controller, podman and the hosts' own processes alike)."""
+    with open("/proc/stat") as handle:
+        fields = [int(x) for x in handle.readline().split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def children_seconds():
+    """CPU time of this process's waited-for children: ansible-playbook, its workers and the podman
+    commands they run (the connection). What runs inside the hosts is podman's conmon's, not counted."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+CPU = {}
+
+
 def is_local(action):
     name = action.rsplit(".", 1)[-1]
     return name in LOCAL_ACTIONS or action.endswith("_plan")
 
 
-def playbook(inv, path, *args, check=True, env=None):
+def playbook(inv, path, *args, check=True, env=None, connection=True):
     """Runs a playbook on the fleet with the JSON stdout callback (every run alike, with ansible.cfg's
     other callbacks); returns its wall time and {host: {"local": n, "remote": n, "skipped": n, "changed": n}}."""
     env = dict(os.environ, ANSIBLE_INVENTORY=str(inv), ANSIBLE_NOCOLOR="1", ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
                **(env or {}))
-    start = time.monotonic()
+    if SSH and connection:  # the ssh inventory over the fleet's, and the lab's key without an agent
+        env["ANSIBLE_INVENTORY"] += "," + str(REPO / "lab" / "inventory-ssh")
+        args += ("-e", "ansible_ssh_private_key_file={{ lab_ssh_dir }}/id_ed25519")
+    start, machine, controller = time.monotonic(), cpu_busy_seconds(), children_seconds()
     proc = subprocess.run(["ansible-playbook", str(path), *EXTRA, *args], cwd=str(REPO), env=env,
                           capture_output=True, text=True, check=False)
     elapsed = time.monotonic() - start
+    CPU["last"] = {"controller": children_seconds() - controller, "machine": cpu_busy_seconds() - machine}
     if not check:
         return elapsed, {}
     try:  # the JSON document starts at a line's start; profile_tasks' lines may come before or after it
@@ -127,7 +159,7 @@ def mitogen_env(work):
 
 def hosts(inv, state):
     """lab/hosts.yml for the fleet's inventory: make the hosts, or remove them (never failing)."""
-    playbook(inv, REPO / "lab" / "hosts.yml", "-e", "lab_state=%s" % state, check=state == "present")
+    playbook(inv, REPO / "lab" / "hosts.yml", "-e", "lab_state=%s" % state, check=state == "present", connection=False)
 
 
 def floor_playbook(path, remote, local):
@@ -150,6 +182,7 @@ def measure(work, size):
             elif path.exists():
                 path.unlink()
         first, _counts = playbook(inv, REPO / "playbooks" / "prepare_nodes.yml")
+        first_cpu = CPU["last"]
         rerun, counts = playbook(inv, REPO / "playbooks" / "prepare_nodes.yml")
         gpu = [c for host, c in counts.items() if host != "fleet-nfs"]
         remote, local, skipped = (max(c[k] for c in gpu) for k in ("remote", "local", "skipped"))
@@ -157,14 +190,15 @@ def measure(work, size):
         floor, _counts = playbook(inv, work / "floor.yml")
         env, copy = mitogen_env(work)
         try:
-            mitogen, mitogen_counts = playbook(inv, copy, "-e", "ansible_connection=podman", env=env)
+            mitogen, mitogen_counts = playbook(inv, copy, "-e", "ansible_connection=%s" % ("ssh" if SSH else "podman"),
+                                               env=env)
         except SystemExit as exc:  # measured where it works; a failure is reported, not fatal
             sys.stderr.write("Mitogen re-run: %s\n" % exc)
             mitogen, mitogen_counts = None, {}
     finally:
         hosts(inv, "absent")
     return {"first": first, "rerun": rerun, "floor": floor, "changed": sum(c["changed"] for c in counts.values()),
-            "remote": remote, "local": local, "skipped": skipped, "mitogen": mitogen,
+            "remote": remote, "local": local, "skipped": skipped, "mitogen": mitogen, "first_cpu": first_cpu,
             "mitogen_changed": sum(c["changed"] for c in mitogen_counts.values())}
 
 
@@ -178,8 +212,8 @@ def main(argv):
             sys.stderr.write("fleet of %d: %s\n" % (size, results[size]))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print("playbooks/prepare_nodes.yml on fleets of GPU hosts (+1 NFS server), podman lab hosts, %d CPUs"
-          % os.cpu_count())
+    print("playbooks/prepare_nodes.yml on fleets of GPU hosts (+1 NFS server), podman lab hosts over %s, %d CPUs"
+          % ("ssh" if SSH else "podman exec", os.cpu_count()))
     print("  %5s %14s %10s %10s %12s %18s %16s %16s" % ("hosts", "first converge", "re-run", "floor",
                                                         "re-run/floor", "+host first (s)", "+host re-run (s)",
                                                         "re-run, Mitogen"))
@@ -194,6 +228,13 @@ def main(argv):
               % (size, r["first"], r["rerun"], r["floor"], r["rerun"] / r["floor"], marginal, mitogen,
                  r["remote"], r["local"], r["skipped"], r["changed"]))
         previous = (size, r)
+    # The hosts here are containers on this machine's CPUs: a first converge's work on N hosts queues
+    # on them, which a real fleet (each host its own CPUs) does not. Split out: the controller's CPU
+    # (ansible and the connection's podman commands) and the rest (the hosts' own work).
+    print("  first converge CPU (core-s): %s" % "; ".join(
+        "%d hosts: controller %.1f, hosts %.1f" % (size, r["first_cpu"]["controller"],
+                                                   r["first_cpu"]["machine"] - r["first_cpu"]["controller"])
+        for size, r in sorted(results.items())))
     missed = []
     big = max(results)
     ratio = results[big]["rerun"] / results[big]["floor"]
@@ -210,6 +251,11 @@ def main(argv):
         print("  first converge per added host (%d -> %d): %.2f s = %.2f of the one-host converge (%.1f s)"
               "  target <= %.2f  %s" % (small, big, marginal, share, results[1]["first"], TARGET_MARGINAL,
                                         "ok" if ok else "MISSED"))
+        controller = (results[big]["first_cpu"]["controller"] - results[small]["first_cpu"]["controller"]) / (big - small)
+        print("    of which the controller's CPU per added host: %.2f core-s (%.2f s on %d cores = %.2f of the one-host"
+              " converge: the cost per host where each host works on CPUs of its own)"
+              % (controller, controller / os.cpu_count(), os.cpu_count(),
+                 controller / os.cpu_count() / results[1]["first"]))
         if not ok:
             missed.append("marginal")
     for size, r in results.items():
