@@ -118,6 +118,7 @@ def playbook(inv, path, *args, check=True, env=None, connection=True):
                **(env or {}))
     if SSH and connection:  # the ssh inventory over the fleet's, and the lab's key without an agent
         env["ANSIBLE_INVENTORY"] += "," + str(REPO / "lab" / "inventory-ssh")
+        env["ANSIBLE_SSH_CONTROL_PATH_DIR"] = str(inv.parent / "ssh-control")
         args += ("-e", "ansible_ssh_private_key_file={{ lab_ssh_dir }}/id_ed25519")
     start, machine, controller = time.monotonic(), cpu_busy_seconds(), children_seconds()
     proc = subprocess.run(["ansible-playbook", str(path), *EXTRA, *args], cwd=str(REPO), env=env,
@@ -211,6 +212,10 @@ def main(argv):
             results[size] = measure(work, size)
             sys.stderr.write("fleet of %d: %s\n" % (size, results[size]))
     finally:
+        # The ControlPersist masters of the ssh runs: closed, not left to time out after their hosts.
+        for socket in sorted((work / "ssh-control").glob("*")):
+            subprocess.run(["ssh", "-O", "exit", "-o", "ControlPath=%s" % socket, "fleet"], capture_output=True,
+                           check=False)
         shutil.rmtree(work, ignore_errors=True)
     print("playbooks/prepare_nodes.yml on fleets of GPU hosts (+1 NFS server), podman lab hosts over %s, %d CPUs"
           % ("ssh" if SSH else "podman exec", os.cpu_count()))
