@@ -39,10 +39,13 @@ def sh(*args):
 def fresh_lab():
     sh("ansible-playbook", "lab/hosts.yml", "-e", "lab_state=absent")
     sh("ansible-playbook", "lab/hosts.yml")
-    # A new fleet has no cached facts: drop the lab hosts' entries (only theirs).
-    facts = FACTS
-    for host in ["nfs-1", "gpu-ucsd-1", "gpu-ucsd-2", "gpu-sdsu-1", "gpu-sdsu-2"]:
-        path = facts / host
+    drop_facts(["nfs-1", "gpu-ucsd-1", "gpu-ucsd-2", "gpu-sdsu-1", "gpu-sdsu-2"])
+
+
+def drop_facts(hosts):
+    """A new fleet has no cached facts: drop these hosts' entries of the fact cache (only theirs)."""
+    for host in hosts:
+        path = FACTS / host
         if path.is_file():
             path.unlink()
         elif path.is_dir():

@@ -47,6 +47,8 @@ from pathlib import Path
 
 import yaml
 
+from converge import cpu_busy_seconds, drop_facts  # bench/, this script's directory
+
 REPO = Path(__file__).resolve().parents[1]
 SIZES = (1, 4, 16, 32)
 TARGET_FLOOR_RATIO = 2.0
@@ -58,7 +60,6 @@ LOCAL_ACTIONS = {"set_fact", "assert", "debug", "fail", "meta", "include_tasks",
 # stages) may be up beside it; its containers are gpufleet-lab-fleet-*.
 EXTRA = ["-e", "lab_network=gpufleet-fleet", "-e", "lab_subnet=10.89.60.0/24",
          "-e", "lab_state_dir=/var/tmp/gpufleet-fleet"]
-FACTS = Path(os.environ.get("ANSIBLE_CACHE_PLUGIN_CONNECTION", str(REPO / ".cache" / "facts")))
 
 
 SSH = os.environ.get("FLEET_CONNECTION", "podman") == "ssh"
@@ -87,13 +88,6 @@ def inventory(directory, size):
     (directory / "hosts.yml").write_text(yaml.safe_dump(data, sort_keys=False))
     (directory / "group_vars").symlink_to(REPO / "inventories" / "lab" / "group_vars")
     return ["fleet-nfs"] + gpus
-
-
-def cpu_busy_seconds():
-    """Machine-wide busy CPU time (the controller, podman and the hosts' own processes alike)."""
-    with open("/proc/stat") as handle:
-        fields = [int(x) for x in handle.readline().split()[1:]]
-    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def children_seconds():
@@ -176,12 +170,7 @@ def measure(work, size):
     names = inventory(inv, size)
     try:
         hosts(inv, "present")
-        for name in names:  # a new fleet has no cached facts
-            path = FACTS / name
-            if path.is_dir():
-                shutil.rmtree(path)
-            elif path.exists():
-                path.unlink()
+        drop_facts(names)
         first, _counts = playbook(inv, REPO / "playbooks" / "prepare_nodes.yml")
         first_cpu = CPU["last"]
         rerun, counts = playbook(inv, REPO / "playbooks" / "prepare_nodes.yml")

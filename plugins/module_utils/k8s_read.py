@@ -74,25 +74,37 @@ def _plain(_client, data):
     return data
 
 
+class QueryError(Exception):
+    """A query of ``find_all`` failed: the message names the query and says why."""
+
+    def __init__(self, query, error):
+        where = "/".join(x for x in (query.get("namespace"), query.get("name")) if x)
+        super(QueryError, self).__init__("reading %s %s%s: %s" % (
+            query.get("api_version") or "v1", query.get("kind"), " " + where if where else "", error))
+
+
 def find_all(find, queries):
     """Runs every query through ``find`` (kubernetes.core's ``K8sService.find``, or any callable
     with its keyword arguments and result) and gathers the results by each query's ``key``.
 
     Queries sharing a key add up: their resources are concatenated in query order and the key's
     ``api_found`` is true when any of them found its API. Returns ``(resources, api_found)``, two
-    dicts keyed like the queries."""
+    dicts keyed like the queries. A query that raises becomes a ``QueryError`` naming it."""
     resources = {}
     api_found = {}
     for query in queries:
         key = query["key"]
-        found = find(
-            query["kind"],
-            query.get("api_version") or "v1",
-            name=query.get("name"),
-            namespace=query.get("namespace"),
-            label_selectors=query.get("label_selectors") or [],
-            field_selectors=query.get("field_selectors") or [],
-        )
+        try:
+            found = find(
+                query["kind"],
+                query.get("api_version") or "v1",
+                name=query.get("name"),
+                namespace=query.get("namespace"),
+                label_selectors=query.get("label_selectors") or [],
+                field_selectors=query.get("field_selectors") or [],
+            )
+        except Exception as exc:  # the client raises many types; each becomes one message naming the query
+            raise QueryError(query, exc)
         resources.setdefault(key, []).extend(found.get("resources") or [])
         api_found[key] = api_found.get(key, False) or bool(found.get("api_found"))
     return resources, api_found

@@ -118,7 +118,7 @@ from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import 
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.service import K8sService
-from ansible_collections.gpufleet.cluster.plugins.module_utils.k8s_read import find_all
+from ansible_collections.gpufleet.cluster.plugins.module_utils.k8s_read import QueryError, find_all
 
 QUERY = dict(
     key=dict(type="str", required=True, no_log=False),
@@ -139,25 +139,14 @@ def argspec():
 
 def main():
     module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argspec(), supports_check_mode=True)
-    current = {}
-
-    def find(kind, api_version, **kwargs):
-        current.update(kind=kind, api_version=api_version, **kwargs)
-        return service.find(kind, api_version, **kwargs)
-
     try:
         service = K8sService(get_api_client(module=module), module)
-        resources, api_found = find_all(find, module.params["queries"])
+        resources, api_found = find_all(service.find, module.params["queries"])
     except CoreException as exc:
-        module.fail_from_exception(CoreException("reading %s: %s" % (_describe(current), exc)))
+        module.fail_from_exception(exc)
+    except QueryError as exc:
+        module.fail_json(msg=str(exc))
     module.exit_json(changed=False, resources=resources, api_found=api_found)
-
-
-def _describe(query):
-    if not query:
-        return "the cluster"
-    where = "/".join(x for x in (query.get("namespace"), query.get("name")) if x)
-    return "%s %s%s" % (query.get("api_version"), query.get("kind"), " " + where if where else "")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import pytest
 from ansible_collections.gpufleet.cluster.plugins.module_utils.k8s_read import (
     RESOURCES,
     ReadError,
+    QueryError,
     find_all,
     list_all,
     read_inventory,
@@ -128,3 +129,11 @@ def test_find_all_with_no_query_reads_nothing():
     find = FakeFind({})
     assert find_all(find, []) == ({}, {})
     assert find.calls == []
+
+
+def test_find_all_names_the_query_that_failed():
+    def find(kind, api_version, **kwargs):
+        raise RuntimeError("Forbidden")
+
+    with pytest.raises(QueryError, match=r"^reading v1 Service ns/svc: Forbidden$"):
+        find_all(find, [{"key": "svc", "kind": "Service", "namespace": "ns", "name": "svc"}])
