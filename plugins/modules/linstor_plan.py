@@ -47,6 +47,7 @@ options:
       - "C(fio_done), C(fio_pods), C(fio_log) (the benchmark Job's wait, pods and log): RV(benchmark)."
       - "C(release_after), C(objects), C(controller_service), C(controller), C(storage_classes_after), C(claims),
         C(pods), C(pvs), C(benchmark) (what verify read): RV(report_section), RV(summary_lines)."
+      - "C(failure) (the error message of the helm task, whose result C(no_log) hid): RV(failure_message)."
       - Objects are given as a list of k8s_info resources.
     type: dict
     default: {}
@@ -75,6 +76,10 @@ problems:
   returned: always
   type: list
   elements: str
+chart_values_redacted:
+  description: C(linstor_chart_values) with every credential replaced by C(<redacted>) (what a task may show).
+  returned: when the variables have no problem
+  type: dict
 cluster_object:
   description: The LinstorCluster (satellite placement, tolerations, C(linstor_cluster_spec) merged over them).
   returned: when the variables have no problem
@@ -182,4 +187,9 @@ summary_lines:
   returned: when the objects verify reads are in O(observed)
   type: list
   elements: str
+failure_message:
+  description: O(observed.failure) with every credential of C(linstor_chart_values) (and its base64 form) replaced by
+    C(<redacted>).
+  returned: when C(failure) is in O(observed)
+  type: str
 """

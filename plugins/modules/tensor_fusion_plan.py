@@ -55,6 +55,8 @@ options:
       - "Read to report (they give RV(report_section) and RV(blocked)): C(release_after), C(greptime_volume_after),
         C(greptime_claim_after), C(alertmanager_claims), C(statefulsets), C(cluster) (the role's
         TensorFusionCluster), C(chart_cluster) (one the chart made)."
+      - "The error message of a task that carried the chart values, whose result C(no_log) hid: C(failure) (it gives
+        RV(failure_message))."
       - Objects are given as a k8s_info result's C(resources) (a list) or as one object.
     type: dict
     default: {}
@@ -127,6 +129,12 @@ chart_values:
   description: The chart values (they hold the GreptimeDB password and the AlertManager configuration).
   returned: when O(chart_defaults) is given and there is no problem
   type: dict
+chart_values_redacted:
+  description:
+    - RV(chart_values) with every credential replaced by C(<redacted>) (by key name, a URL with user information, a
+      receiver URL that is the secret itself), which is what a task may show.
+  returned: when O(chart_defaults) is given and there is no problem
+  type: dict
 rebind:
   description:
     - What to do with GreptimeDB's existing volume so that its claim binds it, C(action) one of C(none), C(rebind)
@@ -176,4 +184,8 @@ report_section:
   description: The tensor_fusion section of the validation report (tables, problems with a severity, notes).
   returned: when the objects read to report are in O(observed)
   type: dict
+failure_message:
+  description: O(observed.failure) with every credential the role was given (and its base64 form) replaced by C(<redacted>).
+  returned: when C(failure) is in O(observed)
+  type: str
 """

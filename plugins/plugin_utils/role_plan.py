@@ -62,9 +62,15 @@ def release_values(release):
     return values if isinstance(values, dict) else {}
 
 
+# What a report or an output may show of a Helm release: kubernetes.core.helm_info's status also
+# holds the values (under two names), the rendered manifest (the chart's Secrets and ConfigMaps,
+# whatever credentials they carry), the notes and the hooks.
+RELEASE_FIELDS = ("name", "namespace", "revision", "status", "chart", "app_version", "updated")
+
+
 def release_summary(release):
-    """A Helm release's status without its values (both names), for reports and output."""
-    return dict((k, v) for k, v in (release or {}).items() if k not in ("values", "release_values"))
+    """A Helm release's status without its values, manifest, notes or hooks, for reports and output."""
+    return dict((k, v) for k, v in (release or {}).items() if k in RELEASE_FIELDS)
 
 
 def unprefixed(role, values):

@@ -86,6 +86,11 @@ def ee_inventory(podman_inventory, dest, vault_password_file):
     return dest
 
 
+# The lab's vaulted credential (the telemetry collectors' MongoDB URI), as the inventory holds it.
+LAB_MONGODB_URI = yaml.safe_load((REPO / "inventories" / "lab" / "group_vars" / "k8s_control" / "gpu_telemetry_vault.yml")
+                                 .read_text())["vault_gpu_telemetry_mongodb_uri"]
+
+
 def lab_ssh_dir():
     """The lab's key pair (lab/hosts.yml makes it; inventories/lab names it lab_ssh_dir)."""
     return Path(os.environ.get("GPUFLEET_CACHE", Path.home() / ".cache" / "gpufleet")) / "lab-ssh"
@@ -287,9 +292,18 @@ def test_site_converges_in_the_ee(awx, navigator):
             "gpufleet.cluster.pv_affinity_info", "gpufleet.cluster.model_storage_info"} <= modules_ok, modules_ok
     job_env = (first.private_data_dir / "artifacts" / "job" / "env.list").read_text()
     assert "KUBECONFIG" not in job_env and "K8S_AUTH_HOST" in job_env, job_env
-    # The vaulted value was needed and read (the telemetry secret holds it); nothing leaked.
-    assert awx.credentials["vault"]["vault_password"] not in first.stdout
-    assert awx.credentials["kubernetes"]["bearer_token"] not in first.stdout
+    # The vaulted value was needed and read (the telemetry secret holds it); nothing leaked: not in
+    # the job's output, not in any job event AWX would store (each task's result, at the job's
+    # verbosity), not in the report.
+    planted = {"vault password": awx.credentials["vault"]["vault_password"],
+               "Kubernetes token": awx.credentials["kubernetes"]["bearer_token"],
+               "vaulted MongoDB URI": LAB_MONGODB_URI, "its password": LAB_MONGODB_URI.split(":")[2].split("@")[0]}
+    events = sorted((first.private_data_dir / "artifacts" / "job" / "job_events").glob("*.json"))
+    assert len(events) > 100, len(events)
+    for what, secret in planted.items():
+        assert secret not in first.stdout, what
+        assert not [e.name for e in events if secret in e.read_text()], what
+        assert not [f.name for f in report.iterdir() if f.is_file() and secret in f.read_text(errors="replace")], what
 
     # The second run, the idempotency check, is the operator's: ansible-navigator with the
     # command docs/execution-environment.md gives, from a checkout, over ssh with an agent's key,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import os
 import re
@@ -223,3 +225,26 @@ def assert_nothing_changed(before, after):
     deleted = sorted(set(before) - set(after))
     changed = sorted(k for k in set(before) & set(after) if before[k] != after[k])
     assert not (created or deleted or changed), "created %s, deleted %s, changed %s" % (created, deleted, changed)
+
+
+def config_maps_holding(cluster, text):
+    """namespace/name of every ConfigMap of the cluster whose data holds text."""
+    found = []
+    for item in cluster.core.list_config_map_for_all_namespaces().items:
+        data = dict(item.data or {}, **dict((k, str(v)) for k, v in (item.binary_data or {}).items()))
+        if any(text in str(value) for value in data.values()):
+            found.append("%s/%s" % (item.metadata.namespace, item.metadata.name))
+    return sorted(found)
+
+
+def helm_records_holding(cluster, text):
+    """namespace/name of every Helm release record (Secrets of type helm.sh/release.v1) whose decoded
+    release (values, manifest, notes, hooks) holds text."""
+    found = []
+    for item in cluster.core.list_secret_for_all_namespaces(field_selector="type=helm.sh/release.v1").items:
+        record = base64.b64decode(base64.b64decode((item.data or {}).get("release", "")))
+        if record[:2] == b"\x1f\x8b":
+            record = gzip.decompress(record)
+        if text in record.decode("utf-8", "replace"):
+            found.append("%s/%s" % (item.metadata.namespace, item.metadata.name))
+    return sorted(found)

@@ -25,7 +25,7 @@ import pytest
 from kubernetes import client, config, watch
 from kubernetes.client.rest import ApiException
 
-from cluster_helpers import REPO, wait_for
+from cluster_helpers import REPO, config_maps_holding, helm_records_holding, wait_for
 
 pytestmark = pytest.mark.cluster
 
@@ -322,8 +322,11 @@ def test_objects_carry_the_seed_settings(telemetry):
     assert (ref.name, ref.key) == ("%s-credentials" % RELEASE, "MONGODB_URI")
     secret = telemetry.core.read_namespaced_secret(ref.name, ns)
     assert base64.b64decode(secret.data["MONGODB_URI"]).decode() == URI
-    # The URI is in the Secret only, not in the release's values.
+    # The URI is in the Secret only: not in the release's values, nor anywhere in any release record
+    # (values, manifest, hooks) or ConfigMap of the cluster.
     _no_secret_in(telemetry.helm("get", "values", RELEASE, "--all", "--output", "json"))
+    for planted in SECRETS:
+        assert config_maps_holding(telemetry.cluster, planted) == [] and helm_records_holding(telemetry.cluster, planted) == [], planted
 
 
 def test_network_policies_and_disruption_budgets(telemetry):

@@ -108,6 +108,25 @@ GROUPS = {
         "tensor_fusion_chart_values sets controller.replicaCount, which the role sets from "
         "tensor_fusion_controller_replicas: set that instead",
     ]),
+    # Credentials the chart 1.8.7 renders where the built-in 'view' role reads them (a ConfigMap, the
+    # controller's pod spec), not accepted by name; and an acceptance naming what holds none.
+    "credentials-outside-secrets": ({
+        "tensor_fusion_alertmanager_config": {
+            "global": {"smtp_auth_password": "t-tf-n0t-a-real-secret"},
+            "receivers": [{"name": "hook", "webhook_configs": [{"url": "https://hooks.example.com/t-tf-n0t-a-real-secret"}]}],
+            "route": {"receiver": "hook"}},
+        "tensor_fusion_chart_values": {"agent": {"enrollToken": "t-tf-n0t-a-real-secret"}},
+        "tensor_fusion_credentials_outside_secrets": ["greptime.password"],
+    }, [
+        "tensor_fusion_chart_values (chart value agent.enrollToken) would put a credential (agent.enrollToken; the value "
+        "is not shown) in the env of the controller Deployment's cluster-agent container (its pod spec)",
+        "tensor_fusion_alertmanager_config (chart value alert.alertManagerConfig) would put a credential "
+        "(alert.alertManagerConfig.global.smtp_auth_password, alert.alertManagerConfig.receivers[0].webhook_configs[0].url; "
+        "the value is not shown) in the ConfigMap tensor-fusion-sys-alert-manager-config",
+        "(tensor_fusion_alertmanager_mode: existing with tensor_fusion_alertmanager_address), or add "
+        "'alert.alertManagerConfig' to tensor_fusion_credentials_outside_secrets to accept it",
+        "tensor_fusion_credentials_outside_secrets names 'greptime.password', but no credential would be rendered there",
+    ]),
     "unknown-profile": ({"tensor_fusion_profile": "prod"}, [
         "tensor_fusion_profile", "prod", "testing, production",
     ]),

@@ -20,7 +20,7 @@ __metaclass__ = type
 import json
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils import checks, linstor
-from ansible_collections.gpufleet.cluster.plugins.plugin_utils import dry_run
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils import dry_run, redaction
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.linstor import inputs as li_inputs
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.linstor import objects as li_objects
 
@@ -31,7 +31,10 @@ DRY_RUN = ("dry_run",)
 BENCHMARK = ("fio_done", "fio_pods", "fio_log")
 REPORT = ("release_after", "objects", "controller_service", "controller", "storage_classes_after", "claims", "pods",
           "pvs", "benchmark")
-OBSERVED = tuple(sorted(set(CLUSTER + RENDER + DRY_RUN + BENCHMARK + REPORT)))
+# The error message of the helm task, whose result no_log hid (linstor_chart_values may hold a
+# registry token or a passphrase).
+FAILURE = ("failure",)
+OBSERVED = tuple(sorted(set(CLUSTER + RENDER + DRY_RUN + BENCHMARK + REPORT + FAILURE)))
 DOC = "docs/storage.md"
 
 
@@ -227,6 +230,8 @@ def plan(inputs, observed, check_mode=False):
     result = _inputs_step(inputs)
     if result["problems"]:
         return result
+    # What a task may show of linstor_chart_values: every credential replaced by <redacted>.
+    result["chart_values_redacted"] = redaction.redact(inputs.get("chart_values") or {})
     if all(key in observed for key in CLUSTER):
         step = _cluster_step(inputs, observed)
         result["problems"].extend(step.pop("problems"))
@@ -234,11 +239,13 @@ def plan(inputs, observed, check_mode=False):
         if all(key in observed for key in RENDER):
             result.update(_render_step(inputs, result, observed))
     if "dry_run" in observed:
-        problem = dry_run.refusal_problem(observed["dry_run"], [], DOC)
+        problem = dry_run.refusal_problem(observed["dry_run"], redaction.secret_values(inputs.get("chart_values")), DOC)
         if problem:
             result["problems"].append(problem)
     if all(key in observed for key in BENCHMARK):
         result.update(_benchmark_step(inputs, observed))
     if all(key in observed for key in REPORT):
         result.update(_report_step(inputs, observed, check_mode))
+    if "failure" in observed:
+        result["failure_message"] = redaction.scrub(observed["failure"], redaction.secret_values(inputs.get("chart_values")))
     return result

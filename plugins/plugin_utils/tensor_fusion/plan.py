@@ -23,13 +23,14 @@ __metaclass__ = type
 import json
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils import volume_binding
-from ansible_collections.gpufleet.cluster.plugins.plugin_utils import dry_run
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils import dry_run, redaction
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.role_plan import first_object, release_summary, release_values
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion import credentials as tf_credentials
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion import inputs as tf_inputs
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion import objects as tf_objects
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion import values as tf_values
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion.chart import (
-    GREPTIME_CLAIM, GREPTIME_NAMESPACE, NAMESPACE, RESTART_ANNOTATION, var)
+    GREPTIME_CLAIM, GREPTIME_NAMESPACE, NAMESPACE, RELEASE, RESTART_ANNOTATION, var)
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion.report import report_section
 
 OWNER_LABELS = {volume_binding.MANAGED_BY: "gpufleet.cluster.tensor_fusion"}
@@ -44,9 +45,19 @@ REPORT = ("release_after", "greptime_volume_after", "greptime_claim_after", "ale
 RENDER = ("manifest", "release_namespace", "greptime_namespace", "cluster_crd")
 # The registered result of that dry run.
 DRY_RUN = ("dry_run",)
-OBSERVED = tuple(sorted(set(CLUSTER + RESTART + REPORT + RENDER + DRY_RUN)))
+# The error message of a task that carried the chart values (no_log hid its result).
+FAILURE = ("failure",)
+OBSERVED = tuple(sorted(set(CLUSTER + RESTART + REPORT + RENDER + DRY_RUN + FAILURE)))
 # What the user gave that may be a secret: never in a message.
 SECRETS = ("greptimedb_password", "alertmanager_config", "chart_values")
+
+
+def credential_problems(s):
+    """Credentials the chart would render outside a Secret and the user did not accept by name
+    (credentials.py). The variables alone decide (the chart's own defaults are not the user's), so
+    the first plan, before anything is read, refuses them."""
+    values = tf_values.chart_values(s, {})
+    return tf_credentials.problems(values, s.get("credentials_outside_secrets"), RELEASE)
 
 
 def chart_problem(defaults, chart_ref, chart_version):
@@ -179,6 +190,8 @@ def plan(inputs, chart_defaults=None, observed=None, check_mode=False, chart=Non
     observed = observed or {}
     s = tf_inputs.settings(inputs)
     result = {"settings": s, "problems": tf_inputs.problems(s)}
+    if not result["problems"]:
+        result["problems"] = credential_problems(s)
     if result["problems"]:
         return result
     result["cluster_object"] = tf_objects.cluster_resource(s)
@@ -192,6 +205,8 @@ def plan(inputs, chart_defaults=None, observed=None, check_mode=False, chart=Non
             result["problems"].append(problem)
             return result
         values = result["chart_values"] = tf_values.chart_values(s, chart_defaults)
+        # What a task may show of them: every credential replaced by <redacted>.
+        result["chart_values_redacted"] = redaction.redact(values)
     if all(key in observed for key in CLUSTER):
         step = _cluster_step(s, values, observed, check_mode)
         result["problems"].extend(step.pop("problems"))
@@ -206,4 +221,7 @@ def plan(inputs, chart_defaults=None, observed=None, check_mode=False, chart=Non
         result["restart_hash"] = _restart_step(observed)
     if all(key in observed for key in REPORT):
         result.update(_report_step(s, observed, check_mode))
+    if "failure" in observed:
+        secrets = redaction.secret_values(tf_values.chart_values(s, {})) + [s.get("greptimedb_password")]
+        result["failure_message"] = redaction.scrub(observed["failure"], secrets)
     return result

@@ -21,7 +21,9 @@ def test_release_values_prefers_the_current_name(release, expected):
     assert release_values(release) == expected
 
 
-def test_release_summary_drops_the_values_under_both_names():
-    release = {"status": "deployed", "revision": 3, "values": {"password": "s"}, "release_values": {"password": "s"}}
-    assert release_summary(release) == {"status": "deployed", "revision": 3}
+def test_release_summary_keeps_no_values_manifest_notes_or_hooks():
+    release = {"status": "deployed", "revision": 3, "name": "r", "chart": "c-1.0", "values": {"password": "s"},
+               "release_values": {"password": "s"}, "manifest": "kind: Secret\ndata: {password: cw==}",
+               "notes": "token s", "hooks": [{"manifest": "s"}], "anything_new": "s"}
+    assert release_summary(release) == {"status": "deployed", "revision": 3, "name": "r", "chart": "c-1.0"}
     assert release_summary(None) == {}

@@ -161,7 +161,7 @@ def test_hypervisors_restart_only_when_progressive_migration_is_switched_on(char
 def test_the_changed_paths_name_no_value(chart_defaults):
     secret = "s3cr3t-token"
     result = plan.plan(inputs(greptimedb_mode="cloud", greptimedb_host="x.greptime.cloud", greptimedb_port=5001,
-                              greptimedb_password=secret), chart_defaults,
+                              greptimedb_password=secret, credentials_outside_secrets=["greptime.password"]), chart_defaults,
                        dict(NOTHING_YET, release={"status": "deployed", "release_values": {"greptime": {"password": "old"}}}))
     assert "greptime.password" in result["changed_paths"]
     assert secret not in repr(result["changed_paths"]) and secret not in repr(result["problems"])
@@ -198,8 +198,8 @@ def test_the_report_step_says_why_a_claim_can_never_bind_and_builds_the_section(
 
 
 def test_observed_names_are_the_steps_names():
-    assert set(plan.OBSERVED) == set(plan.CLUSTER + plan.RESTART + plan.REPORT + plan.RENDER + plan.DRY_RUN)
-    assert len(plan.OBSERVED) == 20
+    assert set(plan.OBSERVED) == set(plan.CLUSTER + plan.RESTART + plan.REPORT + plan.RENDER + plan.DRY_RUN + plan.FAILURE)
+    assert len(plan.OBSERVED) == 21
 
 
 RENDERED = """
@@ -240,7 +240,7 @@ def test_an_upgrade_dry_runs_everything_the_chart_and_the_role_write(chart_defau
 def test_what_the_api_server_refuses_is_a_problem_with_no_secret_in_it():
     status = ('{"kind":"Status","message":"Secret \\\\"db\\\\" is invalid: data: Invalid value: \\\\"pa55word-x\\\\""}')
     result = plan.plan(inputs(greptimedb_mode="cloud", greptimedb_host="x.greptime.cloud", greptimedb_port=5001,
-                              greptimedb_password="pa55word-x"),
+                              greptimedb_password="pa55word-x", credentials_outside_secrets=["greptime.password"]),
                        None, {"dry_run": {"failed": True, "msg": "Failed to create object: b'%s'" % status}})
     assert len(result["problems"]) == 1
     assert "the API server refuses what the chart and the role would write" in result["problems"][0]
