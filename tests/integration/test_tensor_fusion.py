@@ -253,6 +253,33 @@ def test_check_mode_changes_nothing(cluster, base_vars, installed):
     assert _versions(cluster) == before
 
 
+def test_an_accepted_receiver_credential_is_only_in_the_configmap_the_chart_renders_and_never_in_any_output(
+        cluster, base_vars, installed):
+    """The in-chart AlertManager with a receiver credential accepted by name: the run at -vvv --diff
+    shows the values with the credential redacted; the credential is in the one ConfigMap upstream's
+    chart renders it into (as docs/security.md says) and in Helm's release record (a Secret), in no
+    other ConfigMap, and in no output."""
+    token = "t-tf-hook-t0ken-" + os.urandom(4).hex()
+    config = {"global": {"smtp_auth_password": token + "-smtp"},
+              "receivers": [{"name": "hook", "webhook_configs": [{"url": "https://hooks.example.com/" + token}]}],
+              "route": {"receiver": "hook"}}
+    variables = {**base_vars, "tensor_fusion_alertmanager_config": config,
+                 "tensor_fusion_credentials_outside_secrets": ["alert.alertManagerConfig"]}
+    try:
+        run = play(cluster, variables, playbook=PLAYBOOK, args=("-vvv", "--diff"))
+        assert run.rc == 0, run.out[-6000:]
+        assert token not in run.out
+        assert "'url': '<redacted>'" in run.out or '"url": "<redacted>"' in run.out, "-v shows the values, redacted"
+        assert config_maps_holding(cluster, token) == [NAMESPACE + "/" + RELEASE + "-alert-manager-config"]
+        assert helm_records_holding(cluster, token), "Helm keeps the values in its release Secret"
+        again = play(cluster, variables, playbook=PLAYBOOK, args=("-v",))
+        assert again.rc == 0 and again.changed == 0 and token not in again.out, again.out[-4000:]
+    finally:
+        restored = play(cluster, base_vars, playbook=PLAYBOOK)
+        assert restored.rc == 0, restored.out[-4000:]
+    assert config_maps_holding(cluster, token) == []
+
+
 def test_a_new_source_for_the_existing_greptimedb_volume_is_refused_before_any_change(cluster, base_vars, installed):
     """A PersistentVolume's source is immutable: the preflight says so (naming the variables,
     both values and the way out) instead of the API server refusing the patch mid-run."""
@@ -473,33 +500,6 @@ def test_a_change_the_api_server_forbids_is_refused_by_the_dry_run_before_helm_r
     # The same variables as the release's pass the dry run and change nothing.
     again = play(cluster, variables, playbook=PLAYBOOK)
     assert again.rc == 0 and again.changed == 0, again.out[-4000:]
-
-
-def test_an_accepted_receiver_credential_is_only_in_the_configmap_the_chart_renders_and_never_in_any_output(
-        cluster, base_vars, installed):
-    """The in-chart AlertManager with a receiver credential accepted by name: the run at -vvv --diff
-    shows the values with the credential redacted; the credential is in the one ConfigMap upstream's
-    chart renders it into (as docs/security.md says) and in Helm's release record (a Secret), in no
-    other ConfigMap, and in no output."""
-    token = "t-tf-hook-t0ken-" + os.urandom(4).hex()
-    config = {"global": {"smtp_auth_password": token + "-smtp"},
-              "receivers": [{"name": "hook", "webhook_configs": [{"url": "https://hooks.example.com/" + token}]}],
-              "route": {"receiver": "hook"}}
-    variables = {**base_vars, "tensor_fusion_alertmanager_config": config,
-                 "tensor_fusion_credentials_outside_secrets": ["alert.alertManagerConfig"]}
-    try:
-        run = play(cluster, variables, playbook=PLAYBOOK, args=("-vvv", "--diff"))
-        assert run.rc == 0, run.out[-6000:]
-        assert token not in run.out
-        assert "'url': '<redacted>'" in run.out or '"url": "<redacted>"' in run.out, "-v shows the values, redacted"
-        assert config_maps_holding(cluster, token) == [NAMESPACE + "/" + RELEASE + "-alert-manager-config"]
-        assert helm_records_holding(cluster, token), "Helm keeps the values in its release Secret"
-        again = play(cluster, variables, playbook=PLAYBOOK, args=("-v",))
-        assert again.rc == 0 and again.changed == 0 and token not in again.out, again.out[-4000:]
-    finally:
-        restored = play(cluster, base_vars, playbook=PLAYBOOK)
-        assert restored.rc == 0, restored.out[-4000:]
-    assert config_maps_holding(cluster, token) == []
 
 
 def test_cloud_greptimedb_and_an_existing_alertmanager_keep_the_password_out_of_every_output(cluster, base_vars, installed):
