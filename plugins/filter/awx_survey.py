@@ -13,22 +13,22 @@ from ansible_collections.gpufleet.cluster.plugins.module_utils import awx_survey
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.plain import plain_filters
 
 
-def _build(roles, name, description, exclude, overrides):
+def _build(roles, name, description, ask, overrides, choices):
     if not isinstance(roles, dict):
         raise AnsibleFilterError("awx_survey_spec: expected a dict of role name -> argument spec options, got %s"
                                  % type(roles).__name__)
     try:
-        return awx_survey.survey(roles, name, description, exclude, overrides)
+        return awx_survey.survey(roles, name, description, ask, overrides, choices)
     except (awx_survey.SurveyError, AttributeError, TypeError) as exc:
         raise AnsibleFilterError("awx_survey_spec for %r: %s" % (name, exc))
 
 
-def awx_survey_spec(roles, name, description="", exclude=None, overrides=None):
-    return _build(roles, name, description, exclude, overrides)["survey"]
+def awx_survey_spec(roles, name, description="", ask=None, overrides=None, choices=None):
+    return _build(roles, name, description, ask, overrides, choices)["survey"]
 
 
-def awx_survey_skipped(roles, name="", exclude=None, overrides=None):
-    return _build(roles, name, "", exclude, overrides)["skipped"]
+def awx_survey_skipped(roles, name="", ask=None, overrides=None, choices=None):
+    return _build(roles, name, "", ask, overrides, choices)["skipped"]
 
 
 class FilterModule(object):

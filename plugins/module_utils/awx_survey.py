@@ -56,7 +56,68 @@ _YAML_IMPLICIT = re.compile(r"""^(?:
 
 
 class SurveyError(ValueError):
-    """A survey that cannot be made as asked (an override or exclusion that names nothing)."""
+    """A survey that cannot be made as asked (a variable it may not or cannot ask, an override or a
+    list of choices that names nothing)."""
+
+
+# What a launcher never chooses: the job template's admin fixes it (the template's extra vars, the
+# inventory, a credential) or lists the values a launcher may pick (the template's survey_choices).
+# By the option's name, in this order; a secret or a path type first.
+_ADMIN_ONLY = (
+    (re.compile(r"_(chart_ref|chart_version|chart_values|chart_repo)$|_images?(_|$)|_repository$|_registry$"),
+     "what runs in the cluster (a chart or an image reference)"),
+    (re.compile(r"_(path|paths|dir|dirs|file|files|binary|device|devices|mount_point)$"),
+     "a path on the controller, the execution node or the hosts"),
+    (re.compile(r"_(kubeconfig|context|user|username)$"), "which cluster, service and identity the job uses"),
+    (re.compile(r"_namespaces?$"), "a namespace the job acts in"),
+    (re.compile(r"_(release|cluster|volume|configuration|secret|configmap|config_map)_name$"),
+     "the name of an object the job changes (another one of that name could be someone else's)"),
+    (re.compile(r"_(host|hosts|server|servers|address|url|endpoint|port|node)$"),
+     "where the job connects, sends data or writes"),
+    (re.compile(r"_state$|_(force|recover|replace|delete|wipe)(_|$)"),
+     "a state or a switch that deletes or overwrites"),
+)
+
+
+def admin_only(variable, option):
+    """Why a launcher may not choose this variable at launch ('' when they may): a secret, a chart
+    or image reference, a path, the cluster identity, a namespace, an address, a state or switch
+    that deletes. The job template's admin sets it, or offers a list of values (survey choices)."""
+    option = option or {}
+    if option.get("no_log"):
+        return "a secret (a vault variable or an AWX credential sets it)"
+    if option.get("type") == "path" or option.get("elements") == "path":
+        return "a path on the controller, the execution node or the hosts"
+    for pattern, reason in _ADMIN_ONLY:
+        if pattern.search(variable):
+            return reason
+    return ""
+
+
+def _choices_problem(variable, listed):
+    if not isinstance(listed, list) or not listed or not all(isinstance(c, str) and c for c in listed):
+        return "survey choices for %s must be a non-empty list of non-empty strings, got %r" % (variable, listed)
+    retyped_ = [c for c in listed if retyped(c)]
+    if retyped_:
+        return ("survey choices for %s: %s would reach the play as another type (ansible-core reads AWX's answers as "
+                "YAML)" % (variable, ", ".join(retyped_)))
+    return ""
+
+
+def _restricted(q, option, listed):
+    """The question limited to the admin's values: a multiple choice (a multiselect for a list)."""
+    default = option.get("default")
+    if option.get("type") == "list":
+        q.update(type="multiselect", choices=list(listed))
+        if default and all(str(d) in listed for d in default):
+            q["default"] = "\n".join(str(d) for d in default)
+        return q
+    q.update(type="multiplechoice", choices=list(listed))
+    if default is not None and str(default) in listed:
+        q["default"] = str(default)
+    else:
+        q["required"] = True
+    return q
 
 
 def plain(text):
@@ -191,36 +252,88 @@ def question(variable, option, role=""):
     return None, "type %s has no survey question type" % kind
 
 
-def survey(roles, name, description="", exclude=None, overrides=None):
+def survey(roles, name, description="", ask=None, overrides=None, choices=None):
     """The survey of a job template from its roles' options.
 
     roles: ordered mapping role name -> options (meta/argument_specs.yml argument_specs.main.options).
-    exclude: variables to leave out. overrides: variable -> question keys to set (OVERRIDE_KEYS),
-    e.g. the min/max an argument spec cannot say.
+    ask: the variables the survey asks, in that order (the job template's allow-list); None asks
+    every option that can be a question and that a launcher may choose. A variable a launcher may
+    not choose (admin_only) is refused in ask unless choices lists the values a launcher may pick.
+    overrides: variable -> question keys to set (OVERRIDE_KEYS), e.g. the min/max an argument spec
+    cannot say. choices: variable -> the values (strings) a launcher may pick, which the admin
+    chose: the question becomes a multiple choice of exactly those.
     Returns {"survey": {name, description, spec}, "skipped": [{role, variable, reason}]}; the spec
     may be empty (AWX refuses an empty one: do not enable the survey then).
     """
-    exclude = list(exclude or [])
     overrides = dict(overrides or {})
-    spec, skipped, seen = [], [], set()
-    for role, options in (roles or {}).items():
-        for variable, option in (options or {}).items():
-            if variable in seen:
+    choices = dict(choices or {})
+    explicit = ask is not None
+    ask = list(ask or [])
+    owner, options = {}, {}
+    skipped = []
+    for role, role_options in (roles or {}).items():
+        for variable, option in (role_options or {}).items():
+            if variable in owner:
                 skipped.append({"role": role, "variable": variable, "reason": "asked already by an earlier role"})
                 continue
-            seen.add(variable)
-            if variable in exclude:
-                skipped.append({"role": role, "variable": variable, "reason": "excluded by the job template"})
-                continue
-            q, reason = question(variable, option or {}, role)
-            if q is None:
-                skipped.append({"role": role, "variable": variable, "reason": reason})
-                continue
-            spec.append(q)
-    by_variable = dict((q["variable"], q) for q in spec)
-    unknown = [v for v in exclude if v not in seen]
+            owner[variable], options[variable] = role, option or {}
+    problems = []
+    unknown = [v for v in ask + list(choices) if v not in owner]
     if unknown:
-        raise SurveyError("survey exclude names %s, which no role of the survey has" % ", ".join(sorted(unknown)))
+        raise SurveyError("survey asks or lists choices for %s, which no role of the survey has"
+                          % ", ".join(sorted(set(unknown))))
+    duplicated = sorted(set(v for v in ask if ask.count(v) > 1))
+    if duplicated:
+        raise SurveyError("survey asks %s more than once" % ", ".join(duplicated))
+    if explicit:
+        stray = sorted(set(choices) - set(ask))
+        if stray:
+            raise SurveyError("survey choices for %s, which the survey does not ask" % ", ".join(stray))
+    order = ask if explicit else list(owner)
+    spec = []
+    for variable in order:
+        role, option = owner[variable], options[variable]
+        fixed = admin_only(variable, option)
+        if variable in choices:
+            problem = _choices_problem(variable, choices[variable])
+            if problem:
+                problems.append(problem)
+                continue
+        if variable in choices:
+            kind = option.get("type", "str")
+            if kind not in ("str", "path", "list") or kind == "list" and option.get("elements", "str") not in ("str", "path"):
+                problems.append("survey choices for %s: only a text option or a list of texts takes them (it is %s)"
+                                % (variable, kind))
+                continue
+            spec.append(_restricted({"question_name": _label(role, variable), "variable": variable,
+                                     "required": bool(option.get("required", False)),
+                                     "question_description": "%s (variable %s, role %s)"
+                                     % (_description(option), variable, role)}, option, choices[variable]))
+            continue
+        q, reason = question(variable, option, role)
+        if fixed:
+            if explicit:
+                problems.append("survey asks %s, which a launcher may not choose (%s): set it in the job template's "
+                                "extra_vars, or list the values a launcher may pick in survey_choices" % (variable, fixed))
+            else:
+                skipped.append({"role": role, "variable": variable, "reason": "fixed by the job template's admin: " + fixed})
+            continue
+        if q is None:
+            if explicit:
+                problems.append("survey asks %s, which cannot be a question: %s" % (variable, reason))
+            else:
+                skipped.append({"role": role, "variable": variable, "reason": reason})
+            continue
+        spec.append(q)
+    if explicit:
+        for variable in owner:
+            if variable not in ask:
+                fixed = admin_only(variable, options[variable])
+                skipped.append({"role": owner[variable], "variable": variable,
+                                "reason": "not asked by the job template" + (" (its admin's: %s)" % fixed if fixed else "")})
+    if problems:
+        raise SurveyError("; ".join(problems))
+    by_variable = dict((q["variable"], q) for q in spec)
     for variable, changes in overrides.items():
         if variable not in by_variable:
             why = [s["reason"] for s in skipped if s["variable"] == variable]
@@ -231,7 +344,6 @@ def survey(roles, name, description="", exclude=None, overrides=None):
             raise SurveyError("survey override for %s: %s cannot be set (only %s)"
                               % (variable, ", ".join(bad), ", ".join(OVERRIDE_KEYS)))
         by_variable[variable].update(changes or {})
-    problems = []
     for q in spec:
         problems.extend(question_problems(q))
     if problems:

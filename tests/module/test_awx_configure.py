@@ -60,8 +60,8 @@ def test_render_writes_the_job_templates_with_surveys_from_the_argument_specs(tm
         spec = made["survey_spec"]
         stored = json.loads(json.dumps(spec))
         assert validate_spec_data(stored) is None and display_survey_spec(stored) == spec
-        asked = set(q["variable"] for q in spec["spec"])
-        assert not asked & set(wanted.get("survey_exclude", []))
+        # Exactly the template's allow-list, in its order.
+        assert [q["variable"] for q in spec["spec"]] == wanted["survey"]
         for variable, override in wanted.get("survey_overrides", {}).items():
             question = [q for q in spec["spec"] if q["variable"] == variable][0]
             assert dict((k, question[k]) for k in override) == override
@@ -89,6 +89,15 @@ CASES = [
     ({"gpufleet_awx_job_templates": [{"name": "x", "playbook": "site.yml", "credentials": ["kubernetes"], "extra_vars": {},
                                       "survey_roles": ["nope"]}]},
      ["job template 'x' must name a playbook under playbooks/", "roles/nope/meta/argument_specs.yml is missing"]),
+    ({"gpufleet_awx_job_templates": [{"name": "x", "playbook": "playbooks/storage.yml", "credentials": ["kubernetes"],
+                                      "extra_vars": {}, "survey_roles": ["linstor"]}]},
+     ["job template 'x' has survey_roles but no survey (the list of variables a launcher may choose)"]),
+    ({"gpufleet_awx_job_templates": [{"name": "x", "playbook": "playbooks/storage.yml", "credentials": ["kubernetes"],
+                                      "extra_vars": {}, "survey_roles": ["linstor"],
+                                      "survey": ["linstor_wait_timeout", "linstor_chart_ref", "linstor_state"]}]},
+     ["survey asks linstor_chart_ref, which a launcher may not choose (what runs in the cluster (a chart or an image "
+      "reference)): set it in the job template's extra_vars, or list the values a launcher may pick in survey_choices",
+      "survey asks linstor_state, which a launcher may not choose (a state or a switch that deletes or overwrites)"]),
 ]
 
 
@@ -101,6 +110,17 @@ def test_preflight_refuses_before_the_controller(tmp_path, change, expected):
         assert text in out, (text, out[-3000:])
     # It stopped in a check, before any awx.awx task.
     assert "TASK [Check " in proc.stdout and "TASK [Execution environment]" not in proc.stdout
+
+
+def test_the_sites_lists_replace_what_a_launcher_may_pick(tmp_path):
+    choices = {"gpufleet migrate_pvc": {"migrate_pvc_namespace": ["team-a", "team-b"]}}
+    proc = run(tmp_path, dict(GOOD, gpufleet_awx_render_to=str(tmp_path), gpufleet_awx_survey_choices=choices))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    objects = json.loads((tmp_path / "awx_objects.json").read_text())
+    spec = [t for t in objects["job_templates"] if t["name"] == "gpufleet migrate_pvc"][0]["survey_spec"]["spec"]
+    namespace = [q for q in spec if q["variable"] == "migrate_pvc_namespace"][0]
+    assert namespace["type"] == "multiplechoice" and namespace["choices"] == ["team-a", "team-b"]
+    assert namespace["required"] is True and "default" not in namespace
 
 
 def test_host_key_checking_can_be_left_to_awx(tmp_path):

@@ -39,7 +39,7 @@ def job_templates():
 
 def template_survey(jt):
     return survey(dict((r, options(r)) for r in jt["survey_roles"]), jt["name"], "",
-                  jt.get("survey_exclude"), jt.get("survey_overrides"))
+                  jt.get("survey", []), jt.get("survey_overrides"), jt.get("survey_choices"))
 
 
 # --- the mapping --------------------------------------------------------------------------------
@@ -106,15 +106,21 @@ def test_markup_is_plain_text():
         "a b c=d gpufleet.cluster.linstor docs https://y"
 
 
-def test_overrides_exclude_and_duplicates():
+def test_overrides_ask_and_duplicates():
     roles = {"a": {"a_n": {"type": "int", "default": 5}, "a_d": {"type": "dict"}}, "b": {"a_n": {"type": "int"}}}
-    made = survey(roles, "T", exclude=[], overrides={"a_n": {"min": 1, "max": 10}})
+    made = survey(roles, "T", overrides={"a_n": {"min": 1, "max": 10}})
     assert made["survey"]["spec"][0]["min"] == 1 and made["survey"]["spec"][0]["max"] == 10
-    assert [(s["role"], s["variable"]) for s in made["skipped"]] == [("a", "a_d"), ("b", "a_n")]
+    assert sorted((s["role"], s["variable"]) for s in made["skipped"]) == [("a", "a_d"), ("b", "a_n")]
     assert made["survey"]["description"] == "Generated from the argument specs of a, b."
-    assert [q["variable"] for q in survey(roles, "T", exclude=["a_n"])["survey"]["spec"]] == []
-    with pytest.raises(SurveyError, match="survey exclude names nope"):
-        survey(roles, "T", exclude=["nope"])
+    assert [q["variable"] for q in survey(roles, "T", ask=[])["survey"]["spec"]] == []
+    assert [s["reason"] for s in survey(roles, "T", ask=[])["skipped"] if s["variable"] == "a_n" and s["role"] == "a"] \
+        == ["not asked by the job template"]
+    with pytest.raises(SurveyError, match="survey asks or lists choices for nope, which no role of the survey has"):
+        survey(roles, "T", ask=["nope"])
+    with pytest.raises(SurveyError, match="survey asks a_d, which cannot be a question: a dict"):
+        survey(roles, "T", ask=["a_d"])
+    with pytest.raises(SurveyError, match="survey asks a_n more than once"):
+        survey(roles, "T", ask=["a_n", "a_n"])
     with pytest.raises(SurveyError, match=r"override for a_d: not a question of this survey \(a dict"):
         survey(roles, "T", overrides={"a_d": {"min": 1}})
     with pytest.raises(SurveyError, match="choices cannot be set"):
@@ -125,6 +131,71 @@ def test_overrides_exclude_and_duplicates():
         survey(roles, "T", overrides={"a_n": {"min": 6, "max": 10}})
     with pytest.raises(SurveyError, match="min 3 is above max 2"):
         survey(roles, "T", overrides={"a_n": {"min": 3, "max": 2}})
+
+
+# --- what a launcher may choose -------------------------------------------------------------------
+
+@pytest.mark.parametrize("variable, option, why", [
+    ("r_password", {"type": "str", "no_log": True}, "a secret"),
+    ("r_chart_ref", {"type": "str", "default": "oci://x"}, "a chart or an image reference"),
+    ("r_chart_version", {"type": "str"}, "a chart or an image reference"),
+    ("r_fio_benchmark_image", {"type": "str"}, "a chart or an image reference"),
+    ("r_queue_image", {"type": "str"}, "a chart or an image reference"),
+    ("r_report_dir", {"type": "str"}, "a path"),
+    ("r_host_path", {"type": "str"}, "a path"),
+    ("r_anything", {"type": "path"}, "a path"),
+    ("r_helm_binary", {"type": "str"}, "a path"),
+    ("r_kubeconfig", {"type": "str"}, "which cluster, service and identity"),
+    ("r_greptimedb_user", {"type": "str"}, "which cluster, service and identity"),
+    ("r_namespace", {"type": "str"}, "a namespace"),
+    ("r_claim_namespaces", {"type": "list"}, "a namespace"),
+    ("r_greptimedb_host", {"type": "str"}, "where the job connects"),
+    ("r_alertmanager_address", {"type": "str"}, "where the job connects"),
+    ("r_greptimedb_port", {"type": "int"}, "where the job connects"),
+    ("r_greptimedb_node", {"type": "str"}, "where the job connects"),
+    ("r_release_name", {"type": "str"}, "the name of an object the job changes"),
+    ("r_greptimedb_volume_name", {"type": "str"}, "the name of an object the job changes"),
+    ("r_state", {"type": "str", "choices": ["present", "absent"]}, "deletes or overwrites"),
+    ("r_recover_pending_revision", {"type": "int"}, "deletes or overwrites"),
+    ("r_replace_storageclass_names", {"type": "list"}, "deletes or overwrites"),
+    ("r_delete_volume", {"type": "str"}, "deletes or overwrites"),
+    ("r_force", {"type": "bool"}, "deletes or overwrites"),
+])
+def test_what_a_launcher_may_not_choose(variable, option, why):
+    assert why in awx_survey.admin_only(variable, option)
+    with pytest.raises(SurveyError, match="survey asks %s, which a launcher may not choose" % variable):
+        survey({"r": {variable: option}}, "T", ask=[variable])
+    assert survey({"r": {variable: option}}, "T")["survey"]["spec"] == [], "never asked by default either"
+
+
+@pytest.mark.parametrize("variable", ["r_wait_timeout", "r_profile", "r_fio_benchmark_size", "r_metrics_format",
+                                      "r_storage_class", "r_name", "r_confirm", "r_rollback_digest", "r_zone_label",
+                                      "r_enabled", "r_metrics_ttl", "r_controller_replicas"])
+def test_what_a_launcher_may_choose(variable):
+    assert awx_survey.admin_only(variable, {"type": "str"}) == ""
+
+
+def test_admin_choices_make_a_multiple_choice_of_exactly_those_and_awx_refuses_any_other_answer():
+    roles = {"r": {"r_namespace": {"type": "str", "default": "default"}, "r_name": {"type": "str", "required": True},
+                   "r_namespaces": {"type": "list", "elements": "str", "default": []}}}
+    made = survey(roles, "T", ask=["r_namespace", "r_name", "r_namespaces"],
+                  choices={"r_namespace": ["team-a", "team-b"], "r_namespaces": ["team-a", "team-b"]})
+    by_var = dict((q["variable"], q) for q in made["survey"]["spec"])
+    assert by_var["r_namespace"]["type"] == "multiplechoice" and by_var["r_namespace"]["choices"] == ["team-a", "team-b"]
+    assert by_var["r_namespace"]["required"] is True and "default" not in by_var["r_namespace"], \
+        "the role's default is not among the admin's: the launcher must pick one"
+    assert by_var["r_namespaces"]["type"] == "multiselect"
+    assert validate_spec_data(copy.deepcopy(made["survey"])) is None
+    errors = job_extra_vars(made["survey"], {"r_namespace": "kube-system", "r_name": "c"})[1]
+    assert errors == ["Value kube-system for 'r_namespace' expected to be one of ['team-a', 'team-b']."]
+    assert job_extra_vars(made["survey"], {"r_namespace": "team-b", "r_name": "c"}) == (
+        {"r_namespace": "team-b", "r_name": "c"}, [])
+    with pytest.raises(SurveyError, match="survey choices for r_namespace must be a non-empty list"):
+        survey(roles, "T", ask=["r_namespace"], choices={"r_namespace": []})
+    with pytest.raises(SurveyError, match="survey choices for r_namespace: yes would reach the play as another type"):
+        survey(roles, "T", ask=["r_namespace"], choices={"r_namespace": ["yes"]})
+    with pytest.raises(SurveyError, match="survey choices for r_namespaces, which the survey does not ask"):
+        survey(roles, "T", ask=["r_name"], choices={"r_namespaces": ["a"]})
 
 
 # --- every role's survey against AWX's rules ----------------------------------------------------
@@ -189,7 +260,10 @@ SAMPLE = {"text": "x", "textarea": "x", "password": "x", "integer": 1, "float": 
 def test_every_roles_survey_passes_awx_and_the_role(role):
     made = survey({role: options(role)}, "gpufleet %s" % role)
     extra_vars = _check_against_awx(made)
-    _check_role_accepts(role, extra_vars)
+    # A required option a launcher may not choose comes from the template's admin (extra vars).
+    admin = dict((v, {"str": "x", "path": "/x", "int": 1, "bool": True, "list": [], "dict": {}}[o.get("type", "str")])
+                 for v, o in options(role).items() if o.get("required") and awx_survey.admin_only(v, o))
+    _check_role_accepts(role, dict(admin, **extra_vars))
     asked = set(q["variable"] for q in made["survey"]["spec"])
     left = set(s["variable"] for s in made["skipped"])
     assert asked | left == set(options(role)) and not asked & left
@@ -277,3 +351,40 @@ def test_defaults_that_would_change_type_are_not_asked():
     assert q is None and "'4.2' would reach the play as another type" in why
     q, why = question("r_mode", {"type": "str", "choices": ["on", "off"], "default": "on"})
     assert q is None and "turn into another type" in why
+
+
+# Hostile launch answers, one per class a launcher may not choose.
+HOSTILE = {"chart_ref": "oci://evil.example/chart", "chart_version": "6.6.6", "chart_values": "{installCRDs: false}",
+           "image": "evil.example/miner:latest", "dir": "/", "path": "/etc", "binary": "/bin/sh",
+           "kubeconfig": "/root/.kube/config", "context": "admin@prod", "namespace": "kube-system", "state": "absent",
+           "host": "evil.example", "address": "evil.example:9093", "port": 1, "node": "control-plane-1",
+           "release_name": "kube-proxy", "password": "x", "recover_pending_revision": 1, "delete_volume": "pvc-other-team"}
+
+
+@pytest.mark.parametrize("jt", job_templates(), ids=lambda jt: jt["name"])
+def test_a_launcher_cannot_set_what_the_templates_admin_fixes(jt):
+    """Each job template launched with a hostile answer for every variable of its roles that its
+    survey does not ask: AWX refuses the launch (no ask_variables_on_launch), naming them; no asked
+    variable is one a launcher may not choose, unless it is a choice among the admin's values."""
+    made = template_survey(jt)["survey"]
+    asked = dict((q["variable"], q) for q in made["spec"])
+    roles_options = {}
+    for role in jt["survey_roles"]:
+        roles_options.update(options(role))
+    for variable, question_ in asked.items():
+        fixed = awx_survey.admin_only(variable, roles_options[variable])
+        assert not fixed or question_["choices"] == (jt.get("survey_choices") or {})[variable], (variable, fixed)
+    hostile = {}
+    for variable, option in roles_options.items():
+        if variable in asked:
+            continue
+        kinds = [k for k in HOSTILE if variable.endswith(k)] or ["path"]
+        hostile[variable] = HOSTILE[kinds[0]] if option.get("type") != "int" else 1
+    if not hostile:
+        return
+    extra_vars, errors = job_extra_vars(made, hostile)
+    assert errors[-1] == "Variables %s are not allowed on launch." % ", ".join(sorted(hostile)), errors
+    assert not set(hostile) & set(k for k in extra_vars if k not in (jt.get("extra_vars") or {}))
+    for variable, listed in (jt.get("survey_choices") or {}).items():
+        refused = job_extra_vars(made, {variable: "kube-system"})[1]
+        assert "Value kube-system for '%s' expected to be one of %s." % (variable, listed) in refused
