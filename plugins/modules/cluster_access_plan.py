@@ -26,7 +26,8 @@ description:
   - Never changes anything and reads nothing from the cluster itself.
 options:
   observed:
-    description: Nothing is read for this plan; left empty.
+    description:
+      - Nothing is read for this plan; left empty.
     type: dict
     default: {}
 extends_documentation_fragment:

@@ -5,7 +5,7 @@
 (what each playbook needs, by scope) and the role's variables, the ServiceAccount, token Secret,
 ClusterRole, Roles and bindings of each playbook, and the kubeconfig each token goes into.
 
-Pure functions over plain data: ``plan(inputs, doc)`` and ``markdown(doc)`` (docs/rbac.md's table).
+Pure functions over plain data; scripts/gen_rbac.py makes docs/rbac.md's tables from the same rules.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -201,34 +201,3 @@ def plan(inputs, doc):
         "absent_objects": list(reversed(objects)),
         "accounts": accounts,
     }
-
-
-def _cell(value):
-    return " ".join(str(value).split()).replace("|", "\\|")
-
-
-def markdown(doc):
-    """docs/rbac.md's tables: per playbook, each rule with its scope, verbs and why."""
-    lines = []
-    for name in playbook_names(doc):
-        entry = doc["playbooks"][name]
-        template = entry.get("job_template")
-        lines.append("### %s%s" % (entry["playbook"], " (AWX job template \"%s\")" % template if template else ""))
-        lines.append("")
-        if entry.get("includes"):
-            lines.append("The union of the rules of %s (the playbooks it imports)." % ", ".join(
-                "`%s`" % doc["playbooks"][i]["playbook"] for i in entry["includes"]))
-            lines.append("")
-            continue
-        lines.append("| rule | scope | API groups | resources | names | verbs | why |")
-        lines.append("|---|---|---|---|---|---|---|")
-        for rule in entry.get("rules") or []:
-            scope = "cluster (ClusterRole)" if rule["scope"] == "cluster" else "`%s` namespaces (Role)" % rule["scope"]
-            names = ", ".join(rule.get("resourceNames") or []) or (
-                "the `%s` namespaces" % rule["resource_names_from"] if rule.get("resource_names_from") else "")
-            groups = ", ".join(g or "core" for g in rule["apiGroups"])
-            ident = rule["id"] + (" (upstream chart)" if rule.get("chart") == "upstream" else "")
-            lines.append("| %s |" % " | ".join(_cell(x) for x in (
-                ident, scope, groups, ", ".join(rule["resources"]), names, ", ".join(rule["verbs"]), rule["why"])))
-        lines.append("")
-    return "\n".join(lines)
