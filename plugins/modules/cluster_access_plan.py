@@ -22,7 +22,7 @@ description:
     objects that give each chosen playbook its own ServiceAccount bound to exactly the rules it needs."
   - "The rules are the collection's data, C(roles/cluster_access/files/rules.yml): per playbook, cluster-scoped rules
     (one ClusterRole) and rules in namespace sets (one Role per namespace of
-    O(gpufleet.cluster.cluster_access#role:cluster_access_namespaces)). docs/rbac.md is generated from the same file."
+    O(gpufleet.cluster.cluster_access#role:main:cluster_access_namespaces)). docs/rbac.md is generated from the same file."
   - Never changes anything and reads nothing from the cluster itself.
 options:
   observed:
@@ -72,7 +72,7 @@ absent_objects:
 accounts:
   description:
     - Per playbook, C(playbook), C(job_template) (empty when no AWX job template runs it alone), C(service_account),
-      C(namespace), C(secret) (the token Secret), and with O(gpufleet.cluster.cluster_access#role:cluster_access_credentials_dir)
+      C(namespace), C(secret) (the token Secret), and with O(gpufleet.cluster.cluster_access#role:main:cluster_access_credentials_dir)
       the C(kubeconfig) and C(awx_inputs) file paths.
   returned: when there are no problems
   type: list
