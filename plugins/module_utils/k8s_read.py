@@ -13,6 +13,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+
 # inventory key -> (API path, what to call it in messages)
 RESOURCES = (
     ("nodes", "/api/v1/nodes", "nodes"),
@@ -21,6 +23,23 @@ RESOURCES = (
     ("pods", "/api/v1/pods", "pods"),
     ("storageclasses", "/apis/storage.k8s.io/v1/storageclasses", "storageclasses.storage.k8s.io"),
 )
+
+
+def api_error_text(exc):
+    """What the API server said about a failed request: its Status message (a 403's names the
+    verb, the resource and the user: ``pods is forbidden: User "..." cannot list resource "pods" in
+    API group "" at the cluster scope``), else the error's reason, else the error itself."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if isinstance(body, str) and body:
+        try:
+            message = json.loads(body).get("message")
+        except (ValueError, AttributeError):
+            message = None
+        if message:
+            return message
+    return str(getattr(exc, "reason", None) or exc)
 
 
 class ReadError(Exception):
@@ -52,7 +71,7 @@ def read_inventory(request, page_size=500):
             raise
         except Exception as exc:  # the client raises many types; each becomes one clear message
             status = getattr(exc, "status", None)
-            reason = getattr(exc, "reason", None) or exc
+            reason = api_error_text(exc)
             hint = ""
             if status == 403:
                 hint = " The credentials need RBAC get and list on %s (cluster-wide)." % name

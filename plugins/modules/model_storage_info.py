@@ -132,7 +132,7 @@ from ansible_collections.kubernetes.core.plugins.module_utils.args_common import
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
-from ansible_collections.gpufleet.cluster.plugins.module_utils.k8s_read import api_request, list_all
+from ansible_collections.gpufleet.cluster.plugins.module_utils.k8s_read import api_error_text, api_request, list_all
 from ansible_collections.gpufleet.cluster.plugins.module_utils.model_storage import read_state
 
 
@@ -168,7 +168,7 @@ def main():
         except Exception as exc:  # pylint: disable=broad-except  # the dynamic client raises one type per status
             if getattr(exc, "status", None) == 404:
                 return None
-            module.fail_json(msg="reading %s from the API failed: %s" % (path, getattr(exc, "reason", None) or exc))
+            module.fail_json(msg="reading %s from the API failed: %s" % (path, api_error_text(exc)))
 
     query = dict(params)
     query["models"] = [{"kind": m.get("kind"), "name": (m.get("metadata") or {}).get("name"),
@@ -179,7 +179,7 @@ def main():
     try:
         state = read_state(get, lambda path: list_all(request, path, 500), query)
     except Exception as exc:  # pylint: disable=broad-except  # listing nodes: the same client errors
-        module.fail_json(msg="reading the nodes from the API failed: %s" % (getattr(exc, "reason", None) or exc))
+        module.fail_json(msg="reading the nodes from the API failed: %s" % api_error_text(exc))
     module.exit_json(changed=False, **state)
 
 

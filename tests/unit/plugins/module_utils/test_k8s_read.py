@@ -10,6 +10,7 @@ from ansible_collections.gpufleet.cluster.plugins.module_utils.k8s_read import (
     RESOURCES,
     ReadError,
     QueryError,
+    api_error_text,
     find_all,
     list_all,
     read_inventory,
@@ -137,3 +138,35 @@ def test_find_all_names_the_query_that_failed():
 
     with pytest.raises(QueryError, match=r"^reading v1 Service ns/svc: Forbidden$"):
         find_all(find, [{"key": "svc", "kind": "Service", "namespace": "ns", "name": "svc"}])
+
+
+class _ApiError(Exception):
+    def __init__(self, status, reason, body):
+        super(_ApiError, self).__init__(reason)
+        self.status, self.reason, self.body = status, reason, body
+
+
+FORBIDDEN_BODY = (b'{"kind":"Status","apiVersion":"v1","status":"Failure","message":"pods is forbidden: User '
+                  b'\\"system:serviceaccount:a:b\\" cannot list resource \\"pods\\" in API group \\"\\" at the '
+                  b'cluster scope","reason":"Forbidden","code":403}')
+
+
+@pytest.mark.parametrize("error, expected", [
+    (_ApiError(403, "Forbidden", FORBIDDEN_BODY),
+     'pods is forbidden: User "system:serviceaccount:a:b" cannot list resource "pods" in API group "" at the cluster scope'),
+    (_ApiError(403, "Forbidden", FORBIDDEN_BODY.decode()), 'cannot list resource "pods"'),
+    (_ApiError(500, "Internal Server Error", b"not json"), "Internal Server Error"),
+    (_ApiError(500, "Internal Server Error", b'{"kind":"Status"}'), "Internal Server Error"),
+    (ValueError("no route to host"), "no route to host"),
+])
+def test_api_error_text_is_the_api_servers_message(error, expected):
+    assert expected in api_error_text(error)
+
+
+def test_a_refused_read_names_the_verb_and_resource_refused():
+    def request(path, query):
+        raise _ApiError(403, "Forbidden", FORBIDDEN_BODY)
+
+    with pytest.raises(ReadError) as exc:
+        read_inventory(request)
+    assert 'cannot list resource "pods"' in str(exc.value) and "(HTTP 403)" in str(exc.value)
