@@ -1,6 +1,7 @@
 """What prepare_nodes.yml left on the scenario's hosts, read from the hosts themselves
 (testinfra's podman backend: one `podman exec` per check)."""
 
+import time
 import uuid
 
 import pytest
@@ -182,9 +183,31 @@ def test_other_users_cannot_write(host, nfs):
 
 def test_an_unprivileged_source_port_is_refused(host, nfs):
     """PrivilegedPort: the owner's own AUTH_SYS ids, sent from a port >= 1024 by a process that is
-    not root on the node, are refused; the same request from root's privileged port succeeds
-    (test_each_service_writes_its_own_export)."""
-    _refused(host, nfs, "/srv/nfs/greptimedb", OWNERS["greptimedb"], OWNERS["greptimedb"], as_user=1000)
+    not root on the node, are refused (ganesha hides the export from it: NFS4ERR_NOENT); the same
+    request from root's privileged port succeeds (test_each_service_writes_its_own_export). The
+    control: with PrivilegedPort = false for a moment, the very same unprivileged request succeeds,
+    so the refusal is the port's and nothing else's."""
+    export, uid = "/srv/nfs/greptimedb", OWNERS["greptimedb"]
+    assert "NFS4ERR_NOENT" in _refused(host, nfs, export, uid, uid, as_user=1000)
+
+    conf = "/etc/ganesha/ganesha.conf"
+    reload = "kill -HUP $(pgrep --exact ganesha.nfsd)"
+    nfs.check_output("cp %s /tmp/ganesha.conf.verify && sed -i 's/PrivilegedPort = true/PrivilegedPort = false/' %s && %s"
+                     % (conf, conf, reload))
+    probe = "probe-port-" + uuid.uuid4().hex[:8]
+    try:
+        for _attempt in range(20):  # the reload takes a moment
+            if _nfs_cp(host, export, probe, uid, uid, as_user=1000).rc == 0:
+                break
+            time.sleep(1)
+        assert nfs.file("%s/%s" % (export, probe)).uid == uid, "the control request failed without PrivilegedPort too"
+    finally:
+        nfs.check_output("mv /tmp/ganesha.conf.verify %s && rm -f %s/%s && %s" % (conf, export, probe, reload))
+    for _attempt in range(20):
+        if "NFS4ERR_NOENT" in _nfs_cp(host, export, probe, uid, uid, as_user=1000).stderr:
+            break
+        time.sleep(1)
+    assert "NFS4ERR_NOENT" in _refused(host, nfs, export, uid, uid, as_user=1000)
 
 
 def test_listing_over_the_wire(host):
