@@ -486,11 +486,8 @@ def nfs_client_problems(inputs):
                 "nfs_client_%s=%r must be a power of two between 4KiB and 1MiB (the Linux client's range), "
                 "e.g. '1MiB'" % (var, value)
             )
-    problems.extend(_options_problems("nfs_client_options", inputs.get("options"), NFS_CLIENT_OWNED_OPTIONS))
-    for index, option in enumerate(inputs.get("options") or []):
-        if isinstance(option, str) and option.lower() in NFS_CLIENT_REFUSED_OPTIONS:
-            problems.append("nfs_client_options[%d]=%r %s; remove it (the role mounts every export nosuid,nodev)"
-                            % (index, option, NFS_CLIENT_REFUSED_OPTIONS[option.lower()]))
+    problems.extend(_options_problems("nfs_client_options", inputs.get("options"), NFS_CLIENT_OWNED_OPTIONS,
+                                      NFS_CLIENT_REFUSED_OPTIONS))
     return problems
 
 
@@ -503,16 +500,19 @@ def _server_ok(server):
 NFS_CLIENT_OWNED_OPTIONS = {"vers": "nfs_client_version", "nfsvers": "nfs_client_version",
                             "minorversion": "nfs_client_version", "rsize": "nfs_client_rsize",
                             "wsize": "nfs_client_wsize"}
-# Options that would undo the nosuid,nodev every NFS mount gets: whoever is root on the server (or
-# can write the export) would get a setuid-root program or a device node onto every GPU node.
+# Options that would undo the nosuid,nodev every NFS mount gets (written last, so they would lose
+# anyway: refused so that the operator hears it): whoever is root on the server, or can write the
+# export, would get a setuid-root program or a device node onto every GPU node.
 NFS_CLIENT_REFUSED_OPTIONS = {
-    "suid": "lets a setuid program on the export run with its owner's rights on this node",
-    "dev": "lets a device node on the export open this node's devices",
+    "suid": "lets a setuid program on the export run with its owner's rights on this node; remove it "
+            "(the role mounts every export nosuid,nodev)",
+    "dev": "lets a device node on the export open this node's devices; remove it (the role mounts every "
+           "export nosuid,nodev)",
 }
 XFS_CACHE_OWNED_OPTIONS = {"allocsize": "xfs_cache_allocsize", "logbsize": "xfs_cache_logbsize"}
 
 
-def _options_problems(var, options, owned=None):
+def _options_problems(var, options, owned=None, refused=None):
     if options is None:
         return []
     if not isinstance(options, list):
@@ -526,7 +526,9 @@ def _options_problems(var, options, owned=None):
             )
             continue
         key = option.split("=", 1)[0].lower()
-        if key in (owned or {}):
+        if option.lower() in (refused or {}):
+            problems.append("%s[%d]=%r %s" % (var, index, option, refused[option.lower()]))
+        elif key in (owned or {}):
             problems.append(
                 "%s[%d]=%r sets %s, which the role sets from %s: set that instead and remove it here"
                 % (var, index, option, key, owned[key])
