@@ -150,10 +150,27 @@ def _power_of_two(n):
     return n > 0 and n & (n - 1) == 0
 
 
-def network_problem(var, value):
+# The widest client network an export takes without nfs_server_allow_wide_clients: an IPv4 /16
+# (65 536 addresses, a site's node network at most) and an IPv6 /64 (one subnet).
+WIDEST_CLIENT_PREFIX = {4: 16, 6: 64}
+
+
+def network_problem(var, value, allow_wide=False):
     """Problem with an NFS client spec (IP or CIDR), or None. Wildcards, host names and
-    anything else that could carry an option into /etc/exports or ganesha.conf are refused."""
-    return checks.network_problem(var, value)
+    anything else that could carry an option into /etc/exports or ganesha.conf are refused, /0
+    always, and a network wider than WIDEST_CLIENT_PREFIX unless ``allow_wide``."""
+    found = checks.network_problem(var, value)
+    if found:
+        return found
+    net = checks.parse_network(value)
+    widest = WIDEST_CLIENT_PREFIX[net.version]
+    if net.prefixlen < widest and not allow_wide:
+        return checks.problem(
+            var, value, "is wider than /%d (%d addresses): every host in it could mount the exports" % (
+                widest, net.num_addresses),
+            "list the GPU nodes' network(s), e.g. %r, or set nfs_server_allow_wide_clients: true if all of "
+            "it really are NFS clients" % ("10.0.0.0/24" if net.version == 4 else "fd00:10::/64"))
+    return None
 
 
 def _ids_and_mode(problems, prefix, item, allow_world_writable=False, allow_var=None):
@@ -219,8 +236,10 @@ def node_prep_problems(inputs):
 
 
 def nfs_server_problems(inputs):
-    """nfs_server: clients, exports, export_root, squash, anonuid/anongid, ganesha_port."""
+    """nfs_server: clients, exports, export_root, squash, anonuid/anongid, ganesha_port, and
+    who owns what (owner_problems)."""
     problems = []
+    allow_wide = checks.parse_boolean(inputs.get("allow_wide_clients", False)) is True
     clients = inputs.get("clients")
     problem = _list_problem("nfs_server_clients", clients, "CIDRs")
     if problem:
@@ -232,7 +251,7 @@ def nfs_server_problems(inputs):
         )
     else:
         for index, client in enumerate(clients):
-            problem = network_problem("nfs_server_clients[%d]" % index, client)
+            problem = network_problem("nfs_server_clients[%d]" % index, client, allow_wide)
             if problem:
                 problems.append(problem)
 
@@ -284,6 +303,11 @@ def nfs_server_problems(inputs):
             problems.append(problem)
         elif path:
             paths.append(path)
+        for key, kind in (("owner", "uid"), ("group", "gid")):
+            if item.get(key) is None:
+                problems.append(
+                    "%s has no %s; give the %s its service runs as, e.g. %s: 10001 (neither nfs_server_anon%s, "
+                    "which squashed root writes as, nor another export's)" % (prefix, key, kind, key, kind[0] + "id"))
         _ids_and_mode(problems, prefix, item, allow_ww, "nfs_server_allow_world_writable")
         if item.get("squash") is not None:
             problems.extend(_squash_problems("%s.squash" % prefix, item["squash"], allow_nrs))
@@ -299,7 +323,7 @@ def nfs_server_problems(inputs):
                 problems.append("%s.clients=%r must be a non-empty list of CIDRs" % (prefix, item["clients"]))
             else:
                 for cindex, client in enumerate(item["clients"]):
-                    problem = network_problem("%s.clients[%d]" % (prefix, cindex), client)
+                    problem = network_problem("%s.clients[%d]" % (prefix, cindex), client, allow_wide)
                     if problem:
                         problems.append(problem)
     for dup in _duplicates(paths):
@@ -321,6 +345,62 @@ def nfs_server_problems(inputs):
     problem = checks.port_problem("nfs_server_ganesha_port", inputs.get("ganesha_port"), 2049)
     if problem:
         problems.append(problem)
+    if not problems:
+        problems.extend(owner_problems(inputs))
+    return problems
+
+
+def _numeric_id(value, table):
+    """A uid/gid as a number: the value itself, or a name looked up in a getent table ({name:
+    [password, id, ...]}, as ansible.builtin.getent returns it); None when it cannot be told."""
+    if _is_int(value):
+        return value
+    entry = (table or {}).get(value) if isinstance(value, str) else None
+    try:
+        return int(entry[1])
+    except (TypeError, IndexError, ValueError):
+        return None
+
+
+def _group_bits(mode):
+    return int(mode, 8) & 0o070 if isinstance(mode, str) and _MODE_RE.fullmatch(mode) else 0o070
+
+
+def owner_problems(inputs):
+    """Who owns each export, against who can write it. Root on a client writes as the export's
+    anonuid/anongid (root_squash; every user with all_squash): an export owned by that uid, or open
+    to that gid, is open to root on every client, and root_squash protects nothing. Two exports with
+    one owner (or one group that a mode lets in) let each service read and write the other's data.
+    Owner and group names are looked up in ``users`` / ``groups`` (getent tables); a name not in
+    them is left to the role's check that it exists on the host. Call it with inputs that
+    nfs_server_problems accepted otherwise."""
+    exports = nfs_server_exports(inputs)
+    tables = {"owner": inputs.get("users"), "group": inputs.get("groups")}
+    problems = []
+    first = {"owner": {}, "group": {}}  # id -> index of the first export with it
+    for index, export in enumerate(exports):
+        prefix = "nfs_server_exports[%d]" % index
+        for key, anon, kind in (("owner", "anonuid", "uid"), ("group", "anongid", "gid")):
+            number = _numeric_id(export[key], tables[key])
+            if number is None:
+                continue
+            # A group the mode keeps out (0700) gives nothing to its members.
+            opens = key == "owner" or _group_bits(export["mode"])
+            shown = "%s.%s=%r" % (prefix, key, export[key]) + ("" if _is_int(export[key]) else " (%s %d)" % (kind, number))
+            if number == export[anon] and opens:
+                anon_var = "%s.%s" % (prefix, anon) if inputs["exports"][index].get(anon) is not None \
+                    else "nfs_server_%s" % anon
+                problems.append(
+                    "%s is the %s that squashed root writes as (%s=%d): root on every client gets into %s, so "
+                    "root_squash protects nothing; give the export the %s its service runs as (e.g. %s: 10001) "
+                    "and keep %s for squashed users alone" % (
+                        shown, kind, anon_var, number, export["path"], kind, key, anon_var))
+            other = first[key].setdefault(number, index)
+            if other != index and (opens or key == "group" and _group_bits(exports[other]["mode"])):
+                problems.append(
+                    "%s is also the %s of nfs_server_exports[%d] (%s): each service could read the other's data; "
+                    "give each export the %s its own service runs as" % (
+                        shown, key, other, exports[other]["name"], kind))
     return problems
 
 
@@ -335,8 +415,8 @@ def nfs_server_exports(inputs):
             "name": item["name"],
             "id": item.get("id", index + 1),
             "path": item.get("path") or posixpath.join(inputs["export_root"], item["name"]),
-            "owner": item.get("owner", 65534),
-            "group": item.get("group", 65534),
+            "owner": item["owner"],
+            "group": item["group"],
             "mode": item.get("mode", "0750"),
             "squash": item.get("squash") or inputs["squash"],
             "anonuid": item.get("anonuid", inputs["anonuid"]),
@@ -406,7 +486,8 @@ def nfs_client_problems(inputs):
                 "nfs_client_%s=%r must be a power of two between 4KiB and 1MiB (the Linux client's range), "
                 "e.g. '1MiB'" % (var, value)
             )
-    problems.extend(_options_problems("nfs_client_options", inputs.get("options"), NFS_CLIENT_OWNED_OPTIONS))
+    problems.extend(_options_problems("nfs_client_options", inputs.get("options"), NFS_CLIENT_OWNED_OPTIONS,
+                                      NFS_CLIENT_REFUSED_OPTIONS))
     return problems
 
 
@@ -419,10 +500,19 @@ def _server_ok(server):
 NFS_CLIENT_OWNED_OPTIONS = {"vers": "nfs_client_version", "nfsvers": "nfs_client_version",
                             "minorversion": "nfs_client_version", "rsize": "nfs_client_rsize",
                             "wsize": "nfs_client_wsize"}
+# Options that would undo the nosuid,nodev every NFS mount gets (written last, so they would lose
+# anyway: refused so that the operator hears it): whoever is root on the server, or can write the
+# export, would get a setuid-root program or a device node onto every GPU node.
+NFS_CLIENT_REFUSED_OPTIONS = {
+    "suid": "lets a setuid program on the export run with its owner's rights on this node; remove it "
+            "(the role mounts every export nosuid,nodev)",
+    "dev": "lets a device node on the export open this node's devices; remove it (the role mounts every "
+           "export nosuid,nodev)",
+}
 XFS_CACHE_OWNED_OPTIONS = {"allocsize": "xfs_cache_allocsize", "logbsize": "xfs_cache_logbsize"}
 
 
-def _options_problems(var, options, owned=None):
+def _options_problems(var, options, owned=None, refused=None):
     if options is None:
         return []
     if not isinstance(options, list):
@@ -436,7 +526,9 @@ def _options_problems(var, options, owned=None):
             )
             continue
         key = option.split("=", 1)[0].lower()
-        if key in (owned or {}):
+        if option.lower() in (refused or {}):
+            problems.append("%s[%d]=%r %s" % (var, index, option, refused[option.lower()]))
+        elif key in (owned or {}):
             problems.append(
                 "%s[%d]=%r sets %s, which the role sets from %s: set that instead and remove it here"
                 % (var, index, option, key, owned[key])
@@ -445,8 +537,14 @@ def _options_problems(var, options, owned=None):
 
 
 def xfs_cache_problems(inputs):
-    """xfs_cache: device, mount_path, label, mkfs_options, allocsize, logbsize, owner/group/mode."""
+    """xfs_cache: device, confirm_format, mount_path, label, mkfs_options, allocsize, logbsize,
+    owner/group/mode, and the retired force switch (present only when it is set)."""
     problems = []
+    if "force" in inputs:
+        problems.append(
+            "xfs_cache_force=%r is no longer read: a standing switch formats whatever holds the device's name "
+            "next time. Remove it; to format a device that holds something, set xfs_cache_confirm_format to that "
+            "device's path (the same text as xfs_cache_device) for one run, then remove that too" % (inputs["force"],))
     device = inputs.get("device")
     if not isinstance(device, str) or not device:
         problems.append("xfs_cache_device is not set; name the block device to format, e.g. '/dev/nvme1n1'")
@@ -456,6 +554,12 @@ def xfs_cache_problems(inputs):
         problem = checks.path_problem("xfs_cache_device", device, "/dev/nvme1n1", config_file=True)
         if problem:
             problems.append(problem)
+    confirm = inputs.get("confirm_format")
+    if confirm not in (None, "") and confirm != device:
+        problems.append(
+            "xfs_cache_confirm_format=%r does not name xfs_cache_device=%r, the only device the role would "
+            "format; confirm that device by its path exactly as xfs_cache_device gives it, or remove "
+            "xfs_cache_confirm_format" % (confirm, device))
     problem = path_problem("xfs_cache_mount_path", inputs.get("mount_path"))
     if problem:
         problems.append(problem)
@@ -470,8 +574,8 @@ def xfs_cache_problems(inputs):
         problems.append("xfs_cache_mkfs_options=%r must be a list of strings, e.g. ['-d', 'su=256k,sw=4']" % (mkfs,))
     elif any(o in ("-f", "--force") for o in mkfs):
         problems.append(
-            "xfs_cache_mkfs_options=%r asks mkfs.xfs to force; overwriting a device is decided by "
-            "xfs_cache_force alone" % (mkfs,)
+            "xfs_cache_mkfs_options=%r asks mkfs.xfs to force; overwriting a device that holds something is "
+            "confirmed by xfs_cache_confirm_format alone" % (mkfs,)
         )
     allocsize = inputs.get("allocsize")
     problem = size_problem("xfs_cache_allocsize", allocsize)
@@ -567,9 +671,9 @@ def validation_report_problems(inputs):
 # them (and the tasks read them with | bool); anything else ("maybe", 2) is refused here.
 FLAGS = {
     "node_prep": ("allow_world_writable", "install_packages"),
-    "nfs_server": ("allow_no_root_squash", "allow_world_writable", "ganesha_graceless"),
+    "nfs_server": ("allow_no_root_squash", "allow_world_writable", "allow_wide_clients", "ganesha_graceless"),
     "nfs_client": ("write_test",),
-    "xfs_cache": ("allow_world_writable", "force"),
+    "xfs_cache": ("allow_world_writable",),
     "storage_validation": ("direct", "allow_buffered_fallback", "disk_space"),
     "validation_report": (),
 }

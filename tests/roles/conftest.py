@@ -3,6 +3,7 @@ three loop devices of its own (blank, ext4, random data) under stable names, and
 run a role against it and to compare its filesystem with a snapshot (podman diff)."""
 
 import configparser
+import contextlib
 import json
 import os
 import re
@@ -35,9 +36,10 @@ def podman_diff(container=CONTAINER):
 
 
 class Target:
-    def __init__(self, workdir, loops):
+    def __init__(self, workdir, loops, container=CONTAINER):
         self.workdir = workdir
         self.loops = loops  # name -> host loop device
+        self.container = container
         self.inventory = workdir / "inventory.yml"
         self.inventory.write_text(
             json.dumps(
@@ -47,7 +49,7 @@ class Target:
                             "roletest": {
                                 "ansible_connection": "containers.podman.podman",
                                 "ansible_pipelining": True,
-                                "ansible_host": CONTAINER,
+                                "ansible_host": container,
                                 "ansible_python_interpreter": "/usr/bin/python3",
                                 "ansible_remote_tmp": "/tmp/.ansible-tmp",
                             }
@@ -70,7 +72,7 @@ class Target:
             config.write(handle)
 
     def exec(self, *args, check=True):
-        return sh("podman", "exec", CONTAINER, *args, check=check)
+        return sh("podman", "exec", self.container, *args, check=check)
 
     def signature(self, name):
         """What blkid says the host's loop device holds, read on the host."""
@@ -128,12 +130,13 @@ def failure_message(report):
     return None, None
 
 
-@pytest.fixture(scope="session")
-def target(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("roletest")
+@contextlib.contextmanager
+def lab_node(workdir, container=CONTAINER):
+    """A fresh node container from the lab image with the three test devices (new loop devices
+    of its own under workdir); removed with them on exit."""
     image = sh(REPO / "lab" / "node-image").stdout.strip().splitlines()[-1]
     loops = {}
-    sh("podman", "rm", "--force", "--time", "0", CONTAINER, check=False)
+    sh("podman", "rm", "--force", "--time", "0", container, check=False)
     try:
         for name in DEVICES:
             img = workdir / ("%s.img" % name)
@@ -145,16 +148,22 @@ def target(tmp_path_factory):
         for name, inside in DEVICES.items():
             devices += ["--device", "%s:%s" % (loops[name], inside)]
         sh(
-            "podman", "run", "--detach", "--name", CONTAINER, "--hostname", "roletest", "--init",
+            "podman", "run", "--detach", "--name", container, "--hostname", "roletest", "--init",
             "--cap-add", "SYS_ADMIN", "--cap-add", "DAC_READ_SEARCH", "--security-opt", "apparmor=unconfined",
             *devices, image, "sleep", "infinity",
         )
         # A data directory that is a symlink to somewhere else: node_prep must refuse it. A parent
         # directory that is a symlink into /etc: every node role must refuse paths through it.
-        sh("podman", "exec", CONTAINER, "sh", "-c",
+        sh("podman", "exec", container, "sh", "-c",
            "mkdir -p /srv/elsewhere /data && ln -s /srv/elsewhere /data/linked && ln -s /etc /data/etc-link")
-        yield Target(workdir, loops)
+        yield Target(workdir, loops, container)
     finally:
-        sh("podman", "rm", "--force", "--time", "0", CONTAINER, check=False)
+        sh("podman", "rm", "--force", "--time", "0", container, check=False)
         for loop in loops.values():
             sh("losetup", "--detach", loop, check=False)
+
+
+@pytest.fixture(scope="session")
+def target(tmp_path_factory):
+    with lab_node(tmp_path_factory.mktemp("roletest")) as node:
+        yield node

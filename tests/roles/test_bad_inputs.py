@@ -82,6 +82,17 @@ CASES = [
     ("nfs_server", "nfs_server_ganesha_port", "nfs", ["nfs_server_ganesha_port", "int"]),
     ("nfs_server", "nfs_server_exports", [{"name": "data"}, {"name": "sub", "path": "/srv/nfs/data/sub"}],
      ["nfs_server_exports nests '/srv/nfs/data/sub' inside '/srv/nfs/data'"]),
+    # Owned by the uid squashed root writes as: root on every client would own the data.
+    ("nfs_server", "nfs_server_exports", [{"name": "greptimedb", "owner": 65534, "group": 10001}],
+     ["nfs_server_exports[0].owner=65534 is the uid that squashed root writes as (nfs_server_anonuid=65534)",
+      "root_squash protects nothing", "give the export the uid its service runs as"]),
+    # One owner for two services: each could read the other's data.
+    ("nfs_server", "nfs_server_exports", [{"name": "greptimedb", "owner": 10001, "group": 10001},
+                                          {"name": "alertmanager", "owner": 10001, "group": 10002}],
+     ["nfs_server_exports[1].owner=10001 is also the owner of nfs_server_exports[0] (greptimedb)",
+      "give each export the uid its own service runs as"]),
+    ("nfs_server", "nfs_server_clients", ["10.0.0.0/8"],
+     ["nfs_server_clients[0]='10.0.0.0/8' is wider than /16", "nfs_server_allow_wide_clients: true"]),
     # --- nfs_client ----------------------------------------------------------------
     ("nfs_client", "nfs_client_rsize", "20Gx", ["nfs_client_rsize='20Gx' has an unknown unit 'Gx'", "G/Gi/GiB"]),
     ("nfs_client", "nfs_client_wsize", 3000, ["nfs_client_wsize=3000 must be a power of two between 4KiB and 1MiB"]),
@@ -94,6 +105,8 @@ CASES = [
     ("nfs_client", "nfs_client_mounts.0.uid", "root", ["uid", "int"]),
     ("nfs_client", "nfs_client_version", "3", ["nfs_client_version", "4.2"]),
     ("nfs_client", "nfs_client_server", "nfs 1", ["nfs_client_mounts[0].server='nfs 1' is not a host name or IP address"]),
+    ("nfs_client", "nfs_client_options", ["hard", "suid"],
+     ["nfs_client_options[1]='suid' lets a setuid program on the export run", "the role mounts every export nosuid,nodev"]),
     # --- xfs_cache -----------------------------------------------------------------
     ("xfs_cache", "xfs_cache_device", "", ["xfs_cache_device is not set", "'/dev/nvme1n1'"]),
     ("xfs_cache", "xfs_cache_device", "sdb", ["xfs_cache_device='sdb' must be a block device path under /dev"]),
@@ -101,15 +114,16 @@ CASES = [
     ("xfs_cache", "xfs_cache_device", "/dev/gpufleet-missing", ["xfs_cache_device=/dev/gpufleet-missing does not exist"]),
     ("xfs_cache", "xfs_cache_device", DEVICES["ext4"],
      ["/dev/gpufleet-ext4 holds a ext4 filesystem labelled 'not-ours'", "refusing to format it",
-      "Set xfs_cache_force: true to destroy its contents"]),
+      "run once with xfs_cache_confirm_format=/dev/gpufleet-ext4"]),
     ("xfs_cache", "xfs_cache_device", DEVICES["data"],
      ["/dev/gpufleet-data holds data without a filesystem signature", "refusing to format it"]),
     ("xfs_cache", "xfs_cache_label", "gpufleet-cache-disk", ["xfs_cache_label='gpufleet-cache-disk' must be 1 to 12"]),
     ("xfs_cache", "xfs_cache_allocsize", "20Gx", ["xfs_cache_allocsize='20Gx'"]),
     ("xfs_cache", "xfs_cache_logbsize", "512KiB", ["xfs_cache_logbsize='512KiB' is not one XFS accepts"]),
-    ("xfs_cache", "xfs_cache_mkfs_options", ["-f"], ["asks mkfs.xfs to force", "xfs_cache_force alone"]),
+    ("xfs_cache", "xfs_cache_mkfs_options", ["-f"], ["asks mkfs.xfs to force", "xfs_cache_confirm_format alone"]),
     ("xfs_cache", "xfs_cache_mount_path", "/", ["xfs_cache_mount_path='/' is a system directory"]),
-    ("xfs_cache", "xfs_cache_force", "maybe", ["xfs_cache_force", "bool"]),
+    # The retired standing switch, whatever its value: refused, naming the confirmation.
+    ("xfs_cache", "xfs_cache_force", True, ["xfs_cache_force=True is no longer read", "xfs_cache_confirm_format"]),
     ("xfs_cache", "xfs_cache_mode", "0777", ["xfs_cache_mode='0777' lets every user"]),
 ]
 
@@ -143,7 +157,7 @@ HOSTILE = [
      ["nfs_server_clients[0]='10.0.0.1\\n/srv *(rw,no_root_squash)' is not an IP address or CIDR"]),
     ("nfs_server", {"nfs_server_clients": ["host}"]}, ["nfs_server_clients[0]='host}' is not an IP address or CIDR"]),
     # A reference to an owner that does not exist on the host (a typo is an error, never a new user).
-    ("nfs_server", {"nfs_server_exports": [{"name": "greptimedb", "owner": "greptime"}]},
+    ("nfs_server", {"nfs_server_exports": [{"name": "greptimedb", "owner": "greptime", "group": 10001}]},
      ["nfs_server on roletest: export greptimedb names owner 'greptime'", "do not both exist on this host"]),
     ("nfs_server", {"nfs_server_clients": ['10.0.0.1"; Access_Type = RW; #']},
      ["nfs_server_clients[0]='10.0.0.1\"; Access_Type = RW; #' is not an IP address or CIDR"]),
@@ -176,16 +190,24 @@ HOSTILE = [
     ("xfs_cache", {"xfs_cache_mount_path": "/raid/../etc"}, ["xfs_cache_mount_path='/raid/../etc' climbs with '..'"]),
     ("xfs_cache", {"xfs_cache_owner": -1}, ["xfs_cache_owner=-1 is out of range"]),
     ("xfs_cache", {"xfs_cache_allocsize": "-16MiB"}, ["xfs_cache_allocsize='-16MiB' is not a size"]),
-    # "no" is false: the ext4 device is not formatted.
-    ("xfs_cache", {"xfs_cache_device": DEVICES["ext4"], "xfs_cache_force": "no"},
-     ["/dev/gpufleet-ext4 holds a ext4 filesystem labelled 'not-ours'", "refusing to format it"]),
+    # A confirmation naming another device than the one that would be formatted: neither is touched.
+    ("xfs_cache", {"xfs_cache_device": DEVICES["ext4"], "xfs_cache_confirm_format": DEVICES["data"]},
+     ["xfs_cache_confirm_format='/dev/gpufleet-data' does not name xfs_cache_device='/dev/gpufleet-ext4', the only "
+      "device the role would format"]),
+    # The same, when the planned device is blank: a stale confirmation is refused all the same.
+    ("xfs_cache", {"xfs_cache_confirm_format": DEVICES["ext4"]},
+     ["xfs_cache_confirm_format='/dev/gpufleet-ext4' does not name xfs_cache_device='/dev/gpufleet-blank'"]),
+    # The old switch left in an inventory with the device that holds ext4: refused, nothing formatted.
+    ("xfs_cache", {"xfs_cache_device": DEVICES["ext4"], "xfs_cache_force": "yes"},
+     ["xfs_cache_force='yes' is no longer read", "set xfs_cache_confirm_format to that device's path"]),
     # --- every node role: system directories by prefix, and a parent that is a symlink into one
     ("node_prep", {"node_prep_data_dirs.0.path": "/usr/local/models"},
      ["node_prep_data_dirs[0].path='/usr/local/models' is inside the system directory '/usr'"]),
     ("node_prep", {"node_prep_data_dirs.1.path": "/data/etc-link/gpufleet"},
      ["node_prep on roletest: node_prep_data_dirs: /data/etc-link/gpufleet resolves through the symlink "
       "/data/etc-link -> /etc to /etc/gpufleet, which is inside the system directory '/etc'"]),
-    ("nfs_server", {"nfs_server_exports": [{"name": "greptimedb", "path": "/data/etc-link/exports"}]},
+    ("nfs_server", {"nfs_server_exports": [{"name": "greptimedb", "path": "/data/etc-link/exports", "owner": 10001,
+                                            "group": 10001}]},
      ["nfs_server on roletest: nfs_server_exports: /data/etc-link/exports resolves through the symlink "
       "/data/etc-link -> /etc to /etc/exports"]),
     ("nfs_client", {"nfs_client_mounts.0.path": "/data/etc-link/greptimedb"},

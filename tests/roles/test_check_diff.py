@@ -15,7 +15,7 @@ VARS = {
     "nfs_client_mounts": [{"name": "greptimedb", "export": "/srv/nfs/greptimedb", "path": "/data/greptimedb"}],
 }
 EXPORT_LINE = (
-    "/srv/nfs/greptimedb 10.0.0.0/24(rw,sync,no_subtree_check,root_squash,anonuid=65534,anongid=65534)"
+    "/srv/nfs/greptimedb 10.0.0.0/24(rw,secure,sync,no_subtree_check,root_squash,anonuid=65534,anongid=65534)"
 )
 
 
@@ -50,8 +50,12 @@ def test_check_diff_on_a_fresh_node_changes_nothing(target):
     assert {d["after"]["path"] for d in dirs} >= {"/raid/models", "/data/alertmanager"}
     assert all(d["before"]["state"] == "absent" and d["after"]["state"] == "directory" for d in dirs)
 
-    exported = _diffs(report, "Create the export directories, owned by the uid/gid writes arrive as")
-    assert {d["after"]["path"] for d in exported} == {"/srv/nfs/greptimedb", "/srv/nfs/alertmanager"}
+    task = "Create the export directories, owned by their services' uid/gid"
+    assert {d["after"]["path"] for d in _diffs(report, task)} == {"/srv/nfs/greptimedb", "/srv/nfs/alertmanager"}
+    # Each export its service's own ids, none the squashed 65534.
+    planned = [item["item"] for name, r in task_results(report) if name.endswith(task) for item in r["results"]]
+    assert {e["path"]: (e["owner"], e["group"]) for e in planned} == {
+        "/srv/nfs/greptimedb": (10001, 10001), "/srv/nfs/alertmanager": (10002, 10002)}
 
     would = [r.get("msg", "") for name, r in task_results(report) if name.endswith("Report what check mode would install")]
     assert any("xfsprogs" in m for m in would) and any("nfs-kernel-server" in m for m in would)

@@ -1,6 +1,7 @@
 """What prepare_nodes.yml left on the scenario's hosts, read from the hosts themselves
 (testinfra's podman backend: one `podman exec` per check)."""
 
+import time
 import uuid
 
 import pytest
@@ -81,19 +82,25 @@ def test_nfs_mount_is_in_fstab(host):
     assert len(lines) == 1
     source, target, fstype, options = lines[0][:4]
     assert (source, target, fstype) == ("%s:/srv/nfs/greptimedb" % SERVER_IP, "/data/greptimedb", "nfs4")
+    # nosuid,nodev last: no option before them can switch setuid programs or device nodes back on.
     assert options.split(",") == [
         "vers=4.2", "rsize=1048576", "wsize=1048576", "hard", "noatime", "proto=tcp", "timeo=600", "retrans=2", "_netdev",
+        "nosuid", "nodev",
     ]
 
 
 # --- nfs_server (NFS-Ganesha) ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["greptimedb", "alertmanager"])
-def test_export_directories_belong_to_the_squashed_uid(nfs, name):
+# Each export belongs to its own service's uid/gid; squashed root (65534) owns none of them.
+OWNERS = {"greptimedb": 10001, "alertmanager": 10002}
+
+
+@pytest.mark.parametrize("name", sorted(OWNERS))
+def test_export_directories_belong_to_their_service(nfs, name):
     directory = nfs.file("/srv/nfs/" + name)
     assert directory.is_directory
-    assert (directory.uid, directory.gid, directory.mode) == (65534, 65534, 0o750)
+    assert (directory.uid, directory.gid, directory.mode) == (OWNERS[name], OWNERS[name], 0o750)
 
 
 def test_ganesha_config(nfs):
@@ -107,12 +114,14 @@ def test_ganesha_config(nfs):
         "Access_Type = None;",
         "Squash = Root_Squash;",
         "Anonymous_Uid = 65534;",
+        "PrivilegedPort = true;",
         "Clients = 10.89.41.0/24;",
         "Access_Type = RW;",
         "Protocols = 4;",
     ):
         assert line in text
     assert "*" not in text.replace("# ", "")
+    assert text.count("PrivilegedPort = true;") == 2
 
 
 def test_ganesha_serves(nfs):
@@ -123,41 +132,82 @@ def test_ganesha_serves(nfs):
 # --- the export over the wire (libnfs, user space) -------------------------------------
 
 
-def _nfs_cp(host, export, name, uid, gid):
+def _nfs_cp(host, export, name, uid, gid, as_user=None):
+    """nfs-cp a file into the export with AUTH_SYS uid/gid. libnfs binds a privileged source
+    port when it can (root); ``as_user`` runs it as that unprivileged local uid instead, so the
+    request comes from a port >= 1024 while claiming the same AUTH_SYS ids."""
     url = "nfs://%s%s/%s?version=4&uid=%d&gid=%d" % (SERVER_IP, export, name, uid, gid)
-    return host.run("echo probe > /tmp/probe && nfs-cp /tmp/probe %s", url)
+    run_as = "setpriv --reuid=%d --regid=%d --clear-groups " % (as_user, as_user) if as_user is not None else ""
+    return host.run("echo probe > /tmp/probe && chmod 644 /tmp/probe && %snfs-cp /tmp/probe %s" % (run_as, "%s"), url)
 
 
-def test_root_writes_arrive_as_the_export_owner(host, nfs):
-    """root_squash: root on a GPU node writes as 65534, which owns the export: GreptimeDB
-    (root in its container) can write without chown or chmod 777."""
-    name = "probe-root-" + uuid.uuid4().hex[:8]
-    result = _nfs_cp(host, "/srv/nfs/greptimedb", name, 0, 0)
+@pytest.mark.parametrize("name", sorted(OWNERS))
+def test_each_service_writes_its_own_export(host, nfs, name):
+    export = "/srv/nfs/" + name
+    probe = "probe-%s-%s" % (name, uuid.uuid4().hex[:8])
+    result = _nfs_cp(host, export, probe, OWNERS[name], OWNERS[name])
     try:
         assert result.rc == 0, result.stderr
-        written = nfs.file("/srv/nfs/greptimedb/" + name)
-        assert (written.uid, written.gid) == (65534, 65534)
+        written = nfs.file("%s/%s" % (export, probe))
+        assert (written.uid, written.gid) == (OWNERS[name], OWNERS[name])
     finally:
-        nfs.run("rm -f /srv/nfs/greptimedb/%s", name)
+        nfs.run("rm -f %s/%s", export, probe)
 
 
-def test_alertmanager_uid_writes_its_export(host, nfs):
-    name = "probe-am-" + uuid.uuid4().hex[:8]
-    result = _nfs_cp(host, "/srv/nfs/alertmanager", name, 65534, 65534)
+def _refused(host, nfs, export, uid, gid, as_user=None):
+    probe = "probe-%d-%s" % (uid, uuid.uuid4().hex[:8])
+    result = _nfs_cp(host, export, probe, uid, gid, as_user)
     try:
-        assert result.rc == 0, result.stderr
-        assert nfs.file("/srv/nfs/alertmanager/" + name).uid == 65534
+        assert result.rc != 0, "the write was accepted"
+        assert not nfs.file("%s/%s" % (export, probe)).exists
     finally:
-        nfs.run("rm -f /srv/nfs/alertmanager/%s", name)
+        nfs.run("rm -f %s/%s", export, probe)
+    return result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", sorted(OWNERS))
+def test_squashed_root_cannot_write_any_export(host, nfs, name):
+    """root_squash protects something: root on a GPU node arrives as 65534, which owns no export."""
+    assert "NFS4ERR_ACCESS" in _refused(host, nfs, "/srv/nfs/" + name, 0, 0)
+
+
+def test_one_service_cannot_write_the_others_export(host, nfs):
+    assert "NFS4ERR_ACCESS" in _refused(host, nfs, "/srv/nfs/greptimedb", OWNERS["alertmanager"], OWNERS["alertmanager"])
+    assert "NFS4ERR_ACCESS" in _refused(host, nfs, "/srv/nfs/alertmanager", OWNERS["greptimedb"], OWNERS["greptimedb"])
 
 
 def test_other_users_cannot_write(host, nfs):
     """No 0777: a uid that is neither the owner nor squashed root is refused."""
-    name = "probe-1000-" + uuid.uuid4().hex[:8]
-    result = _nfs_cp(host, "/srv/nfs/greptimedb", name, 1000, 1000)
-    assert result.rc != 0
-    assert "NFS4ERR_ACCESS" in result.stdout + result.stderr
-    assert not nfs.file("/srv/nfs/greptimedb/" + name).exists
+    assert "NFS4ERR_ACCESS" in _refused(host, nfs, "/srv/nfs/greptimedb", 1000, 1000)
+
+
+def test_an_unprivileged_source_port_is_refused(host, nfs):
+    """PrivilegedPort: the owner's own AUTH_SYS ids, sent from a port >= 1024 by a process that is
+    not root on the node, are refused (ganesha hides the export from it: NFS4ERR_NOENT); the same
+    request from root's privileged port succeeds (test_each_service_writes_its_own_export). The
+    control: with PrivilegedPort = false for a moment, the very same unprivileged request succeeds,
+    so the refusal is the port's and nothing else's."""
+    export, uid = "/srv/nfs/greptimedb", OWNERS["greptimedb"]
+    assert "NFS4ERR_NOENT" in _refused(host, nfs, export, uid, uid, as_user=1000)
+
+    conf = "/etc/ganesha/ganesha.conf"
+    reload = "kill -HUP $(pgrep --exact ganesha.nfsd)"
+    nfs.check_output("cp %s /tmp/ganesha.conf.verify && sed -i 's/PrivilegedPort = true/PrivilegedPort = false/' %s && %s"
+                     % (conf, conf, reload))
+    probe = "probe-port-" + uuid.uuid4().hex[:8]
+    try:
+        for _attempt in range(20):  # the reload takes a moment
+            if _nfs_cp(host, export, probe, uid, uid, as_user=1000).rc == 0:
+                break
+            time.sleep(1)
+        assert nfs.file("%s/%s" % (export, probe)).uid == uid, "the control request failed without PrivilegedPort too"
+    finally:
+        nfs.check_output("mv /tmp/ganesha.conf.verify %s && rm -f %s/%s && %s" % (conf, export, probe, reload))
+    for _attempt in range(20):
+        if "NFS4ERR_NOENT" in _nfs_cp(host, export, probe, uid, uid, as_user=1000).stderr:
+            break
+        time.sleep(1)
+    assert "NFS4ERR_NOENT" in _refused(host, nfs, export, uid, uid, as_user=1000)
 
 
 def test_listing_over_the_wire(host):

@@ -27,7 +27,8 @@ NODE_PREP = {
 NFS_SERVER = {
     "clients": ["10.89.40.0/24"],
     "export_root": "/srv/nfs",
-    "exports": [{"name": "greptimedb", "owner": 65534, "group": 65534, "mode": "0750"}, {"name": "alertmanager"}],
+    "exports": [{"name": "greptimedb", "owner": 10001, "group": 10001, "mode": "0750"},
+                {"name": "alertmanager", "owner": 10002, "group": 10002}],
     "squash": "root_squash",
     "allow_no_root_squash": False,
     "allow_world_writable": False,
@@ -53,6 +54,7 @@ XFS_CACHE = {
     "owner": 0,
     "group": 0,
     "mode": "0755",
+    "confirm_format": "",
 }
 STORAGE_VALIDATION = {
     "paths": ["/raid", "/raid/models"],
@@ -120,6 +122,24 @@ BAD = [
     ("nfs_server", "anonuid", 0, ["undoes root_squash"]),
     ("nfs_server", "exports.0.anongid", 0, ["nfs_server_exports[0].anongid=0"]),
     ("nfs_server", "exports.1.id", 1, ["export id 1 more than once"]),
+    # Networks wider than a /16 (IPv4) or a /64 (IPv6) need nfs_server_allow_wide_clients.
+    ("nfs_server", "clients", ["10.0.0.0/8"],
+     ["nfs_server_clients[0]='10.0.0.0/8' is wider than /16 (16777216 addresses)", "nfs_server_allow_wide_clients: true"]),
+    ("nfs_server", "clients", ["10.0.0.0/16"], []),
+    ("nfs_server", "clients", ["fd00::/48"], ["nfs_server_clients[0]='fd00::/48' is wider than /64"]),
+    ("nfs_server", "exports.0.clients", ["172.16.0.0/12"], ["nfs_server_exports[0].clients[0]='172.16.0.0/12' is wider"]),
+    ("nfs_server", "allow_wide_clients", "maybe", ["nfs_server_allow_wide_clients='maybe' is not a boolean"]),
+    # Who owns an export: not the squashed ids, not another export's owner.
+    ("nfs_server", "exports.0.owner", 65534,
+     ["nfs_server_exports[0].owner=65534 is the uid that squashed root writes as (nfs_server_anonuid=65534)",
+      "root_squash protects nothing", "give the export the uid its service runs as"]),
+    ("nfs_server", "exports.0.group", 65534, ["nfs_server_exports[0].group=65534 is the gid that squashed root"]),
+    ("nfs_server", "exports.1.anonuid", 10002, ["nfs_server_exports[1].owner=10002 is the uid", "(nfs_server_exports[1].anonuid=10002)"]),
+    ("nfs_server", "exports.1.owner", 10001,
+     ["nfs_server_exports[1].owner=10001 is also the owner of nfs_server_exports[0] (greptimedb)", "each service could read"]),
+    ("nfs_server", "exports.1.group", 10001, ["nfs_server_exports[1].group=10001 is also the group of nfs_server_exports[0]"]),
+    ("nfs_server", "exports.1.owner", KeyError, ["nfs_server_exports[1] has no owner; give the uid its service runs as"]),
+    ("nfs_server", "exports.1.group", None, ["nfs_server_exports[1] has no group"]),
     ("nfs_server", "export_root", "srv/nfs", ["nfs_server_export_root='srv/nfs' is relative"]),
     ("nfs_client", "rsize", "20Gx", ["nfs_client_rsize='20Gx'"]),
     ("nfs_client", "wsize", "3000", ["must be a power of two between 4KiB and 1MiB"]),
@@ -136,6 +156,10 @@ BAD = [
     ("nfs_client", "options", ["NFSVERS=4.0"], ["sets nfsvers, which the role sets from nfs_client_version"]),
     ("nfs_client", "options", ["rsize=4096"], ["nfs_client_options[0]='rsize=4096' sets rsize", "nfs_client_rsize"]),
     ("nfs_client", "options", ["minorversion=0"], ["sets minorversion, which the role sets from nfs_client_version"]),
+    # nosuid,nodev are the role's: switching them back on is refused.
+    ("nfs_client", "options", ["hard", "suid"], ["nfs_client_options[1]='suid' lets a setuid program", "nosuid,nodev"]),
+    ("nfs_client", "options", ["DEV"], ["nfs_client_options[0]='DEV' lets a device node"]),
+    ("nfs_client", "options", ["nosuid", "nodev", "noexec"], []),
     ("xfs_cache", "extra_mount_options", ["allocsize=64k"],
      ["xfs_cache_extra_mount_options[0]='allocsize=64k' sets allocsize, which the role sets from xfs_cache_allocsize"]),
     ("xfs_cache", "device", "", ["xfs_cache_device is not set"]),
@@ -191,7 +215,14 @@ BAD = [
     ("xfs_cache", "device", "/dev/nvme1n1\n", ["xfs_cache_device='/dev/nvme1n1\\n'", "control"]),
     ("xfs_cache", "device", "/dev/../etc/passwd", ["climbs with '..'"]),
     ("xfs_cache", "label", "gpucache\n", ["xfs_cache_label='gpucache\\n' must be 1 to 12"]),
-    ("xfs_cache", "force", "yes please", ["xfs_cache_force='yes please' is not a boolean"]),
+    ("xfs_cache", "force", False, ["xfs_cache_force=False is no longer read", "set xfs_cache_confirm_format to that device"]),
+    ("xfs_cache", "force", "yes", ["xfs_cache_force='yes' is no longer read"]),
+    ("xfs_cache", "confirm_format", "/dev/sdb",
+     ["xfs_cache_confirm_format='/dev/sdb' does not name xfs_cache_device='/dev/nvme1n1', the only device"]),
+    # The same disk by another name is still another name: the confirmation is the path as planned.
+    ("xfs_cache", "confirm_format", "/dev/disk/by-id/nvme-x", ["does not name xfs_cache_device='/dev/nvme1n1'"]),
+    ("xfs_cache", "confirm_format", "/dev/nvme1n1", []),
+    ("xfs_cache", "confirm_format", None, []),
     ("xfs_cache", "allocsize", "-16MiB", ["xfs_cache_allocsize='-16MiB'"]),
     ("storage_validation", "paths", [], ["storage_validation_paths is empty"]),
     ("storage_validation", "paths.0", "raid", ["storage_validation_paths[0]='raid' is relative"]),
@@ -341,11 +372,12 @@ def test_no_and_false_do_not_allow_world_writable_exports():
 
 def test_exports_are_written_from_canonical_clients():
     inputs = dict(NFS_SERVER, clients=["10.89.40.7/24", "2001:DB8::0/64", "10.0.0.15"])
-    inputs["exports"] = [{"name": "greptimedb"}, {"name": "models", "clients": ["192.168.1.0/255.255.255.0"],
-                                                  "squash": "all_squash", "id": 7, "access": "ro"}]
+    inputs["exports"] = [{"name": "greptimedb", "owner": 10001, "group": 10001},
+                         {"name": "models", "clients": ["192.168.1.0/255.255.255.0"], "owner": 10003, "group": 10003,
+                          "squash": "all_squash", "id": 7, "access": "ro"}]
     assert problems_for("nfs_server", inputs) == []
     exports = nfs_server_exports(inputs)
-    assert exports[0] == {"name": "greptimedb", "id": 1, "path": "/srv/nfs/greptimedb", "owner": 65534, "group": 65534,
+    assert exports[0] == {"name": "greptimedb", "id": 1, "path": "/srv/nfs/greptimedb", "owner": 10001, "group": 10001,
                           "mode": "0750", "squash": "root_squash", "anonuid": 65534, "anongid": 65534, "access": "rw",
                           "clients": ["10.89.40.0/24", "2001:db8::/64", "10.0.0.15"]}
     assert exports[1]["clients"] == ["192.168.1.0/24"]
@@ -373,3 +405,61 @@ def test_validation_report_directories(inputs, expected):
 ])
 def test_validation_report_directories_that_pass(inputs):
     assert problems_for("validation_report", inputs) == []
+
+
+def test_wide_client_networks_pass_when_asked_but_everyone_never():
+    inputs = dict(NFS_SERVER, clients=["10.0.0.0/8", "fd00::/48"], allow_wide_clients="yes")
+    assert problems_for("nfs_server", inputs) == []
+    inputs["clients"] = ["0.0.0.0/0"]
+    assert [p for p in problems_for("nfs_server", inputs) if "exports to everyone" in p]
+
+
+def test_a_group_the_mode_keeps_out_may_be_shared_or_squashed():
+    """0700: the group gets nothing, so sharing it (or it being nogroup) opens nothing."""
+    inputs = copy.deepcopy(NFS_SERVER)
+    inputs["exports"] = [{"name": "a", "owner": 10001, "group": 65534, "mode": "0700"},
+                         {"name": "b", "owner": 10002, "group": 65534, "mode": "0700"}]
+    assert problems_for("nfs_server", inputs) == []
+    # One of the two lets the group in: the other export's service (with that gid) could read it.
+    inputs["exports"][1]["mode"] = "0750"
+    text = " | ".join(problems_for("nfs_server", inputs))
+    assert "nfs_server_exports[1].group=65534 is the gid that squashed root writes as" in text
+    assert "nfs_server_exports[1].group=65534 is also the group of nfs_server_exports[0] (a)" in text
+
+
+def test_owners_given_by_name_are_compared_by_their_ids():
+    """Names are looked up in the getent tables the role passes in; 'nobody' is 65534."""
+    inputs = copy.deepcopy(NFS_SERVER)
+    inputs["exports"][0].update(owner="nobody", group="greptime")
+    inputs["users"] = {"nobody": ["x", "65534", "65534", "nobody", "/nonexistent", "/usr/sbin/nologin"]}
+    inputs["groups"] = {"greptime": ["x", "10002", ""]}
+    text = " | ".join(problems_for("nfs_server", inputs))
+    assert "nfs_server_exports[0].owner='nobody' (uid 65534) is the uid that squashed root writes as" in text
+    assert "nfs_server_exports[1].group=10002 is also the group of nfs_server_exports[0] (greptimedb)" in text
+    # A name the tables do not hold is left to the role's check that it exists on the host.
+    inputs["users"] = inputs["groups"] = {}
+    assert problems_for("nfs_server", inputs) == []
+
+
+def test_all_squash_with_the_owner_as_anonuid_is_refused():
+    """all_squash to the owner: every user on every client writes as the owner."""
+    inputs = copy.deepcopy(NFS_SERVER)
+    inputs["exports"][0].update(squash="all_squash", anonuid=10001, anongid=10001)
+    text = " | ".join(problems_for("nfs_server", inputs))
+    assert "nfs_server_exports[0].owner=10001 is the uid that squashed root writes as (nfs_server_exports[0].anonuid=10001)" in text
+    assert "nfs_server_exports[0].group=10001 is the gid" in text
+
+
+def test_defaults_of_the_role_pass_the_owner_checks():
+    """roles/nfs_server/defaults/main.yml as it ships, with clients set."""
+    import os
+
+    import yaml
+
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "roles", "nfs_server", "defaults", "main.yml")
+    defaults = yaml.safe_load(open(path))
+    inputs = {key[len("nfs_server_"):]: value for key, value in defaults.items()}
+    inputs["clients"] = ["10.0.0.0/24"]
+    assert problems_for("nfs_server", inputs) == []
+    owners = [(e["owner"], e["group"]) for e in defaults["nfs_server_exports"]]
+    assert len(set(owners)) == len(owners) and (defaults["nfs_server_anonuid"], defaults["nfs_server_anongid"]) not in owners
