@@ -38,7 +38,7 @@ REPORT = ("release_after", "objects", "controller_service", "controller", "stora
 RECOVERY = ("pending_records",)
 OBSERVED = tuple(sorted(set(CLUSTER + RENDER + DRY_RUN + BENCHMARK + REPORT + RECOVERY)))
 DOC = "docs/storage.md"
-# The variables the role no longer takes, and what replaced them (breaking change, 0.3.0): a
+# The variables the role no longer takes, and what replaced them (a breaking change): a
 # standing true acted on whatever matched on the next run.
 RETIRED = {
     "replace_storageclasses": "linstor_replace_storageclass_names (the names of the classes to replace, for one run)",

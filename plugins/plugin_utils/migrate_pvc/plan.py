@@ -33,7 +33,7 @@ CLAIMS = ("current", "backup", "storage_class")
 FILES = ("backup_file",)
 GUARDS = ("pods", "quotas", "dry_run", "volume")
 OBSERVED = tuple(sorted(set(CLAIMS + FILES + GUARDS)))
-# The variables the role no longer takes, and what replaced them (breaking change, 0.3.0).
+# The variables the role no longer takes, and what replaced them (a breaking change).
 RETIRED = {"confirm_data_loss": "migrate_pvc_confirm (the claim's '<namespace>/<claim>', for one run only)"}
 # Reclaim policies under which deleting the claim deletes (or scrubs) the volume's data.
 LOSSY_POLICIES = ("Delete", "Recycle")
