@@ -682,6 +682,9 @@ def test_migrate_pvc_refuses_a_volume_whose_reclaim_policy_deletes_its_data(clus
     assert "Its data stays in the Released PersistentVolume %s" % volume in kept.out
     new = cluster.core.read_namespaced_persistent_volume_claim("ms-swift-cache-pvc", namespace)
     assert new.metadata.uid != old.metadata.uid and new.spec.storage_class_name == SC
-    pv = wait_for(lambda: (lambda v: v if v.status.phase == "Released" else None)(cluster.core.read_persistent_volume(volume)),
-                  timeout=60, what="the old volume Released")
+
+    def released():
+        found = cluster.core.read_persistent_volume(volume)
+        return found if found.status.phase == "Released" else None
+    pv = wait_for(released, timeout=60, what="the old volume Released")
     assert pv.spec.persistent_volume_reclaim_policy == "Retain" and pv.spec.claim_ref.uid == old.metadata.uid

@@ -113,8 +113,10 @@ def _file_digest(s, text):
         return "", []
     where = "%s/%s_%s.json" % (s["backup_dir"].rstrip("/"), s["namespace"], s["name"])
     saved = backup.parse(text)
-    found = ["holds no JSON object"] if saved is None else backup.shape_problems(backup.restorable(saved), s["namespace"],
-                                                                              s["name"])
+    if saved is None:
+        found = ["holds no JSON object"]
+    else:
+        found = backup.shape_problems(backup.restorable(saved), s["namespace"], s["name"])
     if found:
         return "", ["the backup file %s (migrate_pvc_backup_dir) is not the claim's backup: it %s. Nothing was changed. "
                     "Move it away, or give migrate_pvc_rollback_digest." % (where, "; ".join(found))]

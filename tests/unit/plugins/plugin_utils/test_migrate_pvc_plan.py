@@ -188,8 +188,8 @@ def test_a_rerun_after_an_interrupted_migration_checks_the_digest_when_it_has_on
     bigger = dict(saved, spec=dict(saved["spec"], resources={"requests": {"storage": "100Ti"}}))
     # Without a trusted digest, the backup only gives the new claim its size, modes and labels.
     assert plan.plan(inputs(), read(current=(), backup=(backup_of(bigger),)))["problems"] == []
-    problems = plan.plan(inputs(backup_dir="/srv/b"), dict(read(current=(), backup=(backup_of(bigger),)),
-                                                          backup_file=json.dumps(saved)))["problems"]
+    observed = dict(read(current=(), backup=(backup_of(bigger),)), backup_file=json.dumps(saved))
+    problems = plan.plan(inputs(backup_dir="/srv/b"), observed)["problems"]
     assert len(problems) == 1 and "it changed since the migration saved it" in problems[0]
 
 
@@ -201,7 +201,7 @@ def test_the_guards_pods_dry_run_and_confirmation():
     assert "moving claim default/ms-swift-cache-pvc (rook-ceph-block -> linstor-fast-cache)" in problems[0]
     assert plan.plan(inputs(confirm=CONFIRM), guards())["problems"] == []
     used = plan.plan(inputs(confirm=CONFIRM), guards(pods=[pod("trainer"), pod("done", phase="Succeeded"),
-                                                                  pod("other", claim="x")]))["problems"]
+                                                           pod("other", claim="x")]))["problems"]
     assert used == ["claim default/ms-swift-cache-pvc is used by default/trainer; deleting it would leave them without "
                     "their volume (and Kubernetes keeps it until they stop). Scale them down or delete them, then run "
                     "again."]
