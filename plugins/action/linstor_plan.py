@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import time
+
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.role_plan import PlanAction
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.linstor import plan as li_plan
 
@@ -14,6 +16,7 @@ from ansible_collections.gpufleet.cluster.plugins.plugin_utils.linstor import pl
 class ActionModule(PlanAction):
     ROLE = "linstor"
     OBSERVED = li_plan.OBSERVED
+    RETIRED = tuple("linstor_" + name for name in li_plan.RETIRED)
 
     def plan(self, inputs, args, check_mode):
-        return li_plan.plan(inputs, args["observed"], check_mode)
+        return li_plan.plan(inputs, args["observed"], check_mode, now=time.time())

@@ -14,6 +14,7 @@ from ansible_collections.gpufleet.cluster.plugins.plugin_utils.migrate_pvc impor
 class ActionModule(PlanAction):
     ROLE = "migrate_pvc"
     OBSERVED = mp_plan.OBSERVED
+    RETIRED = tuple("migrate_pvc_" + name for name in mp_plan.RETIRED)
 
     def plan(self, inputs, args, check_mode):
         return mp_plan.plan(inputs, args["observed"])

@@ -39,7 +39,10 @@ options:
         C(kubernetes.core.helm_info) returns it, or null): the problems with what the cluster holds (unknown storage
         nodes, zones, claims' namespaces, CRDs the chart would not install, a changed pool, a StorageClass whose
         immutable fields change, a release left pending), RV(crds_missing), RV(crds_established), RV(class_changes),
-        RV(class_diff), RV(replace_classes), RV(release_pending), RV(force_upgrade)."
+        RV(class_diff), RV(replace_classes), RV(release_pending), RV(pending_record), RV(force_upgrade)."
+      - "With those, when the release is C(pending-*): C(pending_records) (the metadata of its release records of that
+        status, Secrets C(owner=helm)): the record RV(pending_record) a recovery removes, or why not (not the revision
+        C(linstor_recover_pending_revision) names, younger than C(linstor_pending_release_min_age))."
       - "With those: C(manifest) (the chart rendered with C(linstor_chart_values)) and C(release_namespace) (the
         operator's namespace, if it exists): RV(dry_run_objects) and RV(dry_run_left_out)."
       - "C(dry_run) (the registered result of C(kubernetes.core.k8s) in check mode on RV(dry_run_objects)): a refusal
@@ -148,7 +151,7 @@ class_diff:
   returned: when the cluster's objects are in O(observed)
   type: dict
 replace_classes:
-  description: The StorageClasses to delete and recreate (only with C(linstor_replace_storageclasses)).
+  description: The StorageClasses to delete and recreate (only when C(linstor_replace_storageclass_names) names exactly them).
   returned: when the cluster's objects are in O(observed)
   type: list
   elements: str
@@ -156,6 +159,12 @@ release_pending:
   description: Whether the release is left pending by an interrupted run.
   returned: when the cluster's objects are in O(observed)
   type: bool
+pending_record:
+  description:
+    - The pending revision's release record to remove (C(name), C(uid), C(resourceVersion), C(age) in seconds), or null.
+      The role deletes it only if its uid and resourceVersion are still these.
+  returned: when the cluster's objects are in O(observed)
+  type: dict
 force_upgrade:
   description: A deployed release whose CRDs are gone is upgraded all the same, so that Helm creates them again.
   returned: when the cluster's objects are in O(observed)

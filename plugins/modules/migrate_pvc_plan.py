@@ -24,20 +24,26 @@ description:
   - "The role calls it three times in its preflight: with nothing read (the variables' problems); with the claim, its
     saved copy and the new StorageClass (what to do); and, when the claim is to be deleted, with the namespace's pods,
     its quotas and the server-side dry run of the replacement (the guards)."
-  - "A saved copy is only taken when it is the PersistentVolumeClaim of this name in this namespace, cut down to what a
-    claim is recreated from: whoever can write the backup ConfigMap cannot make the job create anything else."
+  - "A saved copy is only taken when it is exactly the PersistentVolumeClaim of this name in this namespace with the
+    fields a claim is recreated from (a field beyond them is refused): whoever can write the backup ConfigMap cannot
+    make the job create anything else. A rollback restores it only when its sha256 digest is C(migrate_pvc_rollback_digest)
+    or that of the controller's backup file."
   - Never changes anything and reads nothing from the cluster itself.
 options:
   observed:
     description:
       - What the role read, by name. A key left out was not read yet, and the decisions that need it are not made.
       - "C(current) (the claim), C(backup) (the ConfigMap C(<claim>-pvc-backup)) and C(storage_class) (the new class;
-        not read for a rollback), each as a k8s_info result's C(resources): give RV(action), RV(reason),
-        RV(replacement), RV(saved_claim), RV(backup_config_map) and RV(dry_run_claim), and their problems."
-      - "With those, when RV(destructive): C(pods) (the namespace's pods), C(quotas) (its ResourceQuotas) and C(dry_run)
-        (the registered result of C(kubernetes.core.k8s) in check mode on RV(dry_run_claim)): the pods that use the
-        claim, what the API server would refuse (a quota is decided again without the old claim, which the dry run
-        still counts) and the missing confirmation become problems."
+        not read for a rollback), each as a k8s_info result's C(resources), and C(backup_file) (the text of the file
+        C(<namespace>_<claim>.json) under C(migrate_pvc_backup_dir), null when there is none): give RV(action),
+        RV(reason), RV(replacement), RV(saved_claim), RV(backup_digest), RV(backup_config_map), RV(volume_name) and
+        RV(dry_run_claim), and their problems (a backup that is not exactly the claim's, or whose digest is not the
+        trusted one)."
+      - "With those, when RV(destructive): C(pods) (the namespace's pods), C(quotas) (its ResourceQuotas), C(dry_run)
+        (the registered result of C(kubernetes.core.k8s) in check mode on RV(dry_run_claim)) and C(volume) (the
+        PersistentVolume RV(volume_name), [] when the claim is bound to none): the pods that use the claim, what the API
+        server would refuse (a quota is decided again without the old claim, which the dry run still counts), a volume
+        whose reclaim policy would delete its data, and a missing confirmation become problems; RV(retain_volume)."
     type: dict
     default: {}
 extends_documentation_fragment:
@@ -88,13 +94,27 @@ replacement:
   returned: when the claim step's objects are in O(observed)
   type: dict
 saved_claim:
-  description: The claim as it is, cut down to what it is recreated from (the controller's backup file).
+  description:
+    - The claim as it is, cut down to what it is recreated from (the controller's backup file) - C(metadata.name),
+      C(namespace), C(labels); C(spec.storageClassName), C(accessModes), C(volumeMode), C(resources.requests.storage).
   returned: when the claim exists
   type: dict
+backup_digest:
+  description: C(sha256:) and the hex digest of RV(saved_claim)'s canonical JSON (sorted keys, no spaces), printed for a rollback.
+  returned: when the claim exists
+  type: str
 backup_config_map:
   description: The ConfigMap C(<claim>-pvc-backup) holding RV(saved_claim) as JSON.
   returned: when the claim exists
   type: dict
+volume_name:
+  description: The PersistentVolume the claim is bound to (empty when none).
+  returned: when the claim exists
+  type: str
+retain_volume:
+  description: The PersistentVolume whose reclaim policy the role sets to Retain before the delete (empty for none).
+  returned: when the guards' objects are in O(observed) and the action is destructive
+  type: str
 dry_run_claim:
   description: RV(replacement) under a name of its own, for the server-side dry run while the old claim exists.
   returned: when there is a replacement

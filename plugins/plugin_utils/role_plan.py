@@ -92,6 +92,10 @@ class PlanAction(ActionBase):
     _requires_connection = False
     ROLE = None
     OBSERVED = ()
+    # Variables the role no longer takes (their full names): given, they reach the plan (unprefixed,
+    # untemplated) so that it refuses them, naming what replaced them; an argument spec alone would
+    # let them pass unseen.
+    RETIRED = ()
     ARGUMENT_SPEC = {"observed": {"type": "dict", "default": {}}}
 
     def plan(self, inputs, args, check_mode):
@@ -114,7 +118,9 @@ class PlanAction(ActionBase):
             result.update(failed=True, msg="%s_plan: the role's variables do not meet its argument spec: %s"
                           % (self.ROLE, "; ".join(checked.error_messages)))
             return result
-        result.update(self.plan(unprefixed(self.ROLE, plain(given)), plain(args), bool(self._play_context.check_mode)))
+        inputs = unprefixed(self.ROLE, plain(given))
+        inputs.update(unprefixed(self.ROLE, dict((name, True) for name in self.RETIRED if name in task_vars)))
+        result.update(self.plan(inputs, plain(args), bool(self._play_context.check_mode)))
         result["changed"] = False
         # The settings and chart values hold what the user gave, passwords and tokens included.
         result["_ansible_no_log"] = True

@@ -35,4 +35,4 @@ def test_render_from_the_installed_collection(installed, tmp_path):
     objects = json.loads((tmp_path / "awx_objects.json").read_text())
     surveys = dict((t["name"], t["survey_spec"]) for t in objects["job_templates"])
     assert len(surveys) == 6 and len(surveys["gpufleet migrate_pvc"]["spec"]) > 5
-    assert "migrate_pvc_confirm_data_loss" in [q["variable"] for q in surveys["gpufleet migrate_pvc"]["spec"]]
+    assert "migrate_pvc_confirm" in [q["variable"] for q in surveys["gpufleet migrate_pvc"]["spec"]]

@@ -1,12 +1,14 @@
 """playbooks/migrate_pvc.yml launched with the survey answers of the "gpufleet migrate_pvc" job
-template, exactly as AWX passes them (its extra vars file, strings tagged !unsafe; the confirmation and the rollback as
-the strings "true"/"false" of their multiplechoice questions, the timeout as an int), against the
-real control plane, from the extra vars file AWX writes. "false" must refuse and change nothing; "true" must do what it says."""
+template, exactly as AWX passes them (its extra vars file, strings tagged !unsafe; the rollback as the strings
+"true"/"false" of its multiplechoice question, the confirmation and the digest as text, the timeout as an int), against
+the real control plane, from the extra vars file AWX writes. No confirmation must refuse and change nothing; the claim
+named must do what it says."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -63,25 +65,34 @@ def test_migrate_pvc_survey_answers(cluster, namespace, cluster_scoped, tmp_path
     base = {"migrate_pvc_name": CLAIM, "migrate_pvc_namespace": namespace, "migrate_pvc_storage_class": NEW_SC,
             "migrate_pvc_wait_timeout": 60}
 
-    # The survey's defaults: confirm "false", rollback "false". Refused, nothing changed, whether
+    confirm = "%s/%s" % (namespace, CLAIM)
+    # The survey's defaults: no confirmation, rollback "false". Refused, nothing changed, whether
     # AWX tags the answers !unsafe (its default; ansible-core then reads "false" as false) or not
     # (ALLOW_JINJA_IN_EXTRA_VARS=always: the play gets the string "false").
     for dump in (safe_dump, yaml_dump):
         sent, refused = launch(cluster, tmp_path, base, dump)
-        assert sent["migrate_pvc_confirm_data_loss"] == "false" and sent["migrate_pvc_rollback"] == "false"
+        assert "migrate_pvc_confirm" not in sent and sent["migrate_pvc_rollback"] == "false"
         assert sent["migrate_pvc_wait_timeout"] == 60 and "migrate_pvc_size" not in sent
         assert refused.returncode != 0 and "Nothing was changed" in refused.stdout, refused.stdout[-3000:]
         assert cluster.core.read_namespaced_persistent_volume_claim(CLAIM, namespace).metadata.uid == old.metadata.uid
+    # A confirmation naming another claim: refused.
+    other = launch(cluster, tmp_path, dict(base, migrate_pvc_confirm="%s/another" % namespace))[1]
+    assert other.returncode != 0 and "does not name the claim this run would act on" in other.stdout, other.stdout[-3000:]
 
-    # confirm "true", rollback "false", as strings: migrated to the new class, not rolled back.
-    done = launch(cluster, tmp_path, dict(base, migrate_pvc_confirm_data_loss="true"), yaml_dump)[1]
+    # The claim named, rollback "false", as strings: migrated to the new class, not rolled back.
+    done = launch(cluster, tmp_path, dict(base, migrate_pvc_confirm=confirm), yaml_dump)[1]
     assert done.returncode == 0, done.stdout[-4000:]
     new = cluster.core.read_namespaced_persistent_volume_claim(CLAIM, namespace)
     assert new.spec.storage_class_name == NEW_SC and new.metadata.uid != old.metadata.uid
+    # AWX's controller keeps no file: the digest to roll back with is in the job's output.
+    digest = re.search(r"migrate_pvc_rollback_digest=(sha256:[0-9a-f]{64})", done.stdout).group(1)
 
-    # rollback "true" without the confirmation: refused; with it: the old claim is back.
-    unconfirmed = launch(cluster, tmp_path, dict(base, migrate_pvc_rollback="true"))[1]
+    # rollback "true" without the confirmation, or without the digest: refused; with both: the old claim is back.
+    unconfirmed = launch(cluster, tmp_path, dict(base, migrate_pvc_rollback="true", migrate_pvc_rollback_digest=digest))[1]
     assert unconfirmed.returncode != 0 and "Nothing was changed" in unconfirmed.stdout, unconfirmed.stdout[-3000:]
-    rolled = launch(cluster, tmp_path, dict(base, migrate_pvc_rollback="true", migrate_pvc_confirm_data_loss="true"))[1]
+    undigested = launch(cluster, tmp_path, dict(base, migrate_pvc_rollback="true", migrate_pvc_confirm=confirm))[1]
+    assert undigested.returncode != 0 and "Give migrate_pvc_rollback_digest" in undigested.stdout, undigested.stdout[-3000:]
+    rolled = launch(cluster, tmp_path, dict(base, migrate_pvc_rollback="true", migrate_pvc_confirm=confirm,
+                                            migrate_pvc_rollback_digest=digest))[1]
     assert rolled.returncode == 0, rolled.stdout[-4000:]
     assert cluster.core.read_namespaced_persistent_volume_claim(CLAIM, namespace).spec.storage_class_name == OLD_SC

@@ -8,6 +8,7 @@ scripts/lab loses its storage layer to these tests: `scripts/lab` puts it back.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -197,7 +198,7 @@ def test_check_mode_changes_nothing_and_diff_shows_the_refused_storageclass_chan
     assert re.search(r'^-\s+"linstor.csi.linbit.com/placementCount": "1"', refused.out, re.M), refused.out[-4000:]
     assert re.search(r'^\+\s+"linstor.csi.linbit.com/placementCount": "2"', refused.out, re.M), refused.out[-4000:]
     assert "fields Kubernetes never updates in place" in refused.out
-    assert "linstor_replace_storageclasses: true" in refused.out
+    assert 'linstor_replace_storageclass_names: ["linstor-fast-cache"] (for this run only)' in refused.out
     assert "Traceback" not in refused.out and "Forbidden" not in refused.out  # never a raw API error
     assert _resource_versions(cluster) == before
 
@@ -265,12 +266,34 @@ def _pending_upgrade(cluster, charts, base_vars):
 def test_a_release_left_pending_is_refused_then_recovered_when_allowed(cluster, charts, base_vars, installed):
     revision = _helm_revision(cluster)[0]
     _pending_upgrade(cluster, charts, base_vars)
-    refused = play(cluster, base_vars)
-    assert refused.rc != 0
-    assert "is 'pending-upgrade'" in refused.out and "linstor_recover_pending_release: true" in refused.out
-    assert _helm_revision(cluster) == (revision + 1, "pending-upgrade")
-    recovered = play(cluster, dict(base_vars, linstor_recover_pending_release=True))
+    pending = revision + 1
+
+    def refused(variables, *expected):
+        before = settled_objects(cluster, (NAMESPACE,))
+        run = play(cluster, variables)
+        assert run.rc != 0 and run.changed == 0, run.out[-4000:]
+        for part in expected:
+            assert part in run.out, (part, run.out[-4000:])
+        # The release's records are Secrets in its namespace: none was removed or rewritten.
+        assert_nothing_changed(before, cluster_objects(cluster, (NAMESPACE,)))
+        assert _helm_revision(cluster) == (pending, "pending-upgrade")
+
+    refused(base_vars, "is 'pending-upgrade' (revision %d)" % pending,
+            "re-run with linstor_recover_pending_revision: %d (for this run only" % pending)
+    # The record was written moments ago: it may be a running upgrade's, whatever the revision says.
+    refused(dict(base_vars, linstor_recover_pending_revision=pending),
+            "pending revision %d (record sh.helm.release.v1.%s.v%d) was last written" % (pending, RELEASE, pending),
+            "Recovery waits until it is linstor_pending_release_min_age=600 s old")
+    # Another revision than the pending one: refused, whatever its age.
+    refused(dict(base_vars, linstor_recover_pending_revision=revision, linstor_pending_release_min_age=0),
+            "linstor_recover_pending_revision=%d does not match the pending revision of Helm release %s/%s, which is %d"
+            % (revision, NAMESPACE, RELEASE, pending))
+    # The old boolean, left on: refused, naming its replacement.
+    refused(dict(base_vars, linstor_recover_pending_release=True),
+            "linstor_recover_pending_release is no longer taken: use linstor_recover_pending_revision")
+    recovered = play(cluster, dict(base_vars, linstor_recover_pending_revision=pending, linstor_pending_release_min_age=1))
     assert recovered.rc == 0, recovered.out[-6000:]
+    assert "removed its record sh.helm.release.v1.%s.v%d" % (RELEASE, pending) in recovered.out
     rev, status = _helm_revision(cluster)
     assert status == "deployed" and rev == revision + 1
     deployment = cluster.apps.read_namespaced_deployment("piraeus-operator-controller-manager", NAMESPACE)
@@ -336,17 +359,22 @@ def test_migrate_pvc_guards_migration_and_rollback(cluster, installed, namespace
                               volumes=[client.V1Volume(name="cache", persistent_volume_claim=client.V1PersistentVolumeClaimVolumeSource(
                                   claim_name="ms-swift-cache-pvc"))])))
     migrate = {"migrate_pvc_namespace": namespace, "migrate_pvc_backup_dir": str(tmp_path)}
-    used = play(cluster, dict(migrate, confirm_data_loss=True), playbook=MIGRATE)
+    confirm = {"migrate_pvc_confirm": "%s/ms-swift-cache-pvc" % namespace}
+    used = play(cluster, dict(migrate, **confirm), playbook=MIGRATE)
     assert used.rc != 0 and "is used by %s/trainer" % namespace in used.out, used.out[-3000:]
     cluster.core.delete_namespaced_pod("trainer", namespace, grace_period_seconds=0)
     wait_for(lambda: not cluster.core.list_namespaced_pod(namespace).items, timeout=60, what="pod gone")
 
     unconfirmed = play(cluster, migrate, playbook=MIGRATE)
-    assert unconfirmed.rc != 0 and "confirm_data_loss=true" in unconfirmed.out and "Nothing was changed" in unconfirmed.out
+    assert unconfirmed.rc != 0 and "Nothing was changed" in unconfirmed.out
+    assert "Run again with migrate_pvc_confirm=%s/ms-swift-cache-pvc" % namespace in unconfirmed.out
+    # The playbook's old confirmation: refused before the role runs, naming the new one.
+    retired = play(cluster, dict(migrate, confirm_data_loss=True), playbook=MIGRATE)
+    assert retired.rc != 0 and "confirm_data_loss is no longer taken: give migrate_pvc_confirm" in retired.out
     old = cluster.core.read_namespaced_persistent_volume_claim("ms-swift-cache-pvc", namespace)
     assert old.spec.storage_class_name == "t-rook-ceph-block"
 
-    done = play(cluster, dict(migrate, confirm_data_loss=True), playbook=MIGRATE)
+    done = play(cluster, dict(migrate, **confirm), playbook=MIGRATE)
     assert done.rc == 0, done.out[-4000:]
     new = cluster.core.read_namespaced_persistent_volume_claim("ms-swift-cache-pvc", namespace)
     assert new.metadata.uid != old.metadata.uid and new.spec.storage_class_name == SC
@@ -354,10 +382,18 @@ def test_migrate_pvc_guards_migration_and_rollback(cluster, installed, namespace
     assert new.status.phase == "Pending" and "as expected for a WaitForFirstConsumer class" in done.out
     saved = json.loads((tmp_path / ("%s_ms-swift-cache-pvc.json" % namespace)).read_text())
     assert saved["spec"]["storageClassName"] == "t-rook-ceph-block"
-    again = play(cluster, dict(migrate, confirm_data_loss=True), playbook=MIGRATE)
+    # The run prints the backup's digest: sha256 over the saved claim's canonical JSON.
+    digest = re.search(r"migrate_pvc_rollback_digest=(sha256:[0-9a-f]{64})", done.out).group(1)
+    canonical = json.dumps(saved, sort_keys=True, separators=(",", ":")).encode("ascii")
+    assert digest == "sha256:" + hashlib.sha256(canonical).hexdigest()
+    again = play(cluster, dict(migrate, **confirm), playbook=MIGRATE)
     assert again.rc == 0 and again.changed == 0, again.out[-3000:]
 
-    rollback = play(cluster, dict(migrate, confirm_data_loss=True, migrate_pvc_rollback=True), playbook=MIGRATE)
+    # The controller's file is the trusted digest here (migrate_pvc_backup_dir); without it the
+    # digest the run printed is needed.
+    undigested = play(cluster, dict(confirm, migrate_pvc_namespace=namespace, migrate_pvc_rollback=True), playbook=MIGRATE)
+    assert undigested.rc != 0 and "Give migrate_pvc_rollback_digest" in undigested.out, undigested.out[-3000:]
+    rollback = play(cluster, dict(migrate, migrate_pvc_rollback=True, **confirm), playbook=MIGRATE)
     assert rollback.rc == 0, rollback.out[-4000:]
     restored = cluster.core.read_namespaced_persistent_volume_claim("ms-swift-cache-pvc", namespace)
     assert restored.spec.storage_class_name == "t-rook-ceph-block" and restored.metadata.uid != new.metadata.uid
@@ -371,7 +407,8 @@ def test_migrate_pvc_deletes_a_claim_only_after_its_replacement_passed_a_dry_run
     _old_claim(cluster, namespace)
     cluster_scoped(cluster.storage.delete_storage_class, "t-rook-ceph-block")
     old = cluster.core.read_namespaced_persistent_volume_claim("ms-swift-cache-pvc", namespace)
-    migrate = {"migrate_pvc_namespace": namespace, "migrate_pvc_backup_dir": str(tmp_path), "confirm_data_loss": True}
+    migrate = {"migrate_pvc_namespace": namespace, "migrate_pvc_backup_dir": str(tmp_path),
+               "migrate_pvc_confirm": "%s/ms-swift-cache-pvc" % namespace}
 
     def untouched(run, reason):
         assert run.rc != 0
@@ -471,12 +508,26 @@ def test_chart_values_the_api_server_refuses_are_refused_before_helm_runs(cluste
 
 def test_replace_storageclasses_recreates_a_changed_class(cluster, base_vars, installed):
     uid = cluster.storage.read_storage_class(SC).metadata.uid
-    two = dict(base_vars, linstor_replace_storageclasses=True,
-               linstor_storage_classes=[{"name": SC, "storage_pool": "fast-cache", "placement_count": "2"}])
-    replaced = play(cluster, two)
+    two = dict(base_vars, linstor_storage_classes=[{"name": SC, "storage_pool": "fast-cache", "placement_count": "2"}])
+    # A confirmation naming another class too (or the old boolean): refused, nothing changed.
+    for variables, expected in (
+            ({"linstor_replace_storageclass_names": [SC, "t-linstor-other"]},
+             'names t-linstor-other, which this run would not replace (only %s change(s) such fields)' % SC),
+            ({"linstor_replace_storageclasses": True},
+             "linstor_replace_storageclasses is no longer taken: use linstor_replace_storageclass_names")):
+        before = settled_objects(cluster, (NAMESPACE, CLAIMS_NS))
+        refused = play(cluster, dict(two, **variables))
+        # (fact_diff reports the class's difference as a change, which is what makes --diff show it.)
+        assert refused.rc != 0 and expected in refused.out, refused.out[-4000:]
+        assert_nothing_changed(before, cluster_objects(cluster, (NAMESPACE, CLAIMS_NS)))
+    replaced = play(cluster, dict(two, linstor_replace_storageclass_names=[SC]))
     assert replaced.rc == 0, replaced.out[-4000:]
     sc = cluster.storage.read_storage_class(SC)
     assert sc.metadata.uid != uid and sc.parameters["linstor.csi.linbit.com/placementCount"] == "2"
+    # Left on for the next run: the class is as wanted now, so the confirmation names nothing to replace.
+    stale = play(cluster, dict(two, linstor_replace_storageclass_names=[SC]))
+    assert stale.rc != 0 and "which this run would not replace" in stale.out, stale.out[-4000:]
+    assert cluster.storage.read_storage_class(SC).metadata.uid == sc.metadata.uid
 
 
 MIGRATE_BAD_INPUTS = [
@@ -497,6 +548,13 @@ MIGRATE_BAD_INPUTS = [
      ["migrate_pvc_storage_class=t-no-such-class does not exist in the cluster"]),
     ("a reserved namespace", {"migrate_pvc_namespace": "kube-system"},
      ["migrate_pvc_namespace='kube-system' is a namespace Kubernetes keeps for its own components"]),
+    # Confirmations that do not name what this run would delete (issue 18).
+    ("a confirmation naming another claim", {"migrate_pvc_confirm": "default/ms-swift-cache-pvc"},
+     ["migrate_pvc_confirm='default/ms-swift-cache-pvc' does not name the claim this run would act on"]),
+    ("the retired boolean", {"migrate_pvc_confirm_data_loss": True},
+     ["migrate_pvc_confirm_data_loss is no longer taken: use migrate_pvc_confirm"]),
+    ("a digest of another form", {"migrate_pvc_rollback": True, "migrate_pvc_rollback_digest": "deadbeef"},
+     ["migrate_pvc_rollback_digest='deadbeef' is not a digest of this role"]),
 ]
 
 
@@ -515,7 +573,8 @@ def test_migrate_pvc_refuses_bad_input_before_anything_changes(cluster, installe
     old = read()
     for what, variables, expected in MIGRATE_BAD_INPUTS:
         before = settled_objects(cluster, (namespace,))
-        run = play(cluster, dict({"migrate_pvc_namespace": namespace, "confirm_data_loss": True}, **variables),
+        run = play(cluster, dict({"migrate_pvc_namespace": namespace,
+                                  "migrate_pvc_confirm": "%s/ms-swift-cache-pvc" % namespace}, **variables),
                    playbook=MIGRATE)
         assert run.rc != 0 and run.changed == 0, (what, run.out[-3000:])
         for part in expected:
@@ -529,28 +588,103 @@ def test_migrate_pvc_refuses_bad_input_before_anything_changes(cluster, installe
     assert not os.path.exists("/etc/gpufleet") and not os.path.exists("/tmp/gpufleet-backup")
 
 
+def _backup_config_map(cluster, namespace, claim):
+    body = client.V1ConfigMap(metadata=client.V1ObjectMeta(name="ms-swift-cache-pvc-pvc-backup"),
+                              data={"claim.json": json.dumps(claim)})
+    try:
+        cluster.core.replace_namespaced_config_map("ms-swift-cache-pvc-pvc-backup", namespace, body)
+    except ApiException as exc:
+        assert exc.status == 404, exc
+        cluster.core.create_namespaced_config_map(namespace, body)
+
+
+def _digest(claim):
+    return "sha256:" + hashlib.sha256(json.dumps(claim, sort_keys=True, separators=(",", ":")).encode("ascii")).hexdigest()
+
+
 def test_migrate_pvc_rollback_restores_only_the_claim_its_backup_was_written_for(
         cluster, installed, namespace, cluster_scoped, tmp_path):
     """Whoever can write the backup ConfigMap cannot make the job create anything else with its
-    credentials: a planted object (here a ClusterRoleBinding to cluster-admin, in the claim's name)
-    is refused before the claim is touched, and nothing is created."""
+    credentials, nor another claim than the one saved: a planted object (a ClusterRoleBinding to
+    cluster-admin, in the claim's name), a claim with fields a backup never holds (a volumeName that
+    would bind another team's volume), or a claim rewritten after the migration (its digest is not
+    the one the migrating run printed) is refused before the claim is touched, and nothing changes."""
     _old_claim(cluster, namespace)
     cluster_scoped(cluster.storage.delete_storage_class, "t-rook-ceph-block")
     old = cluster.core.read_namespaced_persistent_volume_claim("ms-swift-cache-pvc", namespace)
+    saved = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+             "metadata": {"name": "ms-swift-cache-pvc", "namespace": namespace, "labels": {"app": "ms-swift"}},
+             "spec": {"storageClassName": "t-rook-ceph-block", "accessModes": ["ReadWriteOnce"],
+                      "volumeMode": "Filesystem", "resources": {"requests": {"storage": "200Gi"}}}}
     planted = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
                "metadata": {"name": "ms-swift-cache-pvc", "namespace": namespace},
                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
                "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": namespace}]}
-    cluster.core.create_namespaced_config_map(namespace, client.V1ConfigMap(
-        metadata=client.V1ObjectMeta(name="ms-swift-cache-pvc-pvc-backup"), data={"claim.json": json.dumps(planted)}))
-    run = play(cluster, {"migrate_pvc_namespace": namespace, "confirm_data_loss": True, "migrate_pvc_rollback": True},
-               playbook=MIGRATE)
-    assert run.rc != 0 and run.changed == 0, run.out[-4000:]
-    assert ("ConfigMap %s/ms-swift-cache-pvc-pvc-backup holds rbac.authorization.k8s.io/v1/ClusterRoleBinding/%s/"
-            "ms-swift-cache-pvc, not the PersistentVolumeClaim %s/ms-swift-cache-pvc it was written for"
-            % (namespace, namespace, namespace)) in run.out, run.out[-4000:]
-    kept = cluster.core.read_namespaced_persistent_volume_claim("ms-swift-cache-pvc", namespace)
-    assert kept.metadata.uid == old.metadata.uid
+    where = "ConfigMap %s/ms-swift-cache-pvc-pvc-backup" % namespace
+    cases = [
+        # Each with the digest of what the ConfigMap holds, as an attacker who also wrote the digest would.
+        (planted, _digest(planted),
+         "%s holds rbac.authorization.k8s.io/v1/ClusterRoleBinding/%s/ms-swift-cache-pvc, not the PersistentVolumeClaim "
+         "%s/ms-swift-cache-pvc it was written for" % (where, namespace, namespace)),
+        (dict(saved, spec=dict(saved["spec"], volumeName="t-someone-elses-volume")), None,
+         "%s has field(s) a backup never holds: spec.volumeName" % where),
+        # The claim rewritten (another class, ten times the size) against the digest the migration printed.
+        (dict(saved, spec=dict(saved["spec"], storageClassName=SC, resources={"requests": {"storage": "2000Gi"}})),
+         _digest(saved), "it changed since the migration saved it"),
+    ]
+    confirm = {"migrate_pvc_namespace": namespace, "migrate_pvc_confirm": "%s/ms-swift-cache-pvc" % namespace,
+               "migrate_pvc_rollback": True}
+    for claim, digest, expected in cases:
+        _backup_config_map(cluster, namespace, claim)
+        before = settled_objects(cluster, (namespace,))
+        run = play(cluster, dict(confirm, migrate_pvc_rollback_digest=digest or _digest(claim)), playbook=MIGRATE)
+        assert run.rc != 0 and run.changed == 0, run.out[-4000:]
+        assert expected in run.out and "Nothing was changed" in run.out, (expected, run.out[-4000:])
+        assert_nothing_changed(before, cluster_objects(cluster, (namespace,)))
+        kept = cluster.core.read_namespaced_persistent_volume_claim("ms-swift-cache-pvc", namespace)
+        assert (kept.metadata.uid, kept.metadata.resource_version) == (old.metadata.uid, old.metadata.resource_version)
     with pytest.raises(ApiException) as err:
         client.RbacAuthorizationV1Api(cluster.api).read_cluster_role_binding("ms-swift-cache-pvc")
     assert err.value.status == 404
+
+
+def test_migrate_pvc_refuses_a_volume_whose_reclaim_policy_deletes_its_data(cluster, installed, namespace, cluster_scoped):
+    """A claim bound to a PersistentVolume with reclaimPolicy Delete: refused (nothing changes)
+    unless the volume is kept (set to Retain first: it stays Released, with its data) or named for
+    deletion; a deletion confirmation naming another volume is refused."""
+    _old_claim(cluster, namespace)
+    cluster_scoped(cluster.storage.delete_storage_class, "t-rook-ceph-block")
+    volume = "t-migrate-%s" % namespace[-6:]
+    cluster.core.create_persistent_volume(client.V1PersistentVolume(
+        metadata=client.V1ObjectMeta(name=volume),
+        spec=client.V1PersistentVolumeSpec(
+            capacity={"storage": "200Gi"}, access_modes=["ReadWriteOnce"], persistent_volume_reclaim_policy="Delete",
+            storage_class_name="t-rook-ceph-block", host_path=client.V1HostPathVolumeSource(path="/raid/t-migrate"),
+            claim_ref=client.V1ObjectReference(namespace=namespace, name="ms-swift-cache-pvc"))))
+    cluster_scoped(cluster.core.delete_persistent_volume, volume)
+    wait_for(lambda: cluster.core.read_namespaced_persistent_volume_claim("ms-swift-cache-pvc", namespace).status.phase
+             == "Bound", timeout=60, what="the claim bound to its volume")
+    old = cluster.core.read_namespaced_persistent_volume_claim("ms-swift-cache-pvc", namespace)
+    migrate = {"migrate_pvc_namespace": namespace, "migrate_pvc_confirm": "%s/ms-swift-cache-pvc" % namespace}
+    for variables, expected in (
+            ({}, "is bound to PersistentVolume %s, whose reclaim policy Delete deletes the volume and all of its data"
+                 % volume),
+            ({"migrate_pvc_delete_volume": "t-another-volume"},
+             "migrate_pvc_delete_volume='t-another-volume' does not name the volume this run would delete"),
+            ({"migrate_pvc_confirm": "%s/another-claim" % namespace},
+             "migrate_pvc_confirm='%s/another-claim' does not name the claim this run would act on" % namespace)):
+        before = settled_objects(cluster, (namespace,))
+        run = play(cluster, dict(migrate, **variables), playbook=MIGRATE)
+        assert run.rc != 0 and run.changed == 0 and expected in run.out, (variables, run.out[-4000:])
+        assert_nothing_changed(before, cluster_objects(cluster, (namespace,)))
+    kept = play(cluster, dict(migrate, migrate_pvc_retain_volume=True), playbook=MIGRATE)
+    assert kept.rc == 0, kept.out[-4000:]
+    assert "Its data stays in the Released PersistentVolume %s" % volume in kept.out
+    new = cluster.core.read_namespaced_persistent_volume_claim("ms-swift-cache-pvc", namespace)
+    assert new.metadata.uid != old.metadata.uid and new.spec.storage_class_name == SC
+
+    def released():
+        found = cluster.core.read_persistent_volume(volume)
+        return found if found.status.phase == "Released" else None
+    pv = wait_for(released, timeout=60, what="the old volume Released")
+    assert pv.spec.persistent_volume_reclaim_policy == "Retain" and pv.spec.claim_ref.uid == old.metadata.uid

@@ -17,7 +17,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import calendar
 import json
+import time
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils import checks, linstor
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils import dry_run, redaction
@@ -34,8 +36,17 @@ REPORT = ("release_after", "objects", "controller_service", "controller", "stora
 # The error message of the helm task, whose result no_log hid (linstor_chart_values may hold a
 # registry token or a passphrase).
 FAILURE = ("failure",)
-OBSERVED = tuple(sorted(set(CLUSTER + RENDER + DRY_RUN + BENCHMARK + REPORT + FAILURE)))
+# With the cluster's objects when the release is pending-*: the metadata of its pending revision's
+# release records (Secrets owner=helm, name=<release>, status=<status>). Left out: none was found.
+RECOVERY = ("pending_records",)
+OBSERVED = tuple(sorted(set(CLUSTER + RENDER + DRY_RUN + BENCHMARK + REPORT + RECOVERY + FAILURE)))
 DOC = "docs/storage.md"
+# The variables the role no longer takes, and what replaced them (a breaking change): a
+# standing true acted on whatever matched on the next run.
+RETIRED = {
+    "replace_storageclasses": "linstor_replace_storageclass_names (the names of the classes to replace, for one run)",
+    "recover_pending_release": "linstor_recover_pending_revision (the pending revision to remove, for one run)",
+}
 
 
 def _flag(value):
@@ -49,6 +60,11 @@ def _names(objects):
 def _inputs_step(s):
     """The variables' problems, and every object the role writes."""
     problems = li_inputs.problems(s)
+    problems += ["linstor_%s is no longer taken: use %s instead. Nothing was changed." % (name, RETIRED[name])
+                 for name in sorted(RETIRED) if name in s]
+    for name, example in (("recover_pending_revision", 4), ("pending_release_min_age", 600)):
+        if checks.parse_int(s[name], strings=True) is None:
+            problems.append("linstor_%s=%r is not a whole number of at least 0; use e.g. %s" % (name, s[name], example))
     problem = li_inputs.satellites_problem(s)
     if problem:
         problems.append(problem)
@@ -91,27 +107,109 @@ def _class_changes(s, existing):
     return changes
 
 
-def _class_problem(changes):
+def _class_problem(changes, names):
     def change(c):
         return "%s %s -> %s" % (c["field"], json.dumps(c["before"]), json.dumps(c["after"]))
     parts = "; ".join("%s: %s" % (name, "; ".join(change(c) for c in items)) for name, items in sorted(changes.items()))
     return ("the StorageClass definition of %s differs from the class in the cluster in fields Kubernetes never updates "
             "in place (%s). Run with --diff to see the difference. Restore the old values in linstor_storage_classes, "
-            "give the new definition a new class name, or set linstor_replace_storageclasses: true to delete and "
-            "recreate the class (existing PVs keep their volumes; new claims get the new parameters)."
-            % (", ".join(sorted(changes)), parts))
+            "give the new definition a new class name, or set linstor_replace_storageclass_names: %s (for this run "
+            "only) to delete and recreate the class (existing PVs keep their volumes; new claims get the new "
+            "parameters)%s." % (", ".join(sorted(changes)), parts, json.dumps(sorted(changes)),
+                                "; linstor_replace_storageclass_names=%s misses %s" % (
+                                    json.dumps(names), ", ".join(sorted(set(changes) - set(names)))) if names else ""))
+
+
+def _replace_problems(s, changes):
+    """linstor_replace_storageclass_names confirms exactly the replacements this run would make: a
+    name it would not replace (left over from an earlier run, a typo) or a class it misses is refused."""
+    names = list(s["replace_storageclass_names"] or [])
+    problems = []
+    if set(changes) - set(names):
+        problems.append(_class_problem(changes, names))
+    stray = [name for name in names if name not in changes]
+    if stray:
+        problems.append("linstor_replace_storageclass_names=%s names %s, which this run would not replace (%s). Nothing "
+                        "was changed. It confirms one replacement, for one run: %s." % (
+                            json.dumps(names), ", ".join(stray),
+                            "no class of linstor_storage_classes changes a field Kubernetes never updates in place"
+                            if not changes else "only %s change(s) such fields" % ", ".join(sorted(changes)),
+                            "leave it out" if not changes else "set it to %s" % json.dumps(sorted(changes))))
+    return problems
 
 
 def _pending_problem(s, release):
     return ("Helm release %s/%s is '%s' (revision %s): an earlier helm run was interrupted, and Helm refuses every "
             "further operation until the release is recovered (helm/helm#7476). Check that no other helm run is still "
-            "working on it, then re-run with linstor_recover_pending_release: true (removes the pending revision's "
-            "record so the last deployed revision is current again; the objects in the cluster stay) or recover by "
-            "hand (helm rollback, or helm uninstall for a pending-install)."
-            % (s["namespace"], s["release_name"], release.get("status", ""), release.get("revision", "")))
+            "working on it (helm history), then re-run with linstor_recover_pending_revision: %s (for this run only: "
+            "removes that revision's record so the last deployed revision is current again; the objects in the "
+            "cluster stay) or recover by hand (helm rollback, or helm uninstall for a pending-install)."
+            % (s["namespace"], s["release_name"], release.get("status", ""), release.get("revision", ""),
+               release.get("revision", "")))
 
 
-def _cluster_step(s, observed):
+def _timestamp(value):
+    """Seconds since the epoch of a Helm label (``modifiedAt``: seconds) or of an RFC 3339 time
+    (``creationTimestamp``); None when it is neither."""
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    try:
+        return calendar.timegm(time.strptime(value, "%Y-%m-%dT%H:%M:%SZ"))
+    except (TypeError, ValueError):
+        return None
+
+
+def last_written(record):
+    """When Helm last wrote a release record (its Secret's metadata): the latest of its
+    ``modifiedAt`` and ``createdAt`` labels and its creationTimestamp; None when none is readable."""
+    labels = (record or {}).get("labels") or {}
+    times = [_timestamp(labels.get("modifiedAt")), _timestamp(labels.get("createdAt")),
+             _timestamp((record or {}).get("creationTimestamp"))]
+    times = [t for t in times if t is not None]
+    return max(times) if times else None
+
+
+def _recovery(s, release, records, now):
+    """``(record, problems)``: the pending revision's release record to remove ({name, uid,
+    resourceVersion}, the record exactly as the plan saw it: the delete is conditional on both), or
+    why not. Recovery needs linstor_recover_pending_revision naming the pending revision, and a
+    record nobody wrote for linstor_pending_release_min_age seconds: Helm holds no lock, but a
+    running upgrade keeps its revision pending-* from its start to its end, so a young one may
+    still be some other run's."""
+    wanted = checks.parse_int(s["recover_pending_revision"], strings=True) or 0
+    revision = checks.parse_int(release.get("revision"), strings=True)
+    where = "Helm release %s/%s" % (s["namespace"], s["release_name"])
+    if not wanted:
+        return None, [_pending_problem(s, release)]
+    if wanted != revision:
+        return None, ["linstor_recover_pending_revision=%s does not match the pending revision of %s, which is %s ('%s'). "
+                      "Nothing was changed. Check with helm history that no helm run is working on it, then set it "
+                      "to %s." % (wanted, where, release.get("revision"), release.get("status"), release.get("revision"))]
+    found = [r for r in records or [] if ((r or {}).get("labels") or {}).get("version") == str(revision)]
+    if len(found) != 1:
+        return None, ["%s is '%s' at revision %s, but %s of its release records (Secrets owner=helm, name=%s, status=%s, "
+                      "version=%s) are in %s: nothing to remove safely. Nothing was changed. Recover by hand (helm "
+                      "rollback, or helm uninstall for a pending-install); a Helm storage other than Secrets "
+                      "(HELM_DRIVER) is not recovered by the role."
+                      % (where, release.get("status"), revision, len(found), s["release_name"], release.get("status"),
+                         revision, s["namespace"])]
+    record = found[0]
+    written = last_written(record)
+    minimum = checks.parse_int(s["pending_release_min_age"], strings=True) or 0
+    age = None if written is None else int(now - written)
+    if age is None or age < minimum:
+        return None, ["%s's pending revision %s (record %s) was last written %s: a helm run may still be working on it "
+                      "(Helm keeps the revision '%s' until the run ends). Nothing was changed. Recovery waits until "
+                      "it is linstor_pending_release_min_age=%s s old; check with helm history that no helm run is "
+                      "active, then run again%s." % (
+                          where, revision, record.get("name"),
+                          "at an unknown time" if age is None else "%s s ago" % age, release.get("status"), minimum,
+                          "" if age is None else " in %s s" % (minimum - age))]
+    return {"name": record.get("name"), "uid": record.get("uid"),
+            "resourceVersion": record.get("resourceVersion"), "age": age}, []
+
+
+def _cluster_step(s, observed, now):
     """What the cluster holds against the plan: the problems, and what the install needs."""
     present = s["state"] == "present"
     problems = []
@@ -147,19 +245,27 @@ def _cluster_step(s, observed):
         problems += linstor.pool_changes("linstor_storage_pools", (existing.get("spec") or {}).get("storagePools") or [],
                                          s["storage_pools"])
     changes = _class_changes(s, observed.get("storage_classes")) if present else {}
-    if changes and not _flag(s["replace_storageclasses"]):
-        problems.append(_class_problem(changes))
+    replace = _replace_problems(s, changes)
+    problems += replace
     release = observed.get("release") or {}
     pending = linstor.release_pending(release.get("status"))
-    if present and pending and not _flag(s["recover_pending_release"]):
-        problems.append(_pending_problem(s, release))
+    record = None
+    if present and pending:
+        record, found = _recovery(s, release, observed.get("pending_records"), now)
+        problems += found
+    elif s["recover_pending_revision"]:
+        problems.append("linstor_recover_pending_revision=%s, but Helm release %s/%s is %s: there is nothing to recover. "
+                        "Nothing was changed. Leave it out (it confirms one recovery, for one run)."
+                        % (s["recover_pending_revision"], s["namespace"], s["release_name"],
+                           "'%s' at revision %s" % (release.get("status"), release.get("revision")) if release
+                           else "not installed"))
     return {"problems": problems, "crds_missing": missing_crds,
             "crds_established": not missing_crds and all(_established(c) for c in crds.values()),
             "class_changes": changes,
             "class_diff": {"before": dict((n, dict((c["field"], c["before"]) for c in items)) for n, items in changes.items()),
                            "after": dict((n, dict((c["field"], c["after"]) for c in items)) for n, items in changes.items())},
-            "replace_classes": sorted(changes) if _flag(s["replace_storageclasses"]) else [],
-            "release_pending": pending,
+            "replace_classes": sorted(changes) if changes and not replace else [],
+            "release_pending": pending, "pending_record": record,
             # A deployed release whose CRDs are gone: upgraded all the same, so that Helm creates the
             # objects of its manifest that are missing (installCRDs: the CRDs are templates).
             "force_upgrade": release.get("status") == "deployed" and bool(missing_crds)}
@@ -225,15 +331,16 @@ def _report_step(s, observed, check_mode):
     return {"report_section": section, "summary_lines": summary_lines(section)}
 
 
-def plan(inputs, observed, check_mode=False):
-    """What the role's tasks need at the step ``observed`` names (see the module's docstring)."""
+def plan(inputs, observed, check_mode=False, now=None):
+    """What the role's tasks need at the step ``observed`` names (see the module's docstring).
+    ``now``: seconds since the epoch (the age of a pending release record is taken against it)."""
     result = _inputs_step(inputs)
     if result["problems"]:
         return result
     # What a task may show of linstor_chart_values: every credential replaced by <redacted>.
     result["chart_values_redacted"] = redaction.redact(inputs.get("chart_values") or {})
     if all(key in observed for key in CLUSTER):
-        step = _cluster_step(inputs, observed)
+        step = _cluster_step(inputs, observed, time.time() if now is None else now)
         result["problems"].extend(step.pop("problems"))
         result.update(step)
         if all(key in observed for key in RENDER):

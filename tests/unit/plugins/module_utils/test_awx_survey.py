@@ -292,16 +292,19 @@ def test_migrate_pvc_answers_as_awx_sends_them():
     jt = [j for j in job_templates() if j["name"] == "gpufleet migrate_pvc"][0]
     spec = template_survey(jt)["survey"]
     by_var = dict((q["variable"], q) for q in spec["spec"])
-    confirm = by_var["migrate_pvc_confirm_data_loss"]
-    assert confirm["choices"] == ["true", "false"] and confirm["default"] == "false"
+    # The confirmation is a text naming the claim, empty unless answered: nothing standing to leave on.
+    confirm = by_var["migrate_pvc_confirm"]
+    assert (confirm["type"], confirm.get("default"), confirm["max"]) == ("text", None, 317)
+    assert "migrate_pvc_confirm_data_loss" not in by_var
     extra_vars, errors = job_extra_vars(spec, {"migrate_pvc_name": "c", "migrate_pvc_wait_timeout": 30})
-    assert errors == [] and extra_vars["migrate_pvc_confirm_data_loss"] == "false"
+    assert errors == [] and "migrate_pvc_confirm" not in extra_vars and "migrate_pvc_rollback_digest" not in extra_vars
     assert extra_vars["migrate_pvc_wait_timeout"] == 30 and extra_vars["migrate_pvc_rollback"] == "false"
+    assert extra_vars["migrate_pvc_retain_volume"] == "false"
     # The answers AWX refuses at launch, with AWX's messages.
     errors = job_extra_vars(spec, {"migrate_pvc_name": "c", "migrate_pvc_wait_timeout": "30",
-                                   "migrate_pvc_confirm_data_loss": "yes", "migrate_pvc_volume_mode": "Raw"})[1]
+                                   "migrate_pvc_retain_volume": "yes", "migrate_pvc_volume_mode": "Raw"})[1]
     assert "Value 30 for 'migrate_pvc_wait_timeout' expected to be an integer." in errors
-    assert "Value yes for 'migrate_pvc_confirm_data_loss' expected to be one of ['true', 'false']." in errors
+    assert "Value yes for 'migrate_pvc_retain_volume' expected to be one of ['true', 'false']." in errors
     assert "Value Raw for 'migrate_pvc_volume_mode' expected to be one of ['Filesystem', 'Block']." in errors
     errors = job_extra_vars(spec, {"migrate_pvc_name": "", "migrate_pvc_wait_timeout": 0})[1]
     assert "'migrate_pvc_name' value  is too small (length is 0 must be at least 1)." in errors

@@ -152,17 +152,107 @@ def test_a_changed_storage_class_is_refused_unless_replacing_it():
     assert refused["class_changes"] and list(refused["class_diff"]["before"]) == ["linstor-fast-cache"]
     assert len(refused["problems"]) == 1 and "differs from the class in the cluster" in refused["problems"][0]
     assert '"linstor.csi.linbit.com/placementCount": "2"' in refused["problems"][0]
-    replaced = plan.plan(inputs(replace_storageclasses=True), cluster(storage_classes=[old]))
+    assert 'set linstor_replace_storageclass_names: ["linstor-fast-cache"] (for this run only)' in refused["problems"][0]
+    replaced = plan.plan(inputs(replace_storageclass_names=["linstor-fast-cache"]), cluster(storage_classes=[old]))
     assert replaced["problems"] == [] and replaced["replace_classes"] == ["linstor-fast-cache"]
     same = plan.plan(inputs(), cluster(storage_classes=[objects.storage_class(INPUTS["storage_classes"][0])]))
     assert (same["class_changes"], same["replace_classes"]) == ({}, [])
 
 
-def test_a_pending_release_is_refused_unless_recovery_is_asked_for():
+def test_the_classes_to_replace_are_named_exactly_for_one_run():
+    old = objects.storage_class(dict(INPUTS["storage_classes"][0], placement_count="2"))
+    # Left over from an earlier run: the class is the cluster's already, nothing would be replaced.
+    same = [objects.storage_class(INPUTS["storage_classes"][0])]
+    stale = plan.plan(inputs(replace_storageclass_names=["linstor-fast-cache"]), cluster(storage_classes=same))
+    assert stale["problems"] == [
+        'linstor_replace_storageclass_names=["linstor-fast-cache"] names linstor-fast-cache, which this run would not '
+        "replace (no class of linstor_storage_classes changes a field Kubernetes never updates in place). Nothing was "
+        "changed. It confirms one replacement, for one run: leave it out."]
+    assert stale["replace_classes"] == []
+    # Another class named (a typo, or one more than changes): refused, and the changed one is not replaced.
+    extra = plan.plan(inputs(replace_storageclass_names=["linstor-fast-cache", "linstor-other"]),
+                      cluster(storage_classes=[old]))
+    assert extra["problems"] == [
+        'linstor_replace_storageclass_names=["linstor-fast-cache", "linstor-other"] names linstor-other, which this run '
+        "would not replace (only linstor-fast-cache change(s) such fields). Nothing was changed. It confirms one "
+        'replacement, for one run: set it to ["linstor-fast-cache"].']
+    assert extra["replace_classes"] == []
+    # A changed class the list misses.
+    missed = plan.plan(inputs(replace_storageclass_names=["linstor-other"]), cluster(storage_classes=[old]))
+    assert len(missed["problems"]) == 2 and missed["replace_classes"] == []
+    assert missed["problems"][0].endswith('; linstor_replace_storageclass_names=["linstor-other"] misses linstor-fast-cache.')
+
+
+def test_the_old_booleans_are_refused_naming_their_replacements():
+    problems = plan.plan(inputs(replace_storageclasses=True, recover_pending_release=True), {})["problems"]
+    assert problems == [
+        "linstor_recover_pending_release is no longer taken: use linstor_recover_pending_revision (the pending revision "
+        "to remove, for one run) instead. Nothing was changed.",
+        "linstor_replace_storageclasses is no longer taken: use linstor_replace_storageclass_names (the names of the "
+        "classes to replace, for one run) instead. Nothing was changed."]
+    assert plan.plan(inputs(recover_pending_revision=-1), {})["problems"] == [
+        "linstor_recover_pending_revision=-1 is not a whole number of at least 0; use e.g. 4"]
+    assert plan.plan(inputs(pending_release_min_age="ten"), {})["problems"] == [
+        "linstor_pending_release_min_age='ten' is not a whole number of at least 0; use e.g. 600"]
+
+
+NOW = 1_800_000_000
+
+
+def record(revision=3, written=NOW - 3600, status="pending-upgrade", **labels):
+    return {"name": "sh.helm.release.v1.piraeus-operator.v%s" % revision, "namespace": "piraeus-datastore",
+            "uid": "u-%s" % revision, "resourceVersion": "42", "creationTimestamp": "2027-01-15T06:00:00Z",
+            "labels": dict({"owner": "helm", "name": "piraeus-operator", "status": status, "version": str(revision),
+                            "modifiedAt": str(written)}, **labels)}
+
+
+def test_a_pending_release_is_refused_unless_its_revision_is_named():
     pending = {"status": "pending-upgrade", "revision": 3}
-    refused = plan.plan(inputs(), cluster(release=pending))
+    refused = plan.plan(inputs(), cluster(release=pending, pending_records=[record()]), now=NOW)
     assert refused["release_pending"] and "is 'pending-upgrade' (revision 3)" in refused["problems"][0]
-    assert plan.plan(inputs(recover_pending_release="yes"), cluster(release=pending))["problems"] == []
+    assert "re-run with linstor_recover_pending_revision: 3 (for this run only" in refused["problems"][0]
+    assert refused["pending_record"] is None
+    recovered = plan.plan(inputs(recover_pending_revision="3"), cluster(release=pending, pending_records=[record()]),
+                          now=NOW)
+    assert recovered["problems"] == []
+    assert recovered["pending_record"] == {"name": "sh.helm.release.v1.piraeus-operator.v3", "uid": "u-3",
+                                           "resourceVersion": "42", "age": 3600}
+    other = plan.plan(inputs(recover_pending_revision=2), cluster(release=pending, pending_records=[record()]), now=NOW)
+    assert other["problems"] == [
+        "linstor_recover_pending_revision=2 does not match the pending revision of Helm release "
+        "piraeus-datastore/piraeus-operator, which is 3 ('pending-upgrade'). Nothing was changed. Check with helm "
+        "history that no helm run is working on it, then set it to 3."]
+    assert other["pending_record"] is None
+    # Nothing pending: a revision left in the inventory is refused.
+    deployed = plan.plan(inputs(recover_pending_revision=3), cluster(release={"status": "deployed", "revision": 3}))
+    assert deployed["problems"] == [
+        "linstor_recover_pending_revision=3, but Helm release piraeus-datastore/piraeus-operator is 'deployed' at "
+        "revision 3: there is nothing to recover. Nothing was changed. Leave it out (it confirms one recovery, for one "
+        "run)."]
+
+
+def test_a_young_pending_record_may_be_a_running_upgrade():
+    pending = {"status": "pending-upgrade", "revision": 3}
+    young = plan.plan(inputs(recover_pending_revision=3),
+                      cluster(release=pending, pending_records=[record(written=NOW - 42)]), now=NOW)
+    assert young["problems"] == [
+        "Helm release piraeus-datastore/piraeus-operator's pending revision 3 (record "
+        "sh.helm.release.v1.piraeus-operator.v3) was last written 42 s ago: a helm run may still be working on it (Helm "
+        "keeps the revision 'pending-upgrade' until the run ends). Nothing was changed. Recovery waits until it is "
+        "linstor_pending_release_min_age=600 s old; check with helm history that no helm run is active, then run again "
+        "in 558 s."]
+    assert young["pending_record"] is None
+    assert plan.plan(inputs(recover_pending_revision=3, pending_release_min_age=30),
+                     cluster(release=pending, pending_records=[record(written=NOW - 42)]), now=NOW)["problems"] == []
+    # The latest of modifiedAt, createdAt and creationTimestamp counts.
+    created = record(written=NOW - 3600, createdAt=str(NOW - 5))
+    assert "was last written 5 s ago" in plan.plan(inputs(recover_pending_revision=3), cluster(
+        release=pending, pending_records=[created]), now=NOW)["problems"][0]
+    assert plan.last_written({"creationTimestamp": "2027-01-15T08:00:00Z"}) == NOW
+    assert plan.last_written({}) is None
+    # No record (another Helm storage driver, or read nothing): nothing is removed.
+    none = plan.plan(inputs(recover_pending_revision=3), cluster(release=pending, pending_records=[]), now=NOW)
+    assert "but 0 of its release records" in none["problems"][0] and none["pending_record"] is None
 
 
 def test_an_existing_pools_type_cannot_change():
@@ -228,8 +318,8 @@ def test_the_render_step_dry_runs_the_chart_and_the_roles_objects_as_far_as_the_
     assert again["dry_run_objects"][1]["metadata"]["namespace"] == "piraeus-datastore" and again["dry_run_left_out"] == []
     # A class the role deletes and creates again is not dry-run as an update (its immutable fields).
     old = objects.storage_class(dict(INPUTS["storage_classes"][0], placement_count="2"))
-    replaced = plan.plan(inputs(replace_storageclasses=True), dict(cluster(storage_classes=[old]), manifest=MANIFEST,
-                                                                   release_namespace=[]))
+    replaced = plan.plan(inputs(replace_storageclass_names=["linstor-fast-cache"]),
+                         dict(cluster(storage_classes=[old]), manifest=MANIFEST, release_namespace=[]))
     assert "StorageClass" not in [o["kind"] for o in replaced["dry_run_objects"]]
 
 
