@@ -23,6 +23,9 @@ BASE = {
     "gpu_telemetry_namespace": "telemetry-preflight",
     "gpu_telemetry_streamer_csv_file": str(CSV),
     "gpu_telemetry_mongodb_uri": URI,
+    "gpu_telemetry_queue_image": "registry.example.com/gpu-metrics-streamer/queueservice:1.0",
+    "gpu_telemetry_streamer_image": "registry.example.com/gpu-metrics-streamer/streamer:1.0",
+    "gpu_telemetry_collector_image": "registry.example.com/gpu-metrics-streamer/collector:1.0",
     "gpu_telemetry_helm_binary": "/nonexistent/helm",
     "gpu_telemetry_kubeconfig": "/nonexistent/kubeconfig",
 }
