@@ -323,6 +323,8 @@ def test_a_deleted_namespace_comes_back_with_its_statefulset_and_the_same_volume
     assert again.metadata.uid == pv.metadata.uid
     assert cluster.apps.read_namespaced_stateful_set("tensor-fusion-sys-greptimedb-standalone", GREPTIME_NS)
     assert _revision(cluster) == (revision + 1, "deployed")
+    # Helm's forced upgrade replaced the Namespace it renders; the role put its labels back.
+    assert cluster.core.read_namespace(GREPTIME_NS).metadata.labels.get("pod-security.kubernetes.io/enforce") == "baseline"
     rerun = play(cluster, base_vars, playbook=PLAYBOOK)
     assert rerun.rc == 0 and rerun.changed == 0, rerun.out[-6000:]
     assert _revision(cluster) == (revision + 1, "deployed")
