@@ -303,8 +303,8 @@ def _admit(cluster, namespace, obj):
 
 def _pod_of(workload, namespace):
     template = workload["spec"]["template"]
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": dict(template["metadata"], name=workload["metadata"]["name"] + "-0",
-                                                                 namespace=namespace), "spec": template["spec"]}
+    metadata = dict(template["metadata"], name=workload["metadata"]["name"] + "-0", namespace=namespace)
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": template["spec"]}
 
 
 @pytest.fixture(scope="module")

@@ -50,16 +50,18 @@ def test_the_role_defaults_pass_and_a_bad_variable_stops_the_plan():
 
 
 def test_the_images_have_no_default_and_the_preflight_names_each_one():
-    found = plan.plan(inputs(**dict((name, _DEFAULTS["gpu_telemetry_" + name]) for name in IMAGES)), dict(CSV_OK))["problems"]
+    unset = dict((name, _DEFAULTS["gpu_telemetry_" + name]) for name in IMAGES)
+    assert set(unset.values()) == {""}
+    found = plan.plan(inputs(**unset), dict(CSV_OK))["problems"]
     assert found == ["gpu_telemetry_%s is not set; push the image to a registry your nodes pull from and name it with its "
                      "registry host and a version tag or digest, e.g. 'registry.example.com/gpu-metrics-streamer/%s:1.0'"
-                     % (name, {"queue_image": "queueservice"}.get(name, name.split("_")[0])) for name in sorted(IMAGES, key=[
-                         "queue_image", "streamer_image", "collector_image"].index)]
+                     % (name, seed) for name, seed in (("queue_image", "queueservice"), ("streamer_image", "streamer"),
+                                                       ("collector_image", "collector"))]
 
 
 def test_the_namespace_carries_the_pod_security_labels_in_the_install_and_the_dry_run():
-    result = plan.plan(inputs(namespace_pod_security="baseline"), dict(NOTHING, secret_version="", csv_checksum="x",
-                                                                      manifest="", namespace=[]))
+    observed = dict(NOTHING, secret_version="", csv_checksum="x", manifest="", namespace=[])
+    result = plan.plan(inputs(namespace_pod_security="baseline"), observed)
     labels = result["namespace_object"]["metadata"]["labels"]
     assert result["namespace_object"]["metadata"]["name"] == "gpu-telemetry"
     assert labels == {"pod-security.kubernetes.io/%s%s" % (mode, suffix): "latest" if suffix else "baseline"
