@@ -539,6 +539,46 @@ def image_problem(var, value, example="registry.example.com/team/app:1.0"):
                    "use [registry[:port]/]repository[:tag][@digest] in lower case, e.g. %r" % example)
 
 
+def image_registry(value):
+    """The registry host an image reference names itself, or "" when it names none (a container
+    runtime then pulls it from Docker Hub, ``docker.io/library/<name>`` or ``docker.io/<name>``).
+
+    distribution/reference ``splitDockerDomain``: the first path component is a registry when
+    it holds a '.' or a ':' (a port), is ``localhost``, or has an upper-case letter (which no
+    repository path component may have)."""
+    parsed = parse_image(value)
+    if parsed is None or "/" not in parsed["name"]:
+        return ""
+    first = parsed["name"].split("/", 1)[0]
+    if "." in first or ":" in first or first == "localhost" or first != first.lower():
+        return first
+    return ""
+
+
+def pinned_image_problem(var, value, example="registry.example.com/team/app:1.0"):
+    """A fully qualified, pinned image reference: a registry host (so that no runtime resolves
+    the name in a public namespace anyone can register, Docker Hub's) and a tag other than
+    ``latest`` or a digest (so that the same reference always runs the same image)."""
+    if value in ("", None):
+        return "%s is not set; push the image to a registry your nodes pull from and name it with its registry " \
+               "host and a version tag or digest, e.g. %r" % (var, example)
+    bad = image_problem(var, value, example)
+    if bad:
+        return bad
+    parsed = parse_image(value)
+    if not image_registry(value):
+        return problem(var, value, "names no registry host: a container runtime pulls it from Docker Hub "
+                       "(docker.io/%s), a public namespace anyone can register"
+                       % (parsed["name"] if "/" in parsed["name"] else "library/" + parsed["name"]),
+                       "prefix the registry you pushed it to (a host with a '.' or a port, or localhost), e.g. %r"
+                       % example)
+    if not parsed["digest"] and parsed["tag"] in ("", "latest"):
+        return problem(var, value, "is not pinned (%s): the image it runs changes whenever someone pushes"
+                       % ("no tag, which means 'latest'" if not parsed["tag"] else "the tag 'latest'"),
+                       "name a version tag or a digest (@sha256:...), e.g. %r" % example)
+    return None
+
+
 # --- networks ----------------------------------------------------------------------------------
 
 def parse_network(value):

@@ -36,7 +36,8 @@ options:
         checked (RV(problems)). The plugin then reads the file's first 4 KiB on the controller: a file that is not
         text or does not start with a CSV header line (a key, a kubeconfig, a password file) is a problem, and its
         content is never quoted; the role would publish it as it is in a ConfigMap."
-      - "Read in the preflight (they give RV(queue_first), RV(credentials_secret), RV(csv_config_map), RV(csv_key) and
+      - "Read in the preflight (they give RV(queue_first), RV(namespace_object), RV(credentials_secret),
+        RV(csv_config_map), RV(csv_key) and
         the problems with the namespace and the TLS Secret): C(namespace), C(release) (the release's status as
         C(kubernetes.core.helm_info) returns it), C(tls_secret)."
       - "Read to dry-run (with C(namespace), they give RV(dry_run_objects) and RV(dry_run_left_out)): C(manifest) (the
@@ -82,6 +83,10 @@ queue_first:
   description: No release yet, or one that stopped after its first stage; the queue is installed alone first.
   returned: when the preflight's objects are in O(observed)
   type: bool
+namespace_object:
+  description: The namespace the role creates, with its Pod Security labels (C(gpu_telemetry_namespace_pod_security)).
+  returned: when the preflight's objects are in O(observed)
+  type: dict
 credentials_secret:
   description:
     - The credentials Secret the chart only names; its data (base64) holds C(MONGODB_URI) and, with the redis

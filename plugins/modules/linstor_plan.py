@@ -32,14 +32,15 @@ options:
     description:
       - What the role read, by name. A key left out was not read yet, and the decisions that need it are not made.
       - "Without any: the variables' problems, RV(cluster_object), RV(satellite_configuration_object),
-        RV(storage_class_objects), RV(claim_objects), RV(claim_namespaces), RV(job_affinity), RV(benchmark_job),
+        RV(storage_class_objects), RV(claim_objects), RV(claim_namespaces), RV(namespace_object), RV(job_affinity),
+        RV(benchmark_job),
         RV(operator_deployment), RV(crd_names)."
       - "C(nodes), C(namespaces), C(crds) (the Piraeus CRDs found), C(satellite_configuration), C(storage_classes)
         (the classes of C(linstor_storage_classes) that exist), C(release) (the release's status as
         C(kubernetes.core.helm_info) returns it, or null): the problems with what the cluster holds (unknown storage
         nodes, zones, claims' namespaces, CRDs the chart would not install, a changed pool, a StorageClass whose
         immutable fields change, a release left pending), RV(crds_missing), RV(crds_established), RV(class_changes),
-        RV(class_diff), RV(replace_classes), RV(release_pending), RV(pending_record), RV(force_upgrade)."
+        RV(class_diff), RV(replace_classes), RV(release_pending), RV(pending_record), RV(force_upgrade), RV(claim_namespace_objects)."
       - "With those, when the release is C(pending-*): C(pending_records) (the metadata of its release records of that
         status, Secrets C(owner=helm)): the record RV(pending_record) a recovery removes, or why not (not the revision
         C(linstor_recover_pending_revision) names, younger than C(linstor_pending_release_min_age))."
@@ -106,6 +107,17 @@ claim_namespaces:
   returned: when the variables have no problem
   type: list
   elements: str
+namespace_object:
+  description: The operator's Namespace with its Pod Security labels (C(linstor_namespace_pod_security)).
+  returned: when the variables have no problem
+  type: dict
+claim_namespace_objects:
+  description:
+    - The claims' namespaces the role creates, those that do not exist yet, with their Pod Security labels
+      (C(linstor_claim_namespace_pod_security)); empty without C(linstor_create_claim_namespaces).
+  returned: when the cluster's objects are in O(observed)
+  type: list
+  elements: dict
 job_affinity:
   description: The affinity block pinning jobs to C(linstor_job_zones) and C(linstor_job_gpu_products) ({} without zones).
   returned: when the variables have no problem

@@ -112,6 +112,14 @@ cluster_object:
   description: The TensorFusionCluster the role applies.
   returned: when there is no problem with the variables
   type: dict
+namespace_objects:
+  description:
+    - The namespaces the role creates before the chart, with their Pod Security labels, C(tensor-fusion-sys)
+      (C(tensor_fusion_namespace_pod_security)) and, in standalone mode, C(greptimedb)
+      (C(tensor_fusion_greptimedb_namespace_pod_security)) with Helm's ownership metadata.
+  returned: when there is no problem with the variables
+  type: list
+  elements: dict
 storage_objects:
   description:
     - GreptimeDB's StorageClass, PersistentVolume and pre-bound claim (standalone mode; empty otherwise).

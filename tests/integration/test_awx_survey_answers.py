@@ -28,19 +28,22 @@ MIGRATE = REPO / "playbooks" / "migrate_pvc.yml"
 OLD_SC, NEW_SC, CLAIM = "t-awx13b-old", "t-awx13b-new", "awx13b-claim"
 
 
-def _survey():
+def _survey(namespaces):
+    """The template's survey as awx_configure.yml makes it for a site whose admin lets launchers
+    migrate claims in these namespaces (gpufleet_awx_survey_choices)."""
     templates = yaml.safe_load((REPO / "playbooks" / "vars" / "awx_job_templates.yml").read_text())["gpufleet_awx_job_templates"]
     jt = [t for t in templates if t["name"] == "gpufleet migrate_pvc"][0]
     roles = dict((r, yaml.safe_load((REPO / "roles" / r / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]["options"])
                  for r in jt["survey_roles"])
-    return survey(roles, jt["name"], "", jt.get("survey_exclude"), jt.get("survey_overrides"))["survey"]
+    choices = dict(jt.get("survey_choices") or {}, migrate_pvc_namespace=list(namespaces))
+    return survey(roles, jt["name"], "", jt["survey"], jt.get("survey_overrides"), choices)["survey"]
 
 
-def launch(cluster, tmp_path, answers, dump=safe_dump):
+def launch(cluster, tmp_path, answers, dump=safe_dump, namespaces=None):
     """The job AWX would start for these answers: its extra vars (survey defaults, then the
     answers, after AWX's launch checks) in the file AWX writes (strings tagged !unsafe), passed as
     ansible-runner passes it."""
-    extra_vars, errors = job_extra_vars(_survey(), answers)
+    extra_vars, errors = job_extra_vars(_survey(namespaces or [answers["migrate_pvc_namespace"]]), answers)
     assert errors == [], errors
     path = tmp_path / "extravars"
     path.write_text(dump(extra_vars))
@@ -96,3 +99,36 @@ def test_migrate_pvc_survey_answers(cluster, namespace, cluster_scoped, tmp_path
                                             migrate_pvc_rollback_digest=digest))[1]
     assert rolled.returncode == 0, rolled.stdout[-4000:]
     assert cluster.core.read_namespaced_persistent_volume_claim(CLAIM, namespace).spec.storage_class_name == OLD_SC
+
+
+def test_hostile_answers_to_the_migrate_pvc_template_are_refused_before_anything_changes(cluster, namespace, tmp_path):
+    """What a launcher who may only launch the template can try: a namespace off the admin's list,
+    variables the survey does not ask (AWX refuses the launch), and, inside the survey, answers the
+    role refuses with nothing changed (a claim name that is a template or a path, a confirmation
+    for another claim)."""
+    claim = "awx-hostile-claim"
+    cluster.core.create_namespaced_persistent_volume_claim(namespace, client.V1PersistentVolumeClaim(
+        metadata=client.V1ObjectMeta(name=claim),
+        spec=client.V1PersistentVolumeClaimSpec(access_modes=["ReadWriteOnce"], storage_class_name="standard",
+                                                resources=client.V1VolumeResourceRequirements(requests={"storage": "1Gi"}))))
+    survey_ = _survey([namespace])
+    base = {"migrate_pvc_name": claim, "migrate_pvc_namespace": namespace, "migrate_pvc_storage_class": "other"}
+    # AWX's launch checks: refused, no job starts.
+    errors = job_extra_vars(survey_, dict(base, migrate_pvc_namespace="kube-system"))[1]
+    assert errors == ["Value kube-system for 'migrate_pvc_namespace' expected to be one of ['%s']." % namespace]
+    for variable, value in (("migrate_pvc_kubeconfig", "/root/.kube/config"), ("migrate_pvc_backup_dir", "/"),
+                            ("migrate_pvc_delete_volume", "pvc-of-another-team"), ("confirm_data_loss", True),
+                            ("ansible_python_interpreter", "/tmp/evil")):
+        errors = job_extra_vars(survey_, dict(base, **{variable: value}))[1]
+        assert errors == ["Variables %s are not allowed on launch." % variable], (variable, errors)
+    # Inside the survey: the role refuses, nothing changes.
+    before = cluster.core.read_namespaced_persistent_volume_claim(claim, namespace).metadata.resource_version
+    for answers, expected in (
+            (dict(base, migrate_pvc_name="{{ lookup('pipe', 'id') }}", migrate_pvc_confirm=namespace + "/x"),
+             "migrate_pvc_name"),
+            (dict(base, migrate_pvc_name="../../etc", migrate_pvc_confirm=namespace + "/x"), "migrate_pvc_name"),
+            (dict(base, migrate_pvc_confirm="kube-system/" + claim), "does not name the claim this run would act on")):
+        proc = launch(cluster, tmp_path, answers)[1]
+        assert proc.returncode != 0 and expected in proc.stdout, (answers, proc.stdout[-3000:])
+        assert "uid=" not in proc.stdout, "a template in an answer is never run"
+    assert cluster.core.read_namespaced_persistent_volume_claim(claim, namespace).metadata.resource_version == before

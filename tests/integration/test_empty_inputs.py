@@ -59,6 +59,9 @@ def _roles(cluster, charts, tmp_path_factory):
             "gpu_telemetry_enabled": True, "gpu_telemetry_namespace": "t-empty-telemetry",
             "gpu_telemetry_release_name": "t-empty-telemetry", "gpu_telemetry_helm_binary": helm,
             "gpu_telemetry_streamer_csv_file": str(csv), "gpu_telemetry_mongodb_uri": "mongodb://db.invalid:27017/t",
+            "gpu_telemetry_queue_image": "localhost/gpu-metrics-streamer/queueservice:0.1.0",
+            "gpu_telemetry_streamer_image": "localhost/gpu-metrics-streamer/streamer:0.1.0",
+            "gpu_telemetry_collector_image": "localhost/gpu-metrics-streamer/collector:0.1.0",
             "gpu_telemetry_wait_timeout": 10},
     }
 

@@ -36,6 +36,12 @@ RELEASE = "tel"
 URI = "mongodb://collector:Tel-s3cret-%s@mongo.gputel-db.svc:27017/telemetry" % uuid.uuid4().hex[:8]
 REDIS_URL = "rediss://:Redis-s3cret-%s@redis.gputel-db.svc:6379/0" % uuid.uuid4().hex[:8]
 SECRETS = ("Tel-s3cret-", "Redis-s3cret-")
+# Qualified and pinned, as the role requires (the lab's inventory names the same).
+IMAGES = {name: "localhost/gpu-metrics-streamer/%s:0.1.0" % name for name in ("queueservice", "streamer", "collector")}
+IMAGE_VALUES = "queue.image=%s,streamer.image=%s,collector.image=%s" % (
+    IMAGES["queueservice"], IMAGES["streamer"], IMAGES["collector"])
+RESTRICTED = {"pod-security.kubernetes.io/%s%s" % (mode, suffix): "latest" if suffix else "restricted"
+              for mode in ("enforce", "audit", "warn") for suffix in ("", "-version")}
 TIMINGS: dict[str, float] = {}
 
 
@@ -60,6 +66,9 @@ class Telemetry:
             "gpu_telemetry_helm_binary": str(cluster.state_dir / "bin" / "helm"),
             "gpu_telemetry_streamer_csv_file": str(CSV),
             "gpu_telemetry_mongodb_uri": URI,
+            "gpu_telemetry_queue_image": IMAGES["queueservice"],
+            "gpu_telemetry_streamer_image": IMAGES["streamer"],
+            "gpu_telemetry_collector_image": IMAGES["collector"],
             "gpu_telemetry_wait_timeout": 120,
             "ansible_python_interpreter": sys.executable,
         }
@@ -222,7 +231,7 @@ class PodWatch:
 def _template(cluster, *args):
     return subprocess.run(
         [str(cluster.state_dir / "bin" / "helm"), "template", "t", str(CHART), "--namespace", "ns", "--kube-version", "1.36.0",
-         "--set", "credentials.secretName=c", "--set", "streamer.csvConfigMap=csv", *args],
+         "--set", "credentials.secretName=c", "--set", "streamer.csvConfigMap=csv", "--set", IMAGE_VALUES, *args],
         capture_output=True, text=True, check=True,
     ).stdout
 
@@ -236,7 +245,7 @@ def _kinds(rendered):
 def test_chart_lints_clean(cluster):
     for extra in ([], ["--set", "queue.backend=redis,queue.replicas=2,tls.enabled=true,tls.secretName=t,collector.autoscaling.enabled=true"]):
         lint = subprocess.run([str(cluster.state_dir / "bin" / "helm"), "lint", "--strict", str(CHART), "--kube-version", "1.36.0",
-                               "--set", "credentials.secretName=c,streamer.csvConfigMap=csv", *extra],
+                               "--set", "credentials.secretName=c,streamer.csvConfigMap=csv," + IMAGE_VALUES, *extra],
                               capture_output=True, text=True, check=False)
         assert lint.returncode == 0 and "0 chart(s) failed" in lint.stdout, lint.stdout + lint.stderr
         assert "[WARNING]" not in lint.stdout and "[ERROR]" not in lint.stdout, lint.stdout
@@ -248,11 +257,121 @@ def test_chart_renders_the_servicemonitor_only_where_its_crd_is_served(cluster):
         "NetworkPolicy/t-default-deny", "NetworkPolicy/t-queue", "NetworkPolicy/t-streamer", "NetworkPolicy/t-collector",
         "PodDisruptionBudget/t-streamer", "PodDisruptionBudget/t-collector",
         "Service/t-queue", "Service/t-queue-headless", "StatefulSet/t-queue", "Deployment/t-streamer", "Deployment/t-collector",
+        "ServiceAccount/t",
     ])
     monitored = _kinds(_template(cluster, "--api-versions", "monitoring.coreos.com/v1/ServiceMonitor"))
     assert sorted(set(monitored) - set(plain)) == ["ServiceMonitor/t-queue"]
     disabled = _kinds(_template(cluster, "--api-versions", "monitoring.coreos.com/v1/ServiceMonitor", "--set", "serviceMonitor.enabled=false"))
     assert disabled == plain
+
+
+def test_chart_renders_nothing_without_the_images(cluster):
+    """The chart's images have no default (the seed's unqualified ':latest' names would resolve on
+    Docker Hub): rendering without them stops with the value to set."""
+    proc = subprocess.run(
+        [str(cluster.state_dir / "bin" / "helm"), "template", "t", str(CHART), "--kube-version", "1.36.0",
+         "--set", "credentials.secretName=c,streamer.csvConfigMap=csv"], capture_output=True, text=True, check=False)
+    assert proc.returncode != 0 and "image: name the" in proc.stderr and "version tag or digest" in proc.stderr, proc.stderr
+
+
+# --- Pod Security -------------------------------------------------------------------------------
+
+WORKLOADS = {"StatefulSet": "stateful_set", "Deployment": "deployment"}
+VARIANTS = {
+    "defaults": [],
+    "redis, TLS, autoscaling": ["--set", "queue.backend=redis,queue.replicas=2,tls.enabled=true,tls.secretName=t,"
+                                         "collector.autoscaling.enabled=true"],
+}
+
+
+def _warnings(headers):
+    """The Warning headers of an API answer (RFC 7234: '299 - "text"'), as texts."""
+    return re.findall(r'299 - "((?:[^"\\]|\\.)*)"', ", ".join(headers.getlist("Warning")))
+
+
+def _admit(cluster, namespace, obj):
+    """Ask the API server to admit ``obj`` (a dry run): (refusal or None, Pod Security warnings)."""
+    apps, core = client.AppsV1Api(cluster.api), client.CoreV1Api(cluster.api)
+    create = (core.create_namespaced_pod_with_http_info if obj["kind"] == "Pod"
+              else getattr(apps, "create_namespaced_%s_with_http_info" % WORKLOADS[obj["kind"]]))
+    try:
+        _data, _status, headers = create(namespace, obj, dry_run="All")
+    except ApiException as exc:
+        return exc.body, []
+    return None, [w for w in _warnings(headers) if "PodSecurity" in w]
+
+
+def _pod_of(workload, namespace):
+    template = workload["spec"]["template"]
+    metadata = dict(template["metadata"], name=workload["metadata"]["name"] + "-0", namespace=namespace)
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": template["spec"]}
+
+
+@pytest.fixture(scope="module")
+def restricted_namespace(cluster):
+    """A namespace of the test's own that enforces (and warns and audits) Pod Security 'restricted'."""
+    name = "gputel-psa-%s" % uuid.uuid4().hex[:6]
+    core = cluster.core
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(
+        name=name, labels=dict(RESTRICTED, **{"gpufleet.test": "integration"}))))
+    yield name
+    try:
+        core.delete_namespace(name)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_chart_pods_meet_pod_security_restricted_at_admission(cluster, restricted_namespace, variant):
+    """Pod Security admission is kube-apiserver's own: in a namespace enforcing 'restricted' it refuses
+    a pod that does not meet it, and answers a Deployment or StatefulSet whose pods would not with a
+    warning. Every workload of the chart is sent as it is (no warning allowed) and each one's pod as
+    a Pod (no refusal allowed), both as dry runs; the release's ServiceAccount is created for real,
+    the ServiceAccount admission needs it to exist."""
+    import yaml
+
+    ns = restricted_namespace
+    rendered = [d for d in yaml.safe_load_all(_template(cluster, "--namespace", ns, *VARIANTS[variant])) if d]
+    account = [d for d in rendered if d["kind"] == "ServiceAccount"]
+    for obj in account:
+        try:
+            cluster.core.create_namespaced_service_account(ns, obj)
+        except ApiException as exc:
+            if exc.status != 409:  # the other variant made it
+                raise
+    workloads = [d for d in rendered if d["kind"] in WORKLOADS]
+    assert sorted(w["metadata"]["name"] for w in workloads) == ["t-collector", "t-queue", "t-streamer"]
+    for workload in workloads:
+        what = "%s/%s (%s)" % (workload["kind"], workload["metadata"]["name"], variant)
+        refused, warned = _admit(cluster, ns, workload)
+        assert refused is None and warned == [], (what, refused, warned)
+        refused, warned = _admit(cluster, ns, _pod_of(workload, ns))
+        assert refused is None and warned == [], (what, refused, warned)
+        spec = workload["spec"]["template"]["spec"]
+        assert spec["automountServiceAccountToken"] is False and spec["serviceAccountName"] == "t", what
+        for container in spec["containers"]:
+            assert container["securityContext"]["readOnlyRootFilesystem"] is True, what
+            assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"], what
+    assert [a["metadata"]["name"] for a in account] == ["t"] and account[0]["automountServiceAccountToken"] is False
+
+
+def test_the_restricted_namespace_refuses_a_pod_that_does_not_meet_it(cluster, restricted_namespace):
+    """The control for the test above: the same pod without its security contexts (the chart's pods
+    before they met 'restricted' had no runAsNonRoot and a writable root filesystem) is refused, and
+    its Deployment warned about, by the same API server."""
+    import yaml
+
+    ns = restricted_namespace
+    streamer = [d for d in yaml.safe_load_all(_template(cluster, "--namespace", ns)) if d and d["kind"] == "Deployment"][0]
+    spec = streamer["spec"]["template"]["spec"]
+    spec["securityContext"].pop("runAsNonRoot")
+    for container in spec["containers"]:
+        container["securityContext"].pop("runAsNonRoot")
+    refused, _warned = _admit(cluster, ns, _pod_of(streamer, ns))
+    assert refused and 'violates PodSecurity \\"restricted:latest\\"' in refused and "runAsNonRoot" in refused, refused
+    refused, warned = _admit(cluster, ns, streamer)
+    assert refused is None and warned and "would violate PodSecurity" in warned[0] and "runAsNonRoot" in warned[0], warned
 
 
 # --- the role on the lab -------------------------------------------------------------------------
@@ -294,7 +413,13 @@ def test_objects_carry_the_seed_settings(telemetry):
     service = telemetry.core.read_namespaced_service("%s-queue" % RELEASE, ns)
     assert [(p.port, p.target_port) for p in service.spec.ports] == [(8080, "http")]
     container = queue.spec.template.spec.containers[0]
-    assert container.image == "gpu-metrics-streamer/queueservice:latest"
+    assert container.image == IMAGES["queueservice"]
+    # The role labelled its namespace: the pods the role waited for were admitted under 'restricted'.
+    labels = telemetry.core.read_namespace(ns).metadata.labels
+    assert {k: labels.get(k) for k in RESTRICTED} == RESTRICTED
+    assert queue.spec.template.spec.security_context.run_as_non_root is True
+    assert queue.spec.template.spec.security_context.run_as_user == 65532
+    assert container.security_context.read_only_root_filesystem is True
     env = _env(container)
     assert {k: env[k].value for k in ("VISIBILITY_TIMEOUT", "MAX_RETRIES", "BUFFER_SIZE")} == {
         "VISIBILITY_TIMEOUT": "5m", "MAX_RETRIES": "3", "BUFFER_SIZE": "1000"}
@@ -310,7 +435,7 @@ def test_objects_carry_the_seed_settings(telemetry):
     assert (env["CSV_PATH"].value, env["STREAM_INTERVAL"].value, env["LOOP_MODE"].value) == ("/data/dcgm_metrics.csv", "100ms", "true")
     assert env["INSTANCE_ID"].value_from.field_ref.field_path == "metadata.name"
     assert streamer.containers[0].volume_mounts[0].mount_path == "/data"
-    assert streamer.volumes[0].config_map.name == "%s-csv" % RELEASE
+    assert {v.name: v.config_map.name for v in streamer.volumes if v.config_map} == {"csv": "%s-csv" % RELEASE}
     csv = telemetry.core.read_namespaced_config_map("%s-csv" % RELEASE, ns).data["dcgm_metrics.csv"]
     assert csv == CSV.read_text()
 
@@ -510,7 +635,7 @@ def test_redis_backend_tls_and_collector_autoscaling(telemetry):
     assert env["REDIS_URL"].value_from.secret_key_ref.key == "REDIS_URL"
     assert env["TLS_CERT_FILE"].value == "/etc/gpu-telemetry/tls/tls.crt"
     assert queue.containers[0].readiness_probe.http_get.scheme == "HTTPS"
-    assert queue.volumes[0].secret.secret_name == "queue-tls"
+    assert {v.name: v.secret.secret_name for v in queue.volumes if v.secret} == {"tls": "queue-tls"}
     https = "https://%s-queue.%s.svc:8080" % (RELEASE, ns)
     for name in ("streamer", "collector"):
         env = _env(telemetry.apps.read_namespaced_deployment("%s-%s" % (RELEASE, name), ns).spec.template.spec.containers[0])

@@ -138,6 +138,11 @@ def test_first_run_installs_and_the_second_changes_nothing(cluster, base_vars, i
     for crd in CRDS:
         conditions = {c.type: c.status for c in apiext.read_custom_resource_definition(crd).status.conditions}
         assert conditions["Established"] == "True"
+    # Pod Security: the operator's namespace privileged (satellites, CSI node pods), the claims' one
+    # the role created baseline, in every mode.
+    for namespace, level in ((NAMESPACE, "privileged"), (CLAIMS_NS, "baseline")):
+        labels = cluster.core.read_namespace(namespace).metadata.labels
+        assert [labels.get("pod-security.kubernetes.io/%s" % mode) for mode in ("enforce", "warn", "audit")] == [level] * 3
 
     again = play(cluster, base_vars)
     assert again.rc == 0, again.out[-4000:]

@@ -281,6 +281,8 @@ def test_hostpath_mode_binds_on_first_consumer_on_a_model_host(cluster, crds, ho
     assert affinity_nodes(pv) == ["gpu-ucsd-1", "gpu-ucsd-2"]
     assert pv.spec.access_modes == ["ReadOnlyMany"] and pv.spec.persistent_volume_reclaim_policy == "Retain"
     assert pv.spec.local.path == "/raid/models" and pv.spec.claim_ref is None
+    # hostPath mode: OME's serving pods mount the models as a hostPath volume, which only privileged allows.
+    assert core.read_namespace("modelstore-hp").metadata.labels["pod-security.kubernetes.io/enforce"] == "privileged"
     sc = cluster.storage.read_storage_class(SC)
     assert (sc.provisioner, sc.volume_binding_mode) == ("kubernetes.io/no-provisioner", "WaitForFirstConsumer")
 
@@ -378,6 +380,7 @@ def test_pvc_mode_claim_is_bound_before_any_pod(cluster, crds, hosts, tmp_path):
     assert core.list_namespaced_pod("modelstore-pvc").items == []
     claim = core.read_namespaced_persistent_volume_claim("modelstore-pvc-pvc", "modelstore-pvc")
     assert claim.status.phase == "Bound" and claim.spec.volume_name == "modelstore-pvc-pv"
+    assert core.read_namespace("modelstore-pvc").metadata.labels["pod-security.kubernetes.io/enforce"] == "baseline"
     assert claim.spec.storage_class_name == SC  # a WaitForFirstConsumer class, bound with no consumer
     pv = core.read_persistent_volume("modelstore-pvc-pv")
     assert (pv.spec.claim_ref.namespace, pv.spec.claim_ref.name) == ("modelstore-pvc", "modelstore-pvc-pvc")

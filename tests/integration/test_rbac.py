@@ -334,7 +334,8 @@ def test_migrate_pvc(cluster, access):
             spec=client.V1PersistentVolumeClaimSpec(access_modes=["ReadWriteOnce"], storage_class_name="t-rbac-old",
                                                     resources=client.V1VolumeResourceRequirements(requests={"storage": "1Gi"}))))
         variables = {"migrate_pvc_name": "rbac-claim", "migrate_pvc_namespace": namespace,
-                     "migrate_pvc_storage_class": "t-rbac-new", "migrate_pvc_wait_timeout": 60, "confirm_data_loss": True}
+                     "migrate_pvc_storage_class": "t-rbac-new", "migrate_pvc_wait_timeout": 60,
+                     "migrate_pvc_confirm": "%s/rbac-claim" % namespace}
         playbook = REPO / "playbooks" / "migrate_pvc.yml"
         with Without(cluster, "migrate_pvc", "guards"):
             refused(timed("migrate_pvc-refused", play, sa, variables, playbook), "list", "pods")

@@ -189,6 +189,10 @@ def test_install_binds_greptimedb_to_the_collections_volume_and_a_rerun_changes_
     # testing: AlertManager on an emptyDir, no claim.
     am = cluster.apps.read_namespaced_stateful_set("tensor-fusion-sys-alert-manager", NAMESPACE)
     assert am.spec.replicas == 1 and not am.spec.volume_claim_templates
+    # Pod Security labels, kept through Helm's adoption of the GreptimeDB namespace it renders.
+    for namespace, level in ((NAMESPACE, "privileged"), (GREPTIME_NS, "baseline")):
+        labels = cluster.core.read_namespace(namespace).metadata.labels
+        assert [labels.get("pod-security.kubernetes.io/%s" % mode) for mode in ("enforce", "warn", "audit")] == [level] * 3
     before = _versions(cluster)
     again = play(cluster, base_vars, playbook=PLAYBOOK)
     assert again.rc == 0, again.out[-4000:]
@@ -346,6 +350,8 @@ def test_a_deleted_namespace_comes_back_with_its_statefulset_and_the_same_volume
     assert again.metadata.uid == pv.metadata.uid
     assert cluster.apps.read_namespaced_stateful_set("tensor-fusion-sys-greptimedb-standalone", GREPTIME_NS)
     assert _revision(cluster) == (revision + 1, "deployed")
+    # Helm's forced upgrade replaced the Namespace it renders; the role put its labels back.
+    assert cluster.core.read_namespace(GREPTIME_NS).metadata.labels.get("pod-security.kubernetes.io/enforce") == "baseline"
     rerun = play(cluster, base_vars, playbook=PLAYBOOK)
     assert rerun.rc == 0 and rerun.changed == 0, rerun.out[-6000:]
     assert _revision(cluster) == (revision + 1, "deployed")

@@ -15,6 +15,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils import checks
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils import pod_security
 
 
 PREFIX = "gpu_telemetry_"
@@ -30,6 +31,10 @@ SEED_MEMORY_REASON = (
     "(in-memory queue limitation)\")"
 )
 
+# The seed's image names, for the examples in the messages.
+IMAGE_NAMES = {"queue_image": "queueservice", "streamer_image": "streamer", "collector_image": "collector"}
+# Pod Security: the chart's pods meet "restricted" (docs/security.md); runAsUser 0 never does.
+ID_MAX = checks.INT32_MAX
 _PEER_KEYS = frozenset(["ipBlock", "namespaceSelector", "podSelector"])
 # validation.go IsConfigMapKey (a Secret key), matched whole.
 _KEY_NAME = re.compile(r"[-._a-zA-Z0-9]+")
@@ -64,8 +69,10 @@ def _name_problem(name, value, maximum, example):
 
 
 def _image_problem(name, value):
-    return checks.image_problem(_var(name), value, "registry.example.com/gpu-metrics-streamer/%s:1.0"
-                                % name.split("_")[0])
+    """Fully qualified and pinned: the seed's unqualified ':latest' names resolve on Docker Hub,
+    where anyone can register the namespace, and change with every push."""
+    return checks.pinned_image_problem(_var(name), value, "registry.example.com/gpu-metrics-streamer/%s:1.0"
+                                       % IMAGE_NAMES[name])
 
 
 def _peers_problem(name, value):
@@ -192,6 +199,11 @@ def problems(inputs):
             "credentials" if name.startswith("credentials") else "csv"), what="an object name"))
     for name in ("queue_image", "streamer_image", "collector_image"):
         add(_image_problem(name, inputs[name]))
+    add(pod_security.level_problem(_var("namespace_pod_security"), inputs["namespace_pod_security"]))
+    add(_int_problem("run_as_user", inputs["run_as_user"], 1, 65532, ID_MAX,
+                     why=" (0 is root, which Pod Security 'restricted' and runAsNonRoot refuse)"))
+    for name in ("run_as_group", "fs_group"):
+        add(_int_problem(name, inputs[name], 0, 65532, ID_MAX))
 
     backend = inputs["queue_backend"]
     if backend not in BACKENDS:

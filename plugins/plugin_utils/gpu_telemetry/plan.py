@@ -20,7 +20,7 @@ __metaclass__ = type
 
 import base64
 
-from ansible_collections.gpufleet.cluster.plugins.plugin_utils import dry_run
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils import dry_run, pod_security
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.role_plan import first_object, release_summary, release_values
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.gpu_telemetry import inputs as gt_inputs
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.gpu_telemetry import values as gt_values
@@ -73,13 +73,18 @@ def csv_config_map(s):
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _metadata(s, s["csv_configmap_name"])}
 
 
+def namespace_object(s):
+    """The namespace the role creates, its pods held to gpu_telemetry_namespace_pod_security."""
+    return pod_security.namespace(s["namespace"], s["namespace_pod_security"])
+
+
 def _render_step(s, observed):
     """The objects a server-side dry run can take now: the chart's render, the namespace the role
     creates and the credentials Secret (the CSV ConfigMap's size and name are the inputs' checks)."""
     namespaces = set([s["namespace"]]) if first_object(observed.get("namespace")) else set()
     own = [credentials_secret(s)]
     if gt_values.flag(s["create_namespace"]):
-        own.insert(0, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": s["namespace"]}})
+        own.insert(0, namespace_object(s))
     take, left_out = dry_run.selection(own + dry_run.manifest_objects(observed.get("manifest")), s["namespace"],
                                        namespaces)
     return {"dry_run_objects": take, "dry_run_left_out": left_out}
@@ -106,6 +111,7 @@ def _cluster_step(s, observed):
     # A fresh install (no release yet), or one that stopped after its first stage: the queue alone
     # first, Ready before streamers and collectors start (the seed's order).
     out["queue_first"] = not release or gt_values.flag(release_values(release).get("queueOnly"))
+    out["namespace_object"] = namespace_object(s)
     out["credentials_secret"] = credentials_secret(s)
     out["csv_config_map"] = csv_config_map(s)
     out["csv_key"] = gt_values.CSV_KEY

@@ -82,6 +82,8 @@ def chart_values(s, csv_checksum, secret_version, queue_only=False):
         "podDisruptionBudget": {"enabled": flag(s["pod_disruption_budgets"]),
                                 "maxUnavailable": pdb_max_unavailable(s["pdb_max_unavailable"])},
         "serviceMonitor": {"enabled": flag(s["service_monitor"]), "path": "/metrics", "interval": "30s", "labels": {}},
+        "podSecurity": {"runAsUser": _int(s["run_as_user"]), "runAsGroup": _int(s["run_as_group"]),
+                        "fsGroup": _int(s["fs_group"]), "tmpSizeLimit": "64Mi"},
         "nodeSelector": s["node_selector"],
         "tolerations": s["tolerations"],
         "affinity": {},

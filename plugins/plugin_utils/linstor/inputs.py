@@ -9,7 +9,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils import checks, linstor
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils import pod_security
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.piraeus_patch import patch_problems
+
+# What in the operator's namespace needs Pod Security "privileged".
+PRIVILEGED_PODS = "the satellites and the CSI node pods run privileged, on the host's network and paths"
 
 
 def problems(inputs):
@@ -28,7 +32,37 @@ def problems(inputs):
     fstypes = dict((c.get("name"), c.get("fstype", "xfs")) for c in classes if isinstance(c, dict))
     found += linstor.pvc_problems("linstor_pvcs", inputs.get("pvcs") or [], names, fstypes)
     found += placement_problems(inputs)
+    found += pod_security_problems(inputs)
     return found
+
+
+def pod_security_problems(inputs):
+    """The namespaces' Pod Security levels: the operator's pods need privileged; the benchmark Job
+    (as root) cannot run in a claim namespace the role makes restricted."""
+    found = []
+    if "namespace_pod_security" in inputs:
+        found.append(pod_security.level_problem("linstor_namespace_pod_security", inputs["namespace_pod_security"],
+                                                "privileged", PRIVILEGED_PODS))
+    level = inputs.get("claim_namespace_pod_security")
+    if level is not None:
+        found.append(pod_security.level_problem("linstor_claim_namespace_pod_security", level))
+        if level == "restricted" and _benchmark_namespace_created(inputs):
+            found.append(checks.problem(
+                "linstor_claim_namespace_pod_security", level, "would refuse the fio benchmark Job in namespace %s, "
+                "which the role creates (the Job runs as root)" % inputs["fio_benchmark_pvc"]["namespace"],
+                "use 'baseline', or set linstor_fio_benchmark: false"))
+    return [problem for problem in found if problem]
+
+
+def _benchmark_namespace_created(inputs):
+    """Whether the benchmark Job runs in a claim namespace the role creates (never 'default')."""
+    pvc = inputs.get("fio_benchmark_pvc")
+    if checks.parse_boolean(inputs.get("fio_benchmark")) is not True or not isinstance(pvc, dict) \
+            or checks.parse_boolean(inputs.get("create_claim_namespaces")) is not True:
+        return False
+    namespace = pvc.get("namespace") or "default"
+    claims = [c.get("namespace") or "default" for c in inputs.get("pvcs") or [] if isinstance(c, dict)]
+    return namespace != "default" and namespace in claims
 
 
 def placement_problems(inputs):

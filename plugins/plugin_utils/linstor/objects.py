@@ -145,7 +145,9 @@ def cluster_reads(s):
     like the plan's observed cluster (a kind not served, a missing object: nothing, no error)."""
     present = s["state"] == "present"
     reads = [{"key": "nodes", "kind": "Node"}]
-    if present and s["pvcs"] and not checks.parse_boolean(s["create_claim_namespaces"]) is True:
+    # The claims' namespaces: those missing are refused, or created (only those: one that exists is
+    # someone else's, its Pod Security labels too).
+    if present and s["pvcs"]:
         reads.append({"key": "namespaces", "kind": "Namespace"})
     reads += [dict(_CRD, key="crds", name=name) for name in CRDS]
     reads.append({"key": "satellite_configuration", "kind": "LinstorSatelliteConfiguration", "api_version": API_VERSION,

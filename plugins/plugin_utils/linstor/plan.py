@@ -22,7 +22,7 @@ import json
 import time
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils import checks, linstor
-from ansible_collections.gpufleet.cluster.plugins.plugin_utils import dry_run, redaction
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils import dry_run, pod_security, redaction
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.linstor import inputs as li_inputs
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.linstor import objects as li_objects
 
@@ -75,6 +75,7 @@ def _inputs_step(s):
             "storage_class_objects": [li_objects.storage_class(sc) for sc in s["storage_classes"]],
             "claim_objects": [li_objects.claim(item) for item in s["pvcs"]],
             "claim_namespaces": li_objects.claim_namespaces(s) if _flag(s["create_claim_namespaces"]) else [],
+            "namespace_object": pod_security.namespace(s["namespace"], s["namespace_pod_security"]),
             "job_affinity": li_objects.job_affinity(s),
             "benchmark_job": li_objects.benchmark_job(s) if _flag(s["fio_benchmark"]) else None,
             "operator_deployment": li_objects.operator_deployment(s), "crd_names": list(li_objects.CRDS),
@@ -220,6 +221,12 @@ def _cluster_step(s, observed, now):
         problems.append("linstor_storage_nodes names %s, which the cluster has no Node for; nodes in the cluster: %s. "
                         "Use Kubernetes node names (kubectl get nodes), e.g. by naming inventory hosts after their nodes."
                         % (", ".join(missing_nodes), ", ".join(node_names)))
+    if present and _flag(s["create_claim_namespaces"]):
+        have = _names(observed.get("namespaces"))
+        claim_namespace_objects = [pod_security.namespace(name, s["claim_namespace_pod_security"])
+                                   for name in li_objects.claim_namespaces(s) if name not in have]
+    else:
+        claim_namespace_objects = []
     if present and s["pvcs"] and not _flag(s["create_claim_namespaces"]):
         have = _names(observed.get("namespaces"))
         wanted = []
@@ -265,7 +272,7 @@ def _cluster_step(s, observed, now):
             "class_diff": {"before": dict((n, dict((c["field"], c["before"]) for c in items)) for n, items in changes.items()),
                            "after": dict((n, dict((c["field"], c["after"]) for c in items)) for n, items in changes.items())},
             "replace_classes": sorted(changes) if changes and not replace else [],
-            "release_pending": pending, "pending_record": record,
+            "release_pending": pending, "pending_record": record, "claim_namespace_objects": claim_namespace_objects,
             # A deployed release whose CRDs are gone: upgraded all the same, so that Helm creates the
             # objects of its manifest that are missing (installCRDs: the CRDs are templates).
             "force_upgrade": release.get("status") == "deployed" and bool(missing_crds)}

@@ -16,6 +16,7 @@ import re
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils import checks, volume_binding
 from ansible_collections.gpufleet.cluster.plugins.module_utils.node_inputs import path_problem
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils import pod_security
 
 MODES = ("hostPath", "pvc")
 KINDS = ("ClusterBaseModel", "BaseModel")
@@ -39,6 +40,19 @@ _HASH_LEN = 8
 _VERSION_RE = re.compile(r"v?([0-9]+)\.([0-9]+)\.([0-9]+)")
 # The role's boolean variables: read as Ansible reads them, anything else refused.
 FLAGS = ("manage_storage_class", "create_namespace", "ome_objects")
+# The Pod Security level the serving namespace needs by mode (model_storage_namespace_pod_security
+# empty), and why: OME's serving pods run as their runtime image's user (root), and in hostPath
+# mode mount the model directory as a hostPath volume, which only privileged allows.
+NAMESPACE_LEVEL = {
+    "hostPath": ("privileged", "in hostPath mode OME mounts the model directory into the serving pods as a hostPath "
+                               "volume"),
+    "pvc": ("baseline", "the serving runtimes run as their image's user, root, without a seccomp profile"),
+}
+
+
+def namespace_level(inputs):
+    """The serving namespace's Pod Security level: the variable, else the one the mode needs."""
+    return inputs.get("namespace_pod_security") or NAMESPACE_LEVEL.get(inputs.get("mode"), ("privileged",))[0]
 
 
 class ModelStorageError(ValueError):
@@ -233,6 +247,11 @@ def input_problems(inputs):
     problem = checks.owned_namespace_problem("model_storage_namespace", inputs.get("namespace"), "model-serving")
     if problem:
         problems.append(problem)
+    level = inputs.get("namespace_pod_security")
+    if level not in (None, "") and mode in MODES:
+        problem = pod_security.level_problem("model_storage_namespace_pod_security", level, *NAMESPACE_LEVEL[mode])
+        if problem:
+            problems.append(problem)
     problem = quantity_problem("model_storage_capacity", inputs.get("capacity"))
     if problem:
         problems.append(problem)

@@ -21,9 +21,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils import checks
-from ansible_collections.gpufleet.cluster.plugins.plugin_utils import dry_run
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils import dry_run, pod_security
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.model_storage.hosts import summarise_host
-from ansible_collections.gpufleet.cluster.plugins.plugin_utils.model_storage.inputs import PLACEMENT_TABLE
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.model_storage.inputs import PLACEMENT_TABLE, namespace_level
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.model_storage.objects import (
     cluster_problems, objects_plan)
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.model_storage.report import report_section
@@ -69,7 +69,7 @@ def _cluster_step(inputs, the_plan, cluster):
     models = [m for m in objects["models"] if m["kind"] in check["model_kinds"]] if _flag(inputs["ome_objects"]) else []
     install = []
     if _flag(inputs["create_namespace"]):
-        install.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": inputs["namespace"]}})
+        install.append(pod_security.namespace(inputs["namespace"], namespace_level(inputs)))
     if _flag(inputs["manage_storage_class"]):
         install.append(objects["storage_class"])
     apply = [objects["pv"], objects["pvc"]] + models

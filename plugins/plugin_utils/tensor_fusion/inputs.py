@@ -15,6 +15,7 @@ import copy
 import re
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils import checks, node_inputs
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils import pod_security
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion.chart import var as _var
 
 
@@ -453,4 +454,12 @@ def problems(s):
     elif s["profile"] == "production" and level in ("debug", "trace") and not flag(s.get("allow_debug_log_level")):
         out.append("%s=%r in the production profile: debug and trace flood the logs and slow the hypervisor (the seed); "
                    "use 'info', or set %s: true" % (_var("log_level"), level, _var("allow_debug_log_level")))
+    for key, loosest, why in (
+            ("namespace_pod_security", "privileged", "the hypervisor pods run privileged, with the GPU devices and host paths"),
+            ("greptimedb_namespace_pod_security", "baseline", "the chart's GreptimeDB sets no security context: it runs as "
+                                                              "the image's user, without runAsNonRoot or a seccomp profile")):
+        if key in s:
+            problem = pod_security.level_problem(_var(key), s[key], loosest, why)
+            if problem:
+                out.append(problem)
     return out

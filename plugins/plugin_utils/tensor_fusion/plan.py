@@ -23,7 +23,7 @@ __metaclass__ = type
 import json
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils import volume_binding
-from ansible_collections.gpufleet.cluster.plugins.plugin_utils import dry_run, redaction
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils import dry_run, pod_security, redaction
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.role_plan import first_object, release_summary, release_values
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion import credentials as tf_credentials
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion import inputs as tf_inputs
@@ -155,6 +155,18 @@ def _restart_step(observed):
                                      annotations.get(RESTART_ANNOTATION, ""))
 
 
+def namespace_objects(s):
+    """The namespaces the role creates, with their Pod Security labels: the release's, and
+    GreptimeDB's (standalone) with Helm's ownership metadata, so that the chart, which renders that
+    Namespace itself, adopts it (Helm's three-way merge keeps the labels it does not render)."""
+    objects = [pod_security.namespace(NAMESPACE, s["namespace_pod_security"])]
+    if s.get("greptimedb_mode") == "standalone":
+        objects.insert(0, pod_security.namespace(
+            GREPTIME_NAMESPACE, s["greptimedb_namespace_pod_security"], {"app.kubernetes.io/managed-by": "Helm"},
+            {"meta.helm.sh/release-name": RELEASE, "meta.helm.sh/release-namespace": NAMESPACE}))
+    return objects
+
+
 def _render_step(s, observed):
     """The objects a server-side dry run can take now: the chart's render and the role's own
     (the GreptimeDB namespace, storage objects, the TensorFusionCluster when its CRD exists)."""
@@ -165,8 +177,7 @@ def _render_step(s, observed):
             namespaces.add((found.get("metadata") or {}).get("name"))
     custom = [("tensor-fusion.ai", "TensorFusionCluster", True)] if first_object(observed.get("cluster_crd")) else []
     own = tf_objects.storage_objects(s) + [tf_objects.cluster_resource(s)]
-    if s.get("greptimedb_mode") == "standalone":
-        own.insert(0, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": GREPTIME_NAMESPACE}})
+    own = namespace_objects(s) + own
     take, left_out = dry_run.selection(dry_run.manifest_objects(observed.get("manifest")) + own, NAMESPACE, namespaces,
                                        custom)
     return {"dry_run_objects": take, "dry_run_left_out": left_out}
@@ -196,6 +207,7 @@ def plan(inputs, chart_defaults=None, observed=None, check_mode=False, chart=Non
         return result
     result["cluster_object"] = tf_objects.cluster_resource(s)
     result["storage_objects"] = tf_objects.storage_objects(s)
+    result["namespace_objects"] = namespace_objects(s)
     result["reads"] = {"cluster": tf_objects.cluster_reads(s), "restart": tf_objects.restart_reads(),
                        "verify": tf_objects.verify_reads(s)}
     values = None

@@ -298,6 +298,37 @@ def test_images(value, ok):
         _msg_names(message, "img", value)
 
 
+@pytest.mark.parametrize("value,registry", [
+    ("registry.example.com/team/app:1.0", "registry.example.com"), ("localhost:5000/app", "localhost:5000"),
+    ("localhost/app:1", "localhost"), ("[::1]:5000/app:v1", "[::1]:5000"), ("Registry/app", "Registry"),
+    ("quay.io/prometheus/alertmanager:v0.27.0", "quay.io"),
+    ("nginx", ""), ("library/nginx:1.25", ""), ("gpu-metrics-streamer/queueservice:latest", ""), ("Nginx", ""), (None, ""),
+])
+def test_image_registry(value, registry):
+    assert checks.image_registry(value) == registry
+
+
+@pytest.mark.parametrize("value,fragment", [
+    ("registry.example.com/team/app:1.0", None), ("localhost:5000/app:v2", None), ("localhost/app:0.1.0", None),
+    ("registry.example.com/app@sha256:" + "a" * 64, None), ("registry.example.com/app:latest@sha256:" + "a" * 64, None),
+    ("", "img is not set; push the image"), (None, "img is not set"),
+    ("Nginx", "is not an image reference"),
+    ("gpu-metrics-streamer/queueservice:1.0", "names no registry host: a container runtime pulls it from Docker Hub "
+                                              "(docker.io/gpu-metrics-streamer/queueservice)"),
+    ("nginx:1.25", "(docker.io/library/nginx)"),
+    ("registry.example.com/team/app", "is not pinned (no tag, which means 'latest')"),
+    ("registry.example.com/team/app:latest", "is not pinned (the tag 'latest')"),
+])
+def test_pinned_images(value, fragment):
+    message = checks.pinned_image_problem("img", value, example="registry.example.com/x/y:1.0")
+    if fragment is None:
+        assert message is None
+        return
+    assert fragment in message and "registry.example.com/x/y:1.0" in message
+    if value not in ("", None):
+        _msg_names(message, "img", value)
+
+
 # --- networks ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("value,canonical", [

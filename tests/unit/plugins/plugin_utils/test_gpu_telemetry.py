@@ -17,9 +17,13 @@ GOOD = {
     "release_name": "gpu-telemetry",
     "credentials_secret_name": "gpu-telemetry-credentials",
     "csv_configmap_name": "gpu-telemetry-csv",
-    "queue_image": "gpu-metrics-streamer/queueservice:latest",
-    "streamer_image": "gpu-metrics-streamer/streamer:latest",
-    "collector_image": "gpu-metrics-streamer/collector:latest",
+    "queue_image": "registry.example.com/gpu-metrics-streamer/queueservice:1.0",
+    "streamer_image": "localhost:5000/gpu-metrics-streamer/streamer@sha256:" + "a" * 64,
+    "collector_image": "localhost/gpu-metrics-streamer/collector:0.1.0",
+    "namespace_pod_security": "restricted",
+    "run_as_user": 65532,
+    "run_as_group": 65532,
+    "fs_group": 65532,
     "queue_backend": "memory",
     "queue_replicas": 1,
     "queue_port": 8080,
@@ -120,6 +124,26 @@ def test_not_go_durations(value):
     ({"csv_configmap_name": "a..b"}, "gpu_telemetry_csv_configmap_name='a..b' is not an object name"),
     ({"queue_image": "queue:1.0\n"}, "gpu_telemetry_queue_image='queue:1.0\\n' is not an image reference"),
     ({"queue_image": "Queue:latest"}, "gpu_telemetry_queue_image='Queue:latest' is not an image reference"),
+    # The seed's names: Docker Hub would resolve them, in a namespace anyone can register; 'latest' moves.
+    ({"queue_image": "gpu-metrics-streamer/queueservice:latest"},
+     "gpu_telemetry_queue_image='gpu-metrics-streamer/queueservice:latest' names no registry host: a container runtime "
+     "pulls it from Docker Hub (docker.io/gpu-metrics-streamer/queueservice), a public namespace anyone can register; "
+     "prefix the registry you pushed it to (a host with a '.' or a port, or localhost), e.g. "
+     "'registry.example.com/gpu-metrics-streamer/queueservice:1.0'"),
+    ({"streamer_image": "registry.example.com/gpu-metrics-streamer/streamer:latest"},
+     "gpu_telemetry_streamer_image='registry.example.com/gpu-metrics-streamer/streamer:latest' is not pinned (the tag "
+     "'latest')"),
+    ({"collector_image": "registry.example.com/gpu-metrics-streamer/collector"},
+     "is not pinned (no tag, which means 'latest'): the image it runs changes whenever someone pushes; name a version "
+     "tag or a digest (@sha256:...), e.g. 'registry.example.com/gpu-metrics-streamer/collector:1.0'"),
+    ({"collector_image": ""}, "gpu_telemetry_collector_image is not set; push the image"),
+    ({"namespace_pod_security": "strict"},
+     "gpu_telemetry_namespace_pod_security='strict' is not a Pod Security level; use one of privileged, baseline, "
+     "restricted"),
+    ({"run_as_user": 0}, "gpu_telemetry_run_as_user=0 must be between 1 and 2147483647 (0 is root, which Pod Security "
+                         "'restricted' and runAsNonRoot refuse); use e.g. 65532"),
+    ({"run_as_group": -1}, "gpu_telemetry_run_as_group=-1 must be between 0 and 2147483647"),
+    ({"fs_group": "2e3"}, "gpu_telemetry_fs_group='2e3' is not a whole number"),
     ({"streamer_replicas": "1e3"}, "gpu_telemetry_streamer_replicas='1e3' is not a whole number"),
     ({"streamer_replicas": "+1"}, "gpu_telemetry_streamer_replicas='+1' is not a whole number"),
     ({"queue_port": "0x1f90"}, "gpu_telemetry_queue_port='0x1f90' is not a whole number"),

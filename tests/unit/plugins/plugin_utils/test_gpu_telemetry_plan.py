@@ -23,7 +23,11 @@ URI = "mongodb://collector:pw-n3ver-shown@mongo:27017/telemetry"
 # As Ansible templates them: the defaults that name the release.
 INPUTS = dict((k, v.replace("{{ gpu_telemetry_release_name }}", _DEFAULTS["gpu_telemetry_release_name"])
                if isinstance(v, str) else v) for k, v in role_plan.unprefixed("gpu_telemetry", _DEFAULTS).items())
-INPUTS.update(mongodb_uri=URI, streamer_csv_file="/srv/dcgm.csv")
+# The two secrets and the images have no default: the operator names them.
+IMAGES = {"queue_image": "registry.example.com/gpu-metrics-streamer/queueservice:1.0",
+          "streamer_image": "registry.example.com/gpu-metrics-streamer/streamer:1.0",
+          "collector_image": "registry.example.com/gpu-metrics-streamer/collector:1.0"}
+INPUTS.update(mongodb_uri=URI, streamer_csv_file="/srv/dcgm.csv", **IMAGES)
 CSV_OK = {"csv_stat": {"exists": True, "isreg": True, "size": 900}}
 NOTHING = {"namespace": [], "release": None, "tls_secret": []}
 
@@ -43,6 +47,36 @@ def test_the_role_defaults_pass_and_a_bad_variable_stops_the_plan():
     result = plan.plan(inputs(queue_replicas="+2"), dict(CSV_OK, **NOTHING))
     assert result["problems"] and "gpu_telemetry_queue_replicas='+2'" in result["problems"][0]
     assert set(result) == {"problems"}
+
+
+def test_the_images_have_no_default_and_the_preflight_names_each_one():
+    unset = dict((name, _DEFAULTS["gpu_telemetry_" + name]) for name in IMAGES)
+    assert set(unset.values()) == {""}
+    found = plan.plan(inputs(**unset), dict(CSV_OK))["problems"]
+    assert found == ["gpu_telemetry_%s is not set; push the image to a registry your nodes pull from and name it with its "
+                     "registry host and a version tag or digest, e.g. 'registry.example.com/gpu-metrics-streamer/%s:1.0'"
+                     % (name, seed) for name, seed in (("queue_image", "queueservice"), ("streamer_image", "streamer"),
+                                                       ("collector_image", "collector"))]
+
+
+def test_the_namespace_carries_the_pod_security_labels_in_the_install_and_the_dry_run():
+    observed = dict(NOTHING, secret_version="", csv_checksum="x", manifest="", namespace=[])
+    result = plan.plan(inputs(namespace_pod_security="baseline"), observed)
+    labels = result["namespace_object"]["metadata"]["labels"]
+    assert result["namespace_object"]["metadata"]["name"] == "gpu-telemetry"
+    assert labels == {"pod-security.kubernetes.io/%s%s" % (mode, suffix): "latest" if suffix else "baseline"
+                      for mode in ("enforce", "audit", "warn") for suffix in ("", "-version")}
+    # The namespace does not exist yet: the dry run takes it, labels and all (its Secret waits for it).
+    assert result["dry_run_objects"] == [result["namespace_object"]]
+    assert plan.plan(inputs(), dict(NOTHING))["namespace_object"]["metadata"]["labels"][
+        "pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+def test_the_chart_values_name_the_pods_user_group_and_volume_group():
+    values = plan.plan(inputs(run_as_user="1001", run_as_group=0, fs_group=2000),
+                       dict(NOTHING, secret_version="", csv_checksum="x"))["chart_values"]
+    assert values["podSecurity"] == {"runAsUser": 1001, "runAsGroup": 0, "fsGroup": 2000, "tmpSizeLimit": "64Mi"}
+    assert values["queue"]["image"] == IMAGES["queue_image"]
 
 
 def test_without_the_csv_stat_the_inputs_are_not_judged_again():

@@ -349,10 +349,11 @@ def test_the_inputs_step_names_what_the_preflight_reads():
     assert set(r[0] for r in reads) == set(plan.CLUSTER) - {"release"} | {"release_namespace"}
 
 
-def test_the_preflight_reads_no_namespace_list_when_the_role_creates_them_nor_its_own_when_absent():
+def test_the_preflight_reads_the_namespaces_when_the_role_creates_them_but_not_its_own_when_absent():
     claims = [{"name": "c", "namespace": "ml", "storage_class": "linstor-fast-cache", "size": "1Gi"}]
     created = plan.plan(inputs(pvcs=claims, create_claim_namespaces=True), {})["cluster_reads"]
-    assert "namespaces" not in [r["key"] for r in created]
+    # Only the missing ones are created (with Pod Security labels): one that exists keeps its own.
+    assert "namespaces" in [r["key"] for r in created]
     absent = [r["key"] for r in plan.plan(inputs(storage_nodes=[], state="absent"), {})["cluster_reads"]]
     assert "namespaces" not in absent and "release_namespace" not in absent
     assert "crds" in absent
@@ -368,3 +369,39 @@ def test_the_inputs_step_names_what_verify_reads():
     assert [r for r in reads if r[0] == "claims"] == [("claims", "PersistentVolumeClaim", "default", "a"),
                                                       ("claims", "PersistentVolumeClaim", "ml", "b")]
     assert set(r[0] for r in reads) <= set(plan.REPORT)
+
+
+def test_the_namespaces_carry_pod_security_labels_and_only_missing_claim_namespaces_are_created():
+    claims = [{"name": "a", "namespace": "ml", "storage_class": "linstor-fast-cache", "size": "1Gi"},
+              {"name": "b", "namespace": "team", "storage_class": "linstor-fast-cache", "size": "1Gi"},
+              {"name": "c", "storage_class": "linstor-fast-cache", "size": "1Gi"}]
+    result = plan.plan(inputs(pvcs=claims, create_claim_namespaces=True),
+                       cluster(namespaces=[{"metadata": {"name": "team"}}, {"metadata": {"name": "default"}}]))
+    assert result["problems"] == []
+    operator = result["namespace_object"]["metadata"]
+    assert operator["name"] == INPUTS["namespace"] and operator["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
+    # 'team' exists: its labels are its owner's; 'default' is never created.
+    assert [(o["metadata"]["name"], o["metadata"]["labels"]["pod-security.kubernetes.io/warn"])
+            for o in result["claim_namespace_objects"]] == [("ml", "baseline")]
+    assert plan.plan(inputs(pvcs=claims), cluster(namespaces=[{"metadata": {"name": n}} for n in ("ml", "team", "default")])
+                     )["claim_namespace_objects"] == []
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    ({"namespace_pod_security": "baseline"},
+     "linstor_namespace_pod_security='baseline' is stricter than the pods in that namespace can meet (the satellites "
+     "and the CSI node pods run privileged, on the host's network and paths): admission would refuse them; use "
+     "'privileged'"),
+    ({"claim_namespace_pod_security": "strict"},
+     "linstor_claim_namespace_pod_security='strict' is not a Pod Security level; use one of privileged, baseline, restricted"),
+    ({"claim_namespace_pod_security": "restricted", "fio_benchmark": True, "create_claim_namespaces": True,
+      "fio_benchmark_pvc": {"name": "c", "namespace": "ml"},
+      "pvcs": [{"name": "c", "namespace": "ml", "storage_class": "linstor-fast-cache", "size": "1Gi"}]},
+     "linstor_claim_namespace_pod_security='restricted' would refuse the fio benchmark Job in namespace ml, which the "
+     "role creates (the Job runs as root); use 'baseline', or set linstor_fio_benchmark: false"),
+    ({"claim_namespace_pod_security": "restricted", "create_claim_namespaces": True,
+      "pvcs": [{"name": "c", "namespace": "ml", "storage_class": "linstor-fast-cache", "size": "1Gi"}]}, None),
+])
+def test_the_pod_security_levels_are_checked(overrides, expected):
+    found = plan.plan(inputs(**overrides), {})["problems"]
+    assert found == ([expected] if expected else [])

@@ -145,3 +145,29 @@ def test_without_models_nothing_is_read_or_written_and_the_report_says_so():
                                            "readback": {"skipped": True}, "placement": []})
     assert result["objects"] == {} and "apply_objects" not in result and result["report_errors"] == []
     assert any("model_storage_models is empty" in n for n in result["report_section"]["notes"])
+
+
+def test_the_serving_namespace_gets_the_pod_security_level_its_pods_need():
+    def level(**overrides):
+        result = plan.plan(inputs(**overrides), {"inspections": HOSTS, "cluster": cluster()})
+        assert result["problems"] == []
+        namespace = [o for o in result["install_objects"] if o["kind"] == "Namespace"][0]["metadata"]
+        assert namespace["labels"]["pod-security.kubernetes.io/audit"] == namespace["labels"][
+            "pod-security.kubernetes.io/enforce"]
+        return namespace["labels"]["pod-security.kubernetes.io/enforce"]
+
+    # hostPath mode: OME mounts the model directory into the serving pods as a hostPath volume.
+    assert level() == "privileged"
+    assert level(mode="pvc", ome_version="v1.3.0") == "baseline"
+    assert level(mode="pvc", ome_version="v1.3.0", namespace_pod_security="privileged") == "privileged"
+
+
+def test_a_pod_security_level_the_serving_pods_cannot_meet_is_refused():
+    found = plan.plan(inputs(namespace_pod_security="baseline"), {"inspections": HOSTS, "cluster": cluster()})["problems"]
+    assert found == ["model_storage_namespace_pod_security='baseline' is stricter than the pods in that namespace can "
+                     "meet (in hostPath mode OME mounts the model directory into the serving pods as a hostPath volume): "
+                     "admission would refuse them; use 'privileged'"]
+    found = plan.plan(inputs(mode="pvc", namespace_pod_security="restricted"),
+                      {"inspections": HOSTS, "cluster": cluster()})["problems"]
+    assert found and found[0].startswith("model_storage_namespace_pod_security='restricted' is stricter") \
+        and "use 'baseline' or a looser level" in found[0]

@@ -216,7 +216,7 @@ metadata: {name: tensor-fusion-sys-greptimedb-standalone, namespace: greptimedb}
 def test_a_first_install_dry_runs_what_the_api_server_can_take_and_says_what_it_leaves_out(chart_defaults):
     observed = dict(NOTHING_YET, manifest=RENDERED, release_namespace=[], cluster_crd=[])
     result = plan.plan(inputs(), chart_defaults, observed)
-    assert [o["kind"] for o in result["dry_run_objects"]] == ["Namespace", "StorageClass", "PersistentVolume"]
+    assert [o["kind"] for o in result["dry_run_objects"]] == ["Namespace", "Namespace", "StorageClass", "PersistentVolume"]
     assert [e["object"] for e in result["dry_run_left_out"]] == [
         "Deployment/tensor-fusion-sys/tensor-fusion-sys-controller",
         "StatefulSet/greptimedb/tensor-fusion-sys-greptimedb-standalone",
@@ -232,9 +232,39 @@ def test_an_upgrade_dry_runs_everything_the_chart_and_the_role_write(chart_defau
     result = plan.plan(inputs(), chart_defaults, observed)
     assert result["dry_run_left_out"] == []
     assert [o["kind"] for o in result["dry_run_objects"]] == [
-        "Deployment", "StatefulSet", "Namespace", "StorageClass", "PersistentVolume", "PersistentVolumeClaim",
+        "Deployment", "StatefulSet", "Namespace", "Namespace", "StorageClass", "PersistentVolume", "PersistentVolumeClaim",
         "TensorFusionCluster"]
     assert result["dry_run_objects"][0]["metadata"]["namespace"] == "tensor-fusion-sys"
+
+
+@pytest.mark.parametrize("overrides, levels", [
+    ({}, {"greptimedb": "baseline", "tensor-fusion-sys": "privileged"}),
+    ({"greptimedb_mode": "external", "greptimedb_host": "db.example.com"}, {"tensor-fusion-sys": "privileged"}),
+    ({"greptimedb_namespace_pod_security": "privileged"}, {"greptimedb": "privileged", "tensor-fusion-sys": "privileged"}),
+])
+def test_the_namespaces_the_role_creates_carry_their_pod_security_level(chart_defaults, overrides, levels):
+    result = plan.plan(inputs(**overrides), chart_defaults, {})
+    assert result["problems"] == []
+    found = {o["metadata"]["name"]: o["metadata"]["labels"] for o in result["namespace_objects"]}
+    assert {name: labels["pod-security.kubernetes.io/enforce"] for name, labels in found.items()} == levels
+    if "greptimedb" in found:  # Helm adopts it: the chart renders that Namespace itself
+        greptime = [o for o in result["namespace_objects"] if o["metadata"]["name"] == "greptimedb"][0]["metadata"]
+        assert greptime["labels"]["app.kubernetes.io/managed-by"] == "Helm"
+        assert greptime["annotations"] == {"meta.helm.sh/release-name": "tensor-fusion-sys",
+                                           "meta.helm.sh/release-namespace": "tensor-fusion-sys"}
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    ({"namespace_pod_security": "baseline"},
+     "tensor_fusion_namespace_pod_security='baseline' is stricter than the pods in that namespace can meet (the "
+     "hypervisor pods run privileged, with the GPU devices and host paths): admission would refuse them; use 'privileged'"),
+    ({"greptimedb_namespace_pod_security": "restricted"},
+     "tensor_fusion_greptimedb_namespace_pod_security='restricted' is stricter than the pods in that namespace can meet "
+     "(the chart's GreptimeDB sets no security context: it runs as the image's user, without runAsNonRoot or a seccomp "
+     "profile): admission would refuse them; use 'baseline' or a looser level"),
+])
+def test_a_pod_security_level_the_pods_cannot_meet_is_refused(overrides, expected):
+    assert plan.plan(inputs(**overrides))["problems"] == [expected]
 
 
 def test_what_the_api_server_refuses_is_a_problem_with_no_secret_in_it():

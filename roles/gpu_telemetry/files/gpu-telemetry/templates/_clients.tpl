@@ -23,7 +23,7 @@ spec:
       {{- include "gpu-telemetry.scheduling" . | nindent 6 }}
       containers:
         - name: streamer
-          image: {{ .Values.streamer.image | quote }}
+          image: {{ required "streamer.image: name the streamer image with its registry and a version tag or digest" .Values.streamer.image | quote }}
           imagePullPolicy: {{ .Values.streamer.imagePullPolicy }}
           {{- include "gpu-telemetry.containerSecurity" . | nindent 10 }}
           env:
@@ -47,8 +47,10 @@ spec:
             - name: csv
               mountPath: /data
               readOnly: true
+            {{- include "gpu-telemetry.tmpMount" . | nindent 12 }}
             {{- with include "gpu-telemetry.clientTLSMount" . }}{{ . | nindent 12 }}{{ end }}
       volumes:
+        {{- include "gpu-telemetry.tmpVolume" . | nindent 8 }}
         - name: csv
           configMap:
             name: {{ .Values.streamer.csvConfigMap | quote }}
@@ -84,7 +86,7 @@ spec:
       {{- include "gpu-telemetry.scheduling" . | nindent 6 }}
       containers:
         - name: collector
-          image: {{ .Values.collector.image | quote }}
+          image: {{ required "collector.image: name the collector image with its registry and a version tag or digest" .Values.collector.image | quote }}
           imagePullPolicy: {{ .Values.collector.imagePullPolicy }}
           {{- include "gpu-telemetry.containerSecurity" . | nindent 10 }}
           env:
@@ -106,14 +108,12 @@ spec:
             {{- with include "gpu-telemetry.clientTLSEnv" . }}{{ . | nindent 12 }}{{ end }}
           resources:
             {{- toYaml .Values.collector.resources | nindent 12 }}
-          {{- if .Values.tls.enabled }}
           volumeMounts:
+            {{- include "gpu-telemetry.tmpMount" . | nindent 12 }}
             {{- with include "gpu-telemetry.clientTLSMount" . }}{{ . | nindent 12 }}{{ end }}
-          {{- end }}
-      {{- if .Values.tls.enabled }}
       volumes:
+        {{- include "gpu-telemetry.tmpVolume" . | nindent 8 }}
         {{- with include "gpu-telemetry.clientTLSVolume" . }}{{ . | nindent 8 }}{{ end }}
-      {{- end }}
 {{- end }}
 
 {{/* The collectors' autoscaler (autoscaling/v2, CPU utilisation). */}}

@@ -47,11 +47,28 @@ app.kubernetes.io/component: {{ .component }}
 gpufleet.io/credentials-version: {{ .Values.credentials.version | toString | quote }}
 {{- end }}
 
-{{/* Scheduling, the same for every component. */}}
-{{- define "gpu-telemetry.scheduling" -}}
+{{- define "gpu-telemetry.serviceAccountName" -}}{{ .Release.Name }}{{- end }}
+
+{{/*
+Pod Security "restricted" (https://kubernetes.io/docs/concepts/security/pod-security-standards/),
+the same for every pod: a non-root user and group the values name, RuntimeDefault seccomp, the
+release's own ServiceAccount without an API token (no component talks to the API server).
+*/}}
+{{- define "gpu-telemetry.podSecurity" -}}
+serviceAccountName: {{ include "gpu-telemetry.serviceAccountName" . }}
+automountServiceAccountToken: false
 securityContext:
+  runAsNonRoot: true
+  runAsUser: {{ .Values.podSecurity.runAsUser }}
+  runAsGroup: {{ .Values.podSecurity.runAsGroup }}
+  fsGroup: {{ .Values.podSecurity.fsGroup }}
   seccompProfile:
     type: RuntimeDefault
+{{- end }}
+
+{{/* Scheduling, the same for every component. */}}
+{{- define "gpu-telemetry.scheduling" -}}
+{{- include "gpu-telemetry.podSecurity" . }}
 {{- with .Values.nodeSelector }}
 nodeSelector:
   {{- toYaml . | nindent 2 }}
@@ -66,11 +83,38 @@ affinity:
 {{- end }}
 {{- end }}
 
+{{/* The root filesystem is read-only: a container writes only to its /tmp (an emptyDir). */}}
 {{- define "gpu-telemetry.containerSecurity" -}}
 securityContext:
+  runAsNonRoot: true
+  readOnlyRootFilesystem: true
   allowPrivilegeEscalation: false
   capabilities:
     drop: [ALL]
+  seccompProfile:
+    type: RuntimeDefault
+{{- end }}
+
+{{- define "gpu-telemetry.tmpMount" -}}
+- name: tmp
+  mountPath: /tmp
+{{- end }}
+
+{{- define "gpu-telemetry.tmpVolume" -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: {{ .Values.podSecurity.tmpSizeLimit | quote }}
+{{- end }}
+
+{{/* The release's ServiceAccount: no token mounted by default in any pod that uses it. */}}
+{{- define "gpu-telemetry.serviceAccount" -}}
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {{ include "gpu-telemetry.serviceAccountName" . }}
+  labels:
+    {{- include "gpu-telemetry.labels" . | nindent 4 }}
+automountServiceAccountToken: false
 {{- end }}
 
 {{/* Env and mounts that let a client trust the queue's certificate. */}}

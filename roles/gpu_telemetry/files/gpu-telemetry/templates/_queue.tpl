@@ -60,7 +60,7 @@ spec:
       {{- include "gpu-telemetry.scheduling" . | nindent 6 }}
       containers:
         - name: queue-service
-          image: {{ .Values.queue.image | quote }}
+          image: {{ required "queue.image: name the queue service image with its registry and a version tag or digest" .Values.queue.image | quote }}
           imagePullPolicy: {{ .Values.queue.imagePullPolicy }}
           {{- include "gpu-telemetry.containerSecurity" . | nindent 10 }}
           ports:
@@ -99,14 +99,16 @@ spec:
             failureThreshold: 3
           resources:
             {{- toYaml .Values.queue.resources | nindent 12 }}
-          {{- if .Values.tls.enabled }}
           volumeMounts:
+            {{- include "gpu-telemetry.tmpMount" . | nindent 12 }}
+            {{- if .Values.tls.enabled }}
             - name: tls
               mountPath: /etc/gpu-telemetry/tls
               readOnly: true
-          {{- end }}
-      {{- if .Values.tls.enabled }}
+            {{- end }}
       volumes:
+        {{- include "gpu-telemetry.tmpVolume" . | nindent 8 }}
+        {{- if .Values.tls.enabled }}
         - name: tls
           secret:
             secretName: {{ .Values.tls.secretName | quote }}
