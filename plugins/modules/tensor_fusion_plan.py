@@ -127,6 +127,13 @@ storage_objects:
   returned: when there is no problem with the variables
   type: list
   elements: dict
+greptime_security_context:
+  description:
+    - The pod C(securityContext) (C(runAsNonRoot), C(runAsUser), C(runAsGroup)) GreptimeDB's StatefulSet is patched
+      with after the chart ran, on an NFS volume (its export belongs to the service's ids and squashes root; the
+      chart sets none); null otherwise.
+  returned: when there is no problem with the variables
+  type: dict
 reads:
   description:
     - What the role reads from the API, as M(gpufleet.cluster.k8s_objects_info) queries keyed like O(observed)

@@ -365,7 +365,15 @@ def problems(s):
         vtype = s.get("greptimedb_volume_type")
         if vtype not in VOLUME_TYPES:
             out.append("%s=%r is not one of %s" % (_var("greptimedb_volume_type"), vtype, ", ".join(VOLUME_TYPES)))
-        elif vtype == "nfs" and not (checks.is_hostname(s.get("greptimedb_nfs_server"))
+        if vtype == "nfs":
+            # Root is squashed on the export, which belongs to the service's own ids (nfs_server):
+            # GreptimeDB must run as them, never as root.
+            for key in ("greptimedb_run_as_user", "greptimedb_run_as_group"):
+                problem = checks.int_problem(_var(key), s.get(key), 1, 2147483647, 10001,
+                                             why=" (the NFS export's owner; 0 is root, which the export squashes)")
+                if problem:
+                    out.append(problem)
+        if vtype == "nfs" and not (checks.is_hostname(s.get("greptimedb_nfs_server"))
                                      and not checks.path_problem("p", s.get("greptimedb_nfs_path"), config_file=True)):
             out.append("%s=%r / %s=%r: an NFS volume needs the server's address and the export's absolute path, e.g. "
                        "10.89.40.10 and /srv/nfs/greptimedb (the nfs_server role's export)"

@@ -17,6 +17,17 @@ from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion.cha
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion.inputs import flag as _flag
 
 
+def greptime_security_context(s):
+    """The pod securityContext GreptimeDB's StatefulSet is patched with, or None. On NFS the export
+    belongs to the service's own ids and squashes root (nfs_server), and the chart (1.8.7,
+    templates/greptime-standalone.yaml) sets none and runs the image as root: GreptimeDB would not
+    write its data. A hostPath directory is node_prep's, owned by root: left as the chart has it."""
+    if s.get("greptimedb_mode") != "standalone" or s.get("greptimedb_volume_type") != "nfs":
+        return None
+    return {"runAsNonRoot": True, "runAsUser": int(s["greptimedb_run_as_user"]),
+            "runAsGroup": int(s["greptimedb_run_as_group"])}
+
+
 def storage_objects(s):
     """StorageClass, PV and the pre-bound claim the GreptimeDB StatefulSet adopts (standalone only)."""
     if s.get("greptimedb_mode") != "standalone":

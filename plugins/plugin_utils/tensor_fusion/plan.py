@@ -207,6 +207,7 @@ def plan(inputs, chart_defaults=None, observed=None, check_mode=False, chart=Non
         return result
     result["cluster_object"] = tf_objects.cluster_resource(s)
     result["storage_objects"] = tf_objects.storage_objects(s)
+    result["greptime_security_context"] = tf_objects.greptime_security_context(s)
     result["namespace_objects"] = namespace_objects(s)
     result["reads"] = {"cluster": tf_objects.cluster_reads(s), "restart": tf_objects.restart_reads(),
                        "verify": tf_objects.verify_reads(s)}

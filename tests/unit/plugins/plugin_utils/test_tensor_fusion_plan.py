@@ -307,3 +307,16 @@ def test_the_preflight_reads_greptimedb_only_when_it_is_in_the_cluster():
     assert not external & {"greptime_volume", "greptime_claim", "greptime_statefulset", "greptime_node"}
     hostpath = _reads(plan.plan(inputs(greptimedb_volume_type="hostpath", greptimedb_node="gpu-a"), None, {}), "cluster")
     assert ("greptime_node", "Node", None, "gpu-a") in hostpath
+
+
+def test_greptimedb_on_nfs_runs_as_the_exports_owner_and_never_as_root():
+    on_nfs = plan.plan(inputs())
+    assert on_nfs["problems"] == [] and on_nfs["greptime_security_context"] == {
+        "runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001}
+    assert plan.plan(inputs(greptimedb_run_as_user=20001, greptimedb_run_as_group=20002))["greptime_security_context"] \
+        == {"runAsNonRoot": True, "runAsUser": 20001, "runAsGroup": 20002}
+    hostpath = plan.plan(inputs(greptimedb_volume_type="hostpath", greptimedb_node="gpu-ucsd-1"))
+    assert hostpath["problems"] == [] and hostpath["greptime_security_context"] is None
+    root = plan.plan(inputs(greptimedb_run_as_user=0, greptimedb_run_as_group="x"))["problems"]
+    assert any(p.startswith("tensor_fusion_greptimedb_run_as_user=0 ") and "squashes" in p for p in root), root
+    assert any(p.startswith("tensor_fusion_greptimedb_run_as_group='x' is not a whole number") for p in root), root
