@@ -186,6 +186,9 @@ def test_install_binds_greptimedb_to_the_collections_volume_and_a_rerun_changes_
                    what="GreptimeDB pod created by the StatefulSet controller")
     assert [v.persistent_volume_claim.claim_name for v in pod.spec.volumes if v.persistent_volume_claim] == [CLAIM]
     assert [c.metadata.name for c in cluster.core.list_namespaced_persistent_volume_claim(GREPTIME_NS).items] == [CLAIM]
+    # On NFS it runs as the export's owner (root is squashed there), in the pod the controller made.
+    context = pod.spec.security_context
+    assert (context.run_as_non_root, context.run_as_user, context.run_as_group) == (True, 10001, 10001)
     # testing: AlertManager on an emptyDir, no claim.
     am = cluster.apps.read_namespaced_stateful_set("tensor-fusion-sys-alert-manager", NAMESPACE)
     assert am.spec.replicas == 1 and not am.spec.volume_claim_templates
