@@ -186,9 +186,13 @@ def test_install_binds_greptimedb_to_the_collections_volume_and_a_rerun_changes_
                    what="GreptimeDB pod created by the StatefulSet controller")
     assert [v.persistent_volume_claim.claim_name for v in pod.spec.volumes if v.persistent_volume_claim] == [CLAIM]
     assert [c.metadata.name for c in cluster.core.list_namespaced_persistent_volume_claim(GREPTIME_NS).items] == [CLAIM]
-    # On NFS it runs as the export's owner (root is squashed there), in the pod the controller made.
-    context = pod.spec.security_context
-    assert (context.run_as_non_root, context.run_as_user, context.run_as_group) == (True, 10001, 10001)
+    # On NFS it runs as the export's owner (root is squashed there): the template is patched after
+    # Helm, and the controller's rolling update makes the pod again from it.
+    template = sts.spec.template.spec.security_context
+    assert (template.run_as_non_root, template.run_as_user, template.run_as_group) == (True, 10001, 10001)
+    wait_for(lambda: (getattr((_pod(cluster, GREPTIME_NS, "tensor-fusion-sys-greptimedb-standalone-0") or pod).spec
+                              .security_context, "run_as_user", None) == 10001) or None,
+             timeout=60, what="GreptimeDB's pod made again from the patched template")
     # testing: AlertManager on an emptyDir, no claim.
     am = cluster.apps.read_namespaced_stateful_set("tensor-fusion-sys-alert-manager", NAMESPACE)
     assert am.spec.replicas == 1 and not am.spec.volume_claim_templates
