@@ -282,8 +282,8 @@ def launcher_tables():
             why = awx_survey.admin_only(item["variable"], roles[item["role"]][item["variable"]]) or "not asked"
             fixed.setdefault(why, []).append("`%s`" % item["variable"])
         admin = "; ".join("%s: %s" % (why, ", ".join(names)) for why, names in sorted(fixed.items()))
-        lines.append("| %s (`%s`) | %s | %s |" % (jt["name"], jt["playbook"], ", ".join(asked) or "nothing (no survey)",
-                                                 admin or "everything"))
+        lines.append("| %s (`%s`) | %s | %s |"
+                     % (jt["name"], jt["playbook"], ", ".join(asked) or "nothing (no survey)", admin or "everything"))
     lines += ["", LAUNCH_END]
     return "\n".join(lines)
 

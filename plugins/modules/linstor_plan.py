@@ -209,7 +209,7 @@ summary_lines:
   type: list
   elements: str
 failure_message:
-  description: O(observed.failure) with every credential of C(linstor_chart_values) (and its base64 form) replaced by
+  description: C(failure) of O(observed) with every credential of C(linstor_chart_values) (and its base64 form) replaced by
     C(<redacted>).
   returned: when C(failure) is in O(observed)
   type: str

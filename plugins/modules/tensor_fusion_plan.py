@@ -200,7 +200,7 @@ report_section:
   returned: when the objects read to report are in O(observed)
   type: dict
 failure_message:
-  description: O(observed.failure) with every credential the role was given (and its base64 form) replaced by C(<redacted>).
+  description: C(failure) of O(observed) with every credential the role was given (and its base64 form) replaced by C(<redacted>).
   returned: when C(failure) is in O(observed)
   type: str
 """

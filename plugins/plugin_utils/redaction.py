@@ -51,12 +51,10 @@ def _walk(value, path, key, parent):
     if isinstance(value, dict):
         for child_key in sorted(value, key=str):
             child = "%s.%s" % (path, child_key) if path else str(child_key)
-            for item in _walk(value[child_key], child, child_key, key):
-                yield item
+            yield from _walk(value[child_key], child, child_key, key)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            for found in _walk(item, "%s[%d]" % (path, index), key, parent):
-                yield found
+            yield from _walk(item, "%s[%d]" % (path, index), key, parent)
     else:
         yield path, key, parent, value
 

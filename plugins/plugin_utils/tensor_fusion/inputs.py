@@ -374,7 +374,7 @@ def problems(s):
                 if problem:
                     out.append(problem)
         if vtype == "nfs" and not (checks.is_hostname(s.get("greptimedb_nfs_server"))
-                                     and not checks.path_problem("p", s.get("greptimedb_nfs_path"), config_file=True)):
+                                   and not checks.path_problem("p", s.get("greptimedb_nfs_path"), config_file=True)):
             out.append("%s=%r / %s=%r: an NFS volume needs the server's address and the export's absolute path, e.g. "
                        "10.89.40.10 and /srv/nfs/greptimedb (the nfs_server role's export)"
                        % (_var("greptimedb_nfs_server"), s.get("greptimedb_nfs_server"), _var("greptimedb_nfs_path"),
