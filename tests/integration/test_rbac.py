@@ -241,6 +241,10 @@ def test_telemetry(cluster, access):
         "gpu_telemetry_streamer_csv_file": str(REPO / "lab" / "telemetry" / "dcgm_metrics.csv"),
         "gpu_telemetry_mongodb_uri": "mongodb://collector:rbac@mongo.gputel-db.svc:27017/telemetry",
         "gpu_telemetry_wait_timeout": 120,
+        # Qualified and pinned, as the role requires (the lab's locally built names).
+        "gpu_telemetry_queue_image": "localhost/gpu-metrics-streamer/queueservice:0.1.0",
+        "gpu_telemetry_streamer_image": "localhost/gpu-metrics-streamer/streamer:0.1.0",
+        "gpu_telemetry_collector_image": "localhost/gpu-metrics-streamer/collector:0.1.0",
     }
     run = timed("telemetry", play, sa, variables, playbook)
     assert run.rc == 0, run.out[-8000:]
