@@ -148,7 +148,7 @@ def test_unknown_credential_kind_is_refused(tmp_path):
 
 # As cluster_access writes them (<playbook>.awx.json), loaded as docs/awx.md says.
 CA = "-----BEGIN CERTIFICATE-----\nQ0EtYm9keQ==\n-----END CERTIFICATE-----\n"
-PER_PLAYBOOK = ["site", "storage", "observability", "validate", "migrate_pvc", "tensor_fusion_rollout"]
+PER_PLAYBOOK = ("site", "storage", "observability", "validate", "migrate_pvc", "tensor_fusion_rollout")
 
 
 def awx_json(tmp_path, keys=PER_PLAYBOOK):
