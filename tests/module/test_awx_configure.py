@@ -144,3 +144,90 @@ def test_unknown_credential_kind_is_refused(tmp_path):
     proc = run(tmp_path, dict(GOOD, gpufleet_awx_job_templates=templates))
     assert proc.returncode != 0
     assert "gpufleet_awx_job_templates names credential kinds aws; the kinds are machine, kubernetes and vault" in proc.stdout
+
+
+# As cluster_access writes them (<playbook>.awx.json), loaded as docs/awx.md says.
+CA = "-----BEGIN CERTIFICATE-----\nQ0EtYm9keQ==\n-----END CERTIFICATE-----\n"
+PER_PLAYBOOK = ("site", "storage", "observability", "validate", "migrate_pvc", "tensor_fusion_rollout")
+
+
+def awx_json(tmp_path, keys=PER_PLAYBOOK):
+    """Writes <key>.awx.json per key; returns the gpufleet_awx_kubernetes_credentials that load them."""
+    folder = tmp_path / "credentials"
+    folder.mkdir(exist_ok=True)
+    for key in keys:
+        (folder / ("%s.awx.json" % key)).write_text(json.dumps({
+            "host": "https://api-%s.example.com:6443" % key.replace("_", "-"), "bearer_token": "sa-SECRET-%s" % key,
+            "ssl_ca_cert": CA, "verify_ssl": True}))
+    return dict((key, "{{ lookup('file', '%s/%s.awx.json') | from_json }}" % (folder, key)) for key in keys)
+
+
+def test_render_gives_each_template_the_credential_of_its_playbook(tmp_path):
+    proc = run(tmp_path, dict(GOOD, gpufleet_awx_render_to=str(tmp_path),
+                              gpufleet_awx_kubernetes_credentials=awx_json(tmp_path)), "-vvv")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    rendered = (tmp_path / "awx_objects.json").read_text()
+    objects = json.loads(rendered)
+    assert objects["credentials"] == sorted(["gpufleet machine", "gpufleet vault"]
+                                            + ["gpufleet kubernetes %s" % key for key in PER_PLAYBOOK])
+    made = dict((c["playbook"], c) for c in objects["kubernetes_credentials"])
+    assert sorted(made) == sorted(PER_PLAYBOOK)
+    with open(os.path.join(REPO, "playbooks", "vars", "awx_job_templates.yml")) as handle:
+        contract = dict((t["name"], t) for t in yaml.safe_load(handle)["gpufleet_awx_job_templates"])
+    for template in objects["job_templates"]:
+        key = os.path.basename(template["playbook"])[:-len(".yml")]
+        assert template["credentials"] == [("gpufleet kubernetes %s" % key) if kind == "kubernetes" else "gpufleet %s" % kind
+                                           for kind in contract[template["name"]]["credentials"]]
+        assert made[key]["host"] == "https://api-%s.example.com:6443" % key.replace("_", "-")
+        assert template["name"] in made[key]["templates"] and made[key]["verify_ssl"] is True
+    # The shared credential is neither made nor attached; its inputs are not needed.
+    assert "gpufleet kubernetes" not in objects["credentials"]
+    for secret in ["sa-SECRET-%s" % key for key in PER_PLAYBOOK] + SECRETS:
+        assert secret not in rendered and secret not in proc.stdout + proc.stderr, secret
+    assert "Q0EtYm9keQ" not in rendered
+
+
+def test_per_playbook_credentials_need_no_shared_inputs(tmp_path):
+    proc = run(tmp_path, dict(GOOD, gpufleet_awx_render_to=str(tmp_path), gpufleet_awx_kubernetes_host="",
+                              gpufleet_awx_kubernetes_token="", gpufleet_awx_kubernetes_credentials=awx_json(tmp_path)))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    objects = json.loads((tmp_path / "awx_objects.json").read_text())
+    assert len(objects["kubernetes_credentials"]) == len(PER_PLAYBOOK)
+
+
+def _entry(key, **change):
+    return dict({"host": "https://api.example.com:6443", "bearer_token": "sa-SECRET-%s" % key, "ssl_ca_cert": CA,
+                 "verify_ssl": True}, **change)
+
+
+PER_PLAYBOOK_CASES = [
+    ("missing_entry", [k for k in PER_PLAYBOOK if k != "migrate_pvc"], {},
+     ["gpufleet_awx_kubernetes_credentials has no entry for migrate_pvc, the playbook of the job template(s) "
+      "'gpufleet migrate_pvc'", "none falls back to the shared one"]),
+    ("unknown_key", PER_PLAYBOOK, {"model_storage": _entry("model_storage")},
+     ["gpufleet_awx_kubernetes_credentials['model_storage'] names no playbook of a job template that takes a "
+      "Kubernetes credential; the keys are migrate_pvc, observability, site, storage, tensor_fusion_rollout, validate"]),
+    ("bad_host", PER_PLAYBOOK, {"storage": _entry("storage", host="api.example.com:6443")},
+     ["gpufleet_awx_kubernetes_credentials['storage'].host='api.example.com:6443' is not the API server's https URL"]),
+    ("empty_token", PER_PLAYBOOK, {"validate": _entry("validate", bearer_token="")},
+     ["gpufleet_awx_kubernetes_credentials['validate'].bearer_token is empty or not text (value hidden)"]),
+    ("ca_not_pem", PER_PLAYBOOK, {"site": _entry("site", ssl_ca_cert="sa-SECRET-pasted-here")},
+     ["gpufleet_awx_kubernetes_credentials['site'].ssl_ca_cert is not a PEM certificate (value hidden)"]),
+    ("not_from_json", PER_PLAYBOOK, {"observability": json.dumps(_entry("observability"))},
+     ["gpufleet_awx_kubernetes_credentials['observability'] is not a mapping of the credential's inputs (a str, value "
+      "hidden); load the file cluster_access wrote with from_json"]),
+]
+
+
+@pytest.mark.parametrize("keys, change, expected", [c[1:] for c in PER_PLAYBOOK_CASES], ids=[c[0] for c in PER_PLAYBOOK_CASES])
+def test_preflight_refuses_bad_per_playbook_credentials(tmp_path, keys, change, expected):
+    credentials = dict(awx_json(tmp_path, keys), **change)
+    proc = run(tmp_path, dict(GOOD, gpufleet_awx_render_to=str(tmp_path), gpufleet_awx_kubernetes_credentials=credentials),
+               "-vvv")
+    out = " ".join((proc.stdout + proc.stderr).split())
+    assert proc.returncode != 0
+    for text in expected:
+        assert text in out, (text, out[-3000:])
+    assert "TASK [Check the credentials the job templates need]" in proc.stdout
+    assert "TASK [Execution environment]" not in proc.stdout and not (tmp_path / "awx_objects.json").exists()
+    assert "sa-SECRET" not in proc.stdout + proc.stderr
