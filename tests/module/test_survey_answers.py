@@ -119,7 +119,7 @@ def test_tensor_fusion_reads_bool_answers(tmp_path, dump, read_false):  # pylint
     off = tensor_fusion_settings(tmp_path, {"tensor_fusion_controller_auto_scale": False,
                                             "tensor_fusion_nvidia_operator_progressive_migration": True,
                                             "tensor_fusion_profile": "production", "tensor_fusion_allow_debug_log_level": False,
-                                            "tensor_fusion_greptimedb_port": 4001}, dump)
+                                            "tensor_fusion_wait_timeout": 120}, dump)
     assert off["settings"]["controller_auto_scale"] is False
     assert off["settings"]["nvidia_operator_progressive_migration"] is True
-    assert off["settings"]["allow_debug_log_level"] is False and off["settings"]["greptimedb_port"] == 4001
+    assert off["settings"]["allow_debug_log_level"] is False and off["settings"]["wait_timeout"] == 120
