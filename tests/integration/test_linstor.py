@@ -616,6 +616,8 @@ def test_migrate_pvc_rollback_restores_only_the_claim_its_backup_was_written_for
     the one the migrating run printed) is refused before the claim is touched, and nothing changes."""
     _old_claim(cluster, namespace)
     cluster_scoped(cluster.storage.delete_storage_class, "t-rook-ceph-block")
+    # Read once the control plane's controllers are done with the new claim (they annotate it).
+    settled_objects(cluster, (namespace,))
     old = cluster.core.read_namespaced_persistent_volume_claim("ms-swift-cache-pvc", namespace)
     saved = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
              "metadata": {"name": "ms-swift-cache-pvc", "namespace": namespace, "labels": {"app": "ms-swift"}},
