@@ -30,6 +30,8 @@ except ImportError:  # pragma: no cover - PyYAML without libyaml
     from yaml import SafeLoader as _Loader
 import yaml
 
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils import redaction
+
 # API groups every conformant API server serves (the core group is "").
 BUILT_IN_GROUPS = frozenset((
     "", "admissionregistration.k8s.io", "apiextensions.k8s.io", "apps", "autoscaling", "batch", "certificates.k8s.io",
@@ -92,24 +94,6 @@ def selection(objects, default_namespace, namespaces, custom_kinds=()):
     return take, left_out
 
 
-def _leaves(value):
-    if isinstance(value, dict):
-        for item in value.values():
-            yield from _leaves(item)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            yield from _leaves(item)
-    elif isinstance(value, str):
-        yield value
-
-
-def redact(text, secrets):
-    """``text`` with every string of ``secrets`` (any nesting; 4 characters or more) blanked."""
-    for secret in sorted(set(s for s in _leaves(secrets) if len(s) >= 4), key=len, reverse=True):
-        text = text.replace(secret, "<hidden>")
-    return text
-
-
 def refusal(result, secrets=None):
     """Why the API server refused the dry run of ``kubernetes.core.k8s`` (its registered result,
     failed or registered under ``failed_when: false``), as one sentence ('' when it accepted
@@ -133,7 +117,7 @@ def refusal(result, secrets=None):
                 continue
         if isinstance(status, dict) and status.get("message"):
             msg = status["message"]
-    return redact(" ".join(msg.split()), secrets)
+    return redaction.scrub(" ".join(msg.split()), secrets, "<hidden>")
 
 
 def refusal_problem(result, secrets, doc):

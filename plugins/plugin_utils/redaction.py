@@ -79,12 +79,14 @@ def redact(value, key=None):
     return copy.deepcopy(value)
 
 
-def scrub(text, secrets):
-    """text with each secret (and its base64 form, as a Secret's data holds it) replaced by
-    <redacted>: for the error of a task that carried them (no_log hides its whole result). Strings
-    shorter than 4 characters are left alone (they would blank ordinary words)."""
+def scrub(text, secrets, mark=REDACTED):
+    """text with each string of secrets (any nesting; 4 characters or more, shorter ones would blank
+    ordinary words) and its base64 form (as a Secret's data holds it) replaced by mark, longest
+    first: for an error of a task that carried them (no_log hides its whole result) or an API
+    server's refusal."""
     text = "" if text is None else str(text)
-    for secret in sorted(set(s for s in secrets if isinstance(s, str) and len(s) >= 4), key=len, reverse=True):
+    leaves = [leaf for _path, _key, _parent, leaf in _walk(secrets, "", None, None) if isinstance(leaf, str)]
+    for secret in sorted(set(s for s in leaves if len(s) >= 4), key=len, reverse=True):
         encoded = base64.b64encode(secret.encode("utf-8")).decode("ascii")
-        text = text.replace(secret, REDACTED).replace(encoded, REDACTED)
+        text = text.replace(secret, mark).replace(encoded, mark)
     return text

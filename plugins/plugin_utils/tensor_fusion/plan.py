@@ -235,6 +235,5 @@ def plan(inputs, chart_defaults=None, observed=None, check_mode=False, chart=Non
     if all(key in observed for key in REPORT):
         result.update(_report_step(s, observed, check_mode))
     if "failure" in observed:
-        secrets = redaction.secret_values(tf_values.chart_values(s, {})) + [s.get("greptimedb_password")]
-        result["failure_message"] = redaction.scrub(observed["failure"], secrets)
+        result["failure_message"] = redaction.scrub(observed["failure"], [s.get(key) for key in SECRETS])
     return result
