@@ -21,7 +21,9 @@ _cluster_gov() { "$GPUFLEET_GO" env GOVERSION; }
 cluster_component_dir() {
   local v
   case "$1" in
-    kubernetes) v="$GPUFLEET_K8S_VERSION" ;;
+    # "+kubelet": the set gained the kubelet (the lab's real node); an older cache entry
+    # without it is rebuilt once.
+    kubernetes) v="$GPUFLEET_K8S_VERSION+kubelet" ;;
     etcd) v="$GPUFLEET_ETCD_VERSION" ;;
     kwok) v="$GPUFLEET_KWOK_VERSION" ;;
     helm) v="$GPUFLEET_HELM_VERSION" ;;
@@ -37,7 +39,7 @@ cluster_bin_dir() {
 
 # component:file pairs of the set directory.
 CLUSTER_FILES=(etcd:etcd kubernetes:kube-apiserver kubernetes:kube-controller-manager
-  kubernetes:kube-scheduler kwok:kwok kwok:kwok-stages helm:helm)
+  kubernetes:kube-scheduler kubernetes:kubelet kwok:kwok kwok:kwok-stages helm:helm)
 
 cluster_binaries_present() {
   local dir entry
@@ -82,14 +84,17 @@ print(d["GoMod"])
     } > go.mod
     log "kubernetes $v: resolving modules (staging modules at $staging_v)"
     _cluster_go get "k8s.io/kubernetes/cmd/kube-apiserver@$v" \
-      "k8s.io/kubernetes/cmd/kube-controller-manager@$v" "k8s.io/kubernetes/cmd/kube-scheduler@$v"
+      "k8s.io/kubernetes/cmd/kube-controller-manager@$v" "k8s.io/kubernetes/cmd/kube-scheduler@$v" \
+      "k8s.io/kubernetes/cmd/kubelet@$v"
     local pkg=k8s.io/component-base/version
     local ldflags="-s -w -X $pkg.gitVersion=$v -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
     ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-    log "kubernetes $v: building kube-apiserver, kube-controller-manager, kube-scheduler"
+    # One `go build` for the four: the kubelet (the lab's real node) shares most of its
+    # packages with the other three, so it costs far less here than built on its own.
+    log "kubernetes $v: building kube-apiserver, kube-controller-manager, kube-scheduler, kubelet"
     _cluster_go build -mod=mod -trimpath -ldflags "$ldflags" -o "$out/" \
       k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-      k8s.io/kubernetes/cmd/kube-scheduler
+      k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet
   )
 }
 
