@@ -52,6 +52,59 @@ _pki_front_proxy() {
   rm -f "$pki/front-proxy-client.csr" "$pki/front-proxy-ca.srl"
 }
 
+# A client certificate signed by the lab CA (O=<group>, CN=<user>), for identities that
+# authenticate with certificates rather than tokens: the apiserver towards the kubelets, and
+# each real node's kubelet (Node authorizer + NodeRestriction need system:node:<name>).
+_pki_client_cert() {
+  local pki="$1" base="$2" cn="$3" org="$4"
+  local subj="/CN=$cn"
+  [ -n "$org" ] && subj="/O=$org/CN=$cn"
+  printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+    "extendedKeyUsage=clientAuth" "subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid:always" \
+    > "$base.ext"
+  ( umask 077; openssl req -new -nodes -newkey rsa:2048 -sha256 -keyout "$base.key" \
+    -out "$base.csr" -subj "$subj" 2>/dev/null )
+  openssl x509 -req -in "$base.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
+    -days 3650 -sha256 -extfile "$base.ext" -out "$base.crt" 2>/dev/null
+  rm -f "$base.csr" "$base.ext" "$pki/ca.srl"
+}
+
+# A real node's kubeconfig: its own client certificate, the server as the node reaches it (the
+# lab network's gateway), and the name the serving certificate carries (its SANs name
+# 127.0.0.1 and kubernetes, not the gateway).
+cluster_node_kubeconfig() {
+  local node="$1" server="$2" pki="$CLUSTER_DIR/pki" dir
+  dir="$pki/nodes"
+  mkdir -p "$dir"
+  chmod 700 "$dir"
+  [ -s "$dir/$node.crt" ] || _pki_client_cert "$pki" "$dir/$node" "system:node:$node" system:nodes
+  (
+    umask 077
+    cat > "$dir/$node.kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+  - name: gpufleet-lab
+    cluster:
+      server: ${server}
+      tls-server-name: kubernetes
+      certificate-authority-data: $(base64 -w0 < "$pki/ca.crt")
+users:
+  - name: system:node:${node}
+    user:
+      client-certificate-data: $(base64 -w0 < "$dir/$node.crt")
+      client-key-data: $(base64 -w0 < "$dir/$node.key")
+contexts:
+  - name: gpufleet-lab
+    context:
+      cluster: gpufleet-lab
+      user: system:node:${node}
+current-context: gpufleet-lab
+KC
+  )
+  printf '%s\n' "$dir/$node.kubeconfig"
+}
+
 _pki_sa_keys() {
   local pki="$1"
   openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$pki/sa.key" 2>/dev/null
@@ -114,6 +167,10 @@ cluster_pki() {
   [ -s "$pki/front-proxy-client.crt" ] || _pki_front_proxy "$pki"
   [ -s "$pki/sa.key" ] || _pki_sa_keys "$pki"
   [ -s "$pki/tokens.csv" ] || _pki_tokens "$pki"
+  # kubeadm's name for it; lab/cluster-nodes.yml binds it to system:kubelet-api-admin, which a
+  # real kubelet's webhook authorizer checks for logs, exec and port-forward.
+  [ -s "$pki/apiserver-kubelet-client.crt" ] || _pki_client_cert "$pki" "$pki/apiserver-kubelet-client" \
+    kube-apiserver-kubelet-client ""
   # Kubeconfigs carry the port, so they are rewritten on every start.
   _pki_kubeconfig "$CLUSTER_DIR/kubeconfig" gpufleet-admin "$(_pki_token_of "$pki" gpufleet-admin)"
   _pki_kubeconfig "$pki/controller-manager.kubeconfig" system:kube-controller-manager \
