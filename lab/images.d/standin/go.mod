@@ -1,0 +1,3 @@
+module gpufleet.local/standin
+
+go 1.26
