@@ -48,5 +48,19 @@ def describe(signature, blank):
 
 
 def mounted_at(mounts, major_minor):
-    """Mount points (in table order) of the filesystem on device ``major:minor``."""
-    return [entry["mount_point"] for entry in mounts if entry.get("major_minor") == major_minor]
+    """Mount points (in table order) of the whole filesystem on device ``major:minor``.
+
+    A bind mount of one of its directories (mountinfo root other than ``/``) is not the
+    filesystem mounted somewhere else: it is what a kubelet makes of a local volume on it
+    (``/var/lib/kubelet/pods/<uid>/volumes/...``) while a pod uses it. Those are in
+    ``directory_mounts``.
+    """
+    return [entry["mount_point"] for entry in mounts
+            if entry.get("major_minor") == major_minor and entry.get("root", "/") == "/"]
+
+
+def directory_mounts(mounts, major_minor):
+    """Bind mounts (in table order) of directories inside the filesystem on ``major:minor``,
+    as ``{"mount_point", "root"}`` dicts."""
+    return [{"mount_point": entry["mount_point"], "root": entry["root"]} for entry in mounts
+            if entry.get("major_minor") == major_minor and entry.get("root", "/") != "/"]

@@ -96,11 +96,19 @@ holds:
   type: str
   sample: a xfs filesystem labelled 'gpucache' (UUID 3f1c2a9e-5d8b-4c1e-9a7f-2b6d0e4c8a11)
 mounted_at:
-  description: Mount points of the device's filesystem.
+  description:
+    - Mount points of the device's whole filesystem.
+    - Bind mounts of a directory inside it (a kubelet's local volumes) are in RV(directory_mounts) instead.
   returned: always
   type: list
   elements: str
   sample: [/raid]
+directory_mounts:
+  description: Bind mounts of directories inside the device's filesystem, such as a kubelet's local volumes of running pods.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{mount_point: /var/lib/kubelet/pods/a26c37f6/volumes/kubernetes.io~local-volume/model-storage-pv, root: /models}]
 """
 
 import os
@@ -111,6 +119,7 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils.block_device import (
     describe,
+    directory_mounts,
     is_blank,
     mounted_at,
     parse_blkid_export,
@@ -129,7 +138,7 @@ def argspec():
 def main():
     module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
     device = module.params["device"]
-    result = dict(changed=False, exists=os.path.exists(device), is_block=False, signature={}, blank=False, mounted_at=[])
+    result = dict(changed=False, exists=os.path.exists(device), is_block=False, signature={}, blank=False, mounted_at=[], directory_mounts=[])
     if not result["exists"]:
         result["holds"] = "nothing: the device does not exist"
         module.exit_json(**result)
@@ -156,7 +165,9 @@ def main():
 
     try:
         with open(module.params["mount_table"], "r") as handle:
-            result["mounted_at"] = mounted_at(parse_mountinfo(handle.read()), result["major_minor"])
+            table = parse_mountinfo(handle.read())
+            result["mounted_at"] = mounted_at(table, result["major_minor"])
+            result["directory_mounts"] = directory_mounts(table, result["major_minor"])
     except (IOError, OSError, DiskSpaceError) as exc:
         module.fail_json(msg="cannot read the mount table %s: %s" % (module.params["mount_table"], to_native(exc)))
     module.exit_json(**result)

@@ -15,6 +15,7 @@ Needs root, podman and the control plane: `scripts/test ee`.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -59,6 +60,11 @@ def lab_inventory(dest):
     for path in dest.rglob("*.yml"):
         text = path.read_text()
         path.write_text(text.replace("gpufleet-lab", PREFIX).replace("10.89.40.", "10.89.43."))
+    # Every node a kwok fake: the lab's real node is proven by tests/lab/test_real_node.py.
+    lab_vars = dest / "group_vars" / "all" / "lab.yml"
+    text, found = re.subn(r"(?m)^lab_real_node: .*$", "lab_real_node: none", lab_vars.read_text())
+    assert found == 1, lab_vars
+    lab_vars.write_text(text)
     return dest
 
 

@@ -7,6 +7,7 @@ import pytest
 from ansible_collections.gpufleet.cluster.plugins.module_utils.block_device import (
     describe,
     is_blank,
+    directory_mounts,
     mounted_at,
     parse_blkid_export,
 )
@@ -57,3 +58,18 @@ def test_mounted_at_matches_device_number():
     )
     assert mounted_at(table, "7:0") == ["/raid", "/mnt/again"]
     assert mounted_at(table, "8:0") == []
+
+
+def test_a_pod_volume_on_the_cache_is_not_the_cache_mounted_elsewhere():
+    # A real kubelet's local volume for /raid/models (mountinfo as the lab's real node shows it).
+    table = parse_mountinfo(
+        "22 1 0:21 / / rw - overlay overlay rw\n"
+        "40 22 7:0 / /raid rw,noatime - xfs /dev/gpufleet-cache rw\n"
+        "90 22 7:0 /models /var/lib/kubelet/pods/a26c37f6/volumes/kubernetes.io~local-volume/model-storage-pv"
+        " ro - xfs /dev/gpufleet-cache rw\n"
+        "91 22 7:0 / /var/lib/kubelet/pods/b1/volumes/kubernetes.io~local-volume/whole ro - xfs /dev/gpufleet-cache rw\n"
+    )
+    assert mounted_at(table, "7:0") == ["/raid", "/var/lib/kubelet/pods/b1/volumes/kubernetes.io~local-volume/whole"]
+    assert directory_mounts(table, "7:0") == [
+        {"mount_point": "/var/lib/kubelet/pods/a26c37f6/volumes/kubernetes.io~local-volume/model-storage-pv",
+         "root": "/models"}]
