@@ -233,8 +233,24 @@ def _pv_nodes(pv):
     return sorted(nodes)
 
 
+def volume_source(pv):
+    """Where a PersistentVolume's data is: ``(source, path)``, the path on its node for a ``local``
+    or ``hostPath`` volume, else ``""`` (source ``csi:<driver>``, ``nfs`` or another volume type)."""
+    spec = (pv or {}).get("spec") or {}
+    for kind in ("local", "hostPath"):
+        path = (spec.get(kind) or {}).get("path")
+        if path:
+            return kind, path
+    if spec.get("csi"):
+        return "csi:%s" % ((spec.get("csi") or {}).get("driver") or "?"), ""
+    for kind in sorted(spec):
+        if isinstance(spec.get(kind), dict) and kind not in ("capacity", "claimRef", "nodeAffinity", "mountOptions"):
+            return kind, ""
+    return "", ""
+
+
 def claims(pvcs, pvs, pods):
-    """Every claim with its phase, class, PV and the node(s) it is on."""
+    """Every claim with its phase, class, PV (its source and host path) and the node(s) it is on."""
     by_pv = dict((_meta(pv).get("name"), pv) for pv in pvs or [])
     users = {}
     for pod in pods or []:
@@ -255,6 +271,7 @@ def claims(pvcs, pvs, pods):
         pod_list = sorted(users.get((meta.get("namespace"), meta.get("name")), []))
         pod_nodes = sorted(set(n for _p, n in pod_list if n))
         pv_nodes = _pv_nodes(pv)
+        source, path = volume_source(pv)
         out.append({
             "namespace": meta.get("namespace") or "", "name": meta.get("name") or "",
             "phase": (pvc.get("status") or {}).get("phase") or "",
@@ -264,6 +281,8 @@ def claims(pvcs, pvs, pods):
             "volume_mode": spec.get("volumeMode") or "Filesystem",
             "volume": volume,
             "volume_found": pv is not None if volume else None,
+            "volume_source": source,
+            "volume_path": path,
             "pv_nodes": pv_nodes,
             "pods": [p for p, _n in pod_list],
             "nodes": pod_nodes or pv_nodes,

@@ -715,10 +715,52 @@ def _short_reason(reason):
     return text.splitlines()[0][:300] if text else ""
 
 
+# Where fio puts a read's latency, in the order the report takes it: the completion latency
+# (fio 3: clat_ns), the total latency (fio 3 with --lat_percentiles=1 keeps its percentiles there,
+# and --clat_percentiles=0 drops clat's), and fio 2's clat, in microseconds.
+_FIO_LATENCY = (("clat_ns", "clat", 1.0), ("lat_ns", "lat", 1.0), ("clat", "clat", 1000.0))
+
+
+def _percentile(percentiles, wanted):
+    """The value fio keys by ``wanted`` (its keys are formatted floats: '99.000000'), or None."""
+    for key, value in (percentiles or {}).items():
+        try:
+            if float(key) == wanted:
+                return float(value)
+        except (TypeError, ValueError):
+            continue
+    return None
+
+
+def fio_read_latency(stats):
+    """The read latency of one fio job's ``read`` stats, in nanoseconds, and what fio measured.
+
+    Returns ``{"source": "clat" or "lat" or None, "ns": {mean, min, max, percentile}}``: the first
+    of clat_ns, lat_ns and fio 2's clat (microseconds) that has percentiles, else the first there
+    is (without percentiles), else ``source`` None and ``ns`` empty.
+    """
+    found = []
+    for key, source, scale in _FIO_LATENCY:
+        value = (stats or {}).get(key)
+        if isinstance(value, dict):
+            ns = dict((k, float(value[k]) * scale) for k in ("mean", "min", "max") if isinstance(value.get(k), (int, float)))
+            percentiles = dict((k, float(v) * scale) for k, v in (value.get("percentile") or {}).items()
+                               if isinstance(v, (int, float)))
+            if percentiles:
+                ns["percentile"] = percentiles
+            found.append({"source": source, "ns": ns})
+    with_percentiles = [f for f in found if f["ns"].get("percentile")]
+    return (with_percentiles or found or [{"source": None, "ns": {}}])[0]
+
+
 def fio_job_result(log, unavailable_reason):
     """The benchmark's read figures from the Job's log (fio --output-format=json), or why not.
 
-    Returns {"result": {...} or None, "unavailable": None or a sentence}.
+    Returns {"result": {...} or None, "unavailable": None or a sentence}. The result holds
+    ``bytes``, ``seconds``, ``ops``, ``mibps`` (fio's bw_bytes), ``iops`` (fio's own read IOPS),
+    ``latency_us`` (mean, min, max, percentiles), ``p99_ms`` (the read latency's 99th percentile,
+    None when fio reported no percentiles: never estimated), ``latency_source`` (``clat``:
+    completion latency, ``lat``: total latency, None) and ``fio_version``.
     """
     import json  # pylint: disable=import-outside-toplevel
     from ansible_collections.gpufleet.cluster.plugins.module_utils.throughput import MIB, latency_us, shape
@@ -743,7 +785,13 @@ def fio_job_result(log, unavailable_reason):
     result = shape(io_bytes, runtime_ms / 1000.0, int(stats.get("total_ios") or 0))
     if stats.get("bw_bytes"):
         result["mibps"] = round(float(stats["bw_bytes"]) / MIB, 2)
-    result["latency_us"] = latency_us(stats.get("clat_ns"))
+    if isinstance(stats.get("iops"), (int, float)) and stats["iops"] > 0:
+        result["iops"] = round(float(stats["iops"]), 2)
+    latency = fio_read_latency(stats)
+    result["latency_us"] = latency_us(latency["ns"])
+    p99 = _percentile(latency["ns"].get("percentile"), 99.0)
+    result["p99_ms"] = round(p99 / 1e6, 3) if p99 is not None else None
+    result["latency_source"] = latency["source"]
     result["fio_version"] = data.get("fio version")
     return {"result": result, "unavailable": None}
 
@@ -774,6 +822,19 @@ def _pv_nodes(pv):
             if expr.get("key") == "kubernetes.io/hostname" and expr.get("operator") == "In":
                 nodes.extend(expr.get("values") or [])
     return sorted(set(nodes))
+
+
+BENCHMARK_TITLE = "fio benchmark Job (seed: --rw=read --bs=4M)"
+
+
+def benchmark_entry(benchmark):
+    """The seed's benchmark as a report section's ``benchmarks`` entry (see module_utils.validation_report)."""
+    result = benchmark.get("result") or {}
+    return {"title": BENCHMARK_TITLE, "job": benchmark.get("job") or "", "claim": benchmark.get("claim") or "",
+            "node": benchmark.get("node") or "", "completed": bool(benchmark.get("completed")),
+            "read_mibps": result.get("mibps"), "read_iops": result.get("iops"), "read_p99_ms": result.get("p99_ms"),
+            "latency_source": result.get("latency_source"),
+            "unavailable": None if result else benchmark.get("unavailable") or "no result"}
 
 
 def report_section(data):
@@ -901,21 +962,18 @@ def report_section(data):
                    "columns": ["Claim", "Class", "Mode", "Size", "Phase", "Volume", "Volume's nodes", "Used by", "Note"],
                    "rows": claim_rows})
     benchmark = data.get("benchmark")
+    benchmarks = []
     if benchmark:
-        result = benchmark.get("result") or {}
-        tables.append({"title": "fio benchmark Job (seed: --rw=read --bs=4M)",
-                       "columns": ["Job", "Claim", "Node", "Completed", "Read MiB/s", "Result"],
-                       "rows": [[benchmark.get("job"), benchmark.get("claim"), benchmark.get("node") or "",
-                                 "yes" if benchmark.get("completed") else "no",
-                                 result.get("mibps", "") if result else "",
-                                 "measured" if result else "unavailable: %s" % benchmark.get("unavailable")]]})
-        if not result:
+        # The report lays the in-pod figures next to storage_validation's host-side figures for the
+        # same filesystem (module_utils.benchmark_comparison), in a table of this title.
+        benchmarks.append(benchmark_entry(benchmark))
+        if not benchmark.get("result"):
             problems.append({"severity": "info", "subject": "job %s" % benchmark.get("job"),
                              "message": "fio result unavailable: %s" % benchmark.get("unavailable")})
     if data.get("check_mode"):
         notes.append("Check mode: what the cluster holds now; nothing was changed.")
     return {"name": "storage", "title": "Storage: LINSTOR through the Piraeus operator", "tables": tables,
-            "problems": problems, "notes": notes}
+            "problems": problems, "notes": notes, "benchmarks": benchmarks}
 
 
 # --- the LINSTOR controller's REST API (GET /v1/nodes, GET /v1/view/storage-pools) ----------

@@ -36,15 +36,29 @@ def read_paths(query):
     return paths
 
 
+def claim_pods(pods, claim):
+    """The pods that mount ``claim`` (of the namespace they were listed in), as ``{name, node,
+    phase}`` sorted by name: nothing else of a pod (its spec may carry another team's values)."""
+    out = []
+    for pod in pods or []:
+        spec = pod.get("spec") or {}
+        if any((v.get("persistentVolumeClaim") or {}).get("claimName") == claim for v in spec.get("volumes") or []):
+            out.append({"name": (pod.get("metadata") or {}).get("name") or "", "node": spec.get("nodeName") or "",
+                        "phase": (pod.get("status") or {}).get("phase") or ""})
+    return sorted(out, key=lambda p: p["name"])
+
+
 def read_state(get, list_all, query):
     """Read what ``query`` names with ``get(path)`` (None for 404) and ``list_all(path)``.
 
     Returns {nodes, crds: {kind: bool}, controller, serving_namespace, storage_class, pv, pvc,
-    models: [found objects]}; what does not exist is None (or left out of ``models``).
+    models: [found objects], pods: [the pods using the claim, see claim_pods]}; what does not
+    exist is None (or left out of ``models``). The claim's namespace's pods are listed only
+    when the claim exists.
     """
     paths = read_paths(query)
     state = {"nodes": list_all(paths.pop("nodes")), "crds": {}, "controller": None, "serving_namespace": None,
-             "storage_class": None, "pv": None, "pvc": None, "models": []}
+             "storage_class": None, "pv": None, "pvc": None, "models": [], "pods": []}
     # CRDs first: a model whose CRD is absent is not asked for.
     order = sorted(paths, key=lambda k: (k.startswith("model:"), int(k.split(":")[1]) if k.startswith("model:") else 0, k))
     for key in order:
@@ -60,4 +74,6 @@ def read_state(get, list_all, query):
                 state["models"].append(found)
         else:
             state[key] = found
+    if state["pvc"] is not None:
+        state["pods"] = claim_pods(list_all("/api/v1/namespaces/%s/pods" % query["namespace"]), query["pvc_name"])
     return state

@@ -18,6 +18,12 @@ notes. A section is a dict::
      "problems": [{"severity": "warning", "subject": "pvc x", "message": "..."}],
      "notes": ["No LINSTOR controller runs in the lab ..."]}
 
+A section may also carry ``benchmarks``: fio runs in a pod against a claim, each ``{"title",
+"job", "claim", "node", "completed", "read_mibps", "read_iops", "read_p99_ms", "latency_source",
+"unavailable"}``. The report lays each next to the host-side read figure storage_validation
+measured for the same filesystem on the same node, with their ratio
+(module_utils.benchmark_comparison), as a table of the section named by the entry's title.
+
 ``check_section`` says what is wrong with one; ``build_report`` refuses a malformed section.
 
 ``cluster`` (optional) is the cluster layer's state as module_utils.cluster_state's
@@ -26,14 +32,17 @@ problems (``cluster_problems``) count like the others, minus what a section alre
 
 ``figures`` holds the numbers the HTML page's charts draw (module_utils.report_charts), flat:
 ``throughput`` (per node and directory: write/read MiB/s and the minimums), ``disk_space`` (per
-node and directory: free and required GB), ``zones`` (nodes, PVs, pods per zone) and
-``findings`` (count per severity and check, with the fix).
+node and directory: free and required GB), ``zones`` (nodes, PVs, pods per zone),
+``findings`` (count per severity and check, with the fix) and ``benchmarks`` (per in-pod fio
+run: its read MiB/s, IOPS and p99, the host-side read MiB/s of the same filesystem and node, the
+ratio, or why there is no host-side figure).
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.gpufleet.cluster.plugins.module_utils import benchmark_comparison
 from ansible_collections.gpufleet.cluster.plugins.module_utils.cluster_state import cluster_problems
 
 SEVERITIES = ("error", "warning", "info")
@@ -155,7 +164,7 @@ def check_section(section):
     if not isinstance(name, str) or not name:
         errors.append("a section needs a non-empty string 'name'")
         name = "?"
-    unknown = sorted(set(section) - set(("name", "title", "tables", "problems", "notes")))
+    unknown = sorted(set(section) - set(("name", "title", "tables", "problems", "notes", "benchmarks")))
     if unknown:
         errors.append("section %s: unknown keys %s" % (name, ", ".join(unknown)))
     for index, table in enumerate(section.get("tables") or []):
@@ -171,21 +180,38 @@ def check_section(section):
         if not isinstance(problem, dict) or problem.get("severity") not in SEVERITIES or not problem.get("message"):
             errors.append("section %s: a problem needs a severity (%s) and a message: %r"
                           % (name, ", ".join(SEVERITIES), problem))
+    benchmarks = section.get("benchmarks") or []
+    if not isinstance(benchmarks, list):
+        errors.append("section %s: 'benchmarks' must be a list" % name)
+        benchmarks = []
+    for entry in benchmarks:
+        errors.extend("section %s: %s" % (name, e) for e in benchmark_comparison.check_entry(entry))
     return errors
 
 
-def _section(section, problems):
+def _section(section, problems, compared, compare):
+    """The section as the report holds it; its benchmarks, each compared (``compare(entry)``), are
+    appended to ``compared`` and shown as a table per title after the section's own."""
     errors = check_section(section)
     if errors:
         raise ValueError("; ".join(errors))
     for problem in section.get("problems") or []:
         problems.append(_problem(problem["severity"], section["name"], problem.get("host"),
                                  problem.get("subject"), problem["message"]))
+    tables = [{"title": t.get("title") or "", "columns": list(t["columns"]),
+               "rows": [list(r) for r in t.get("rows") or []]} for t in section.get("tables") or []]
+    titles = []
+    for entry in section.get("benchmarks") or []:
+        compared.append(dict(compare(entry), section=section["name"], title=entry["title"]))
+        if entry["title"] not in titles:
+            titles.append(entry["title"])
+    for title in titles:
+        tables.append(benchmark_comparison.table(title, [c for c in compared if c["section"] == section["name"]
+                                                         and c["title"] == title]))
     return {
         "name": section["name"],
         "title": section.get("title") or section["name"],
-        "tables": [{"title": t.get("title") or "", "columns": list(t["columns"]),
-                    "rows": [list(r) for r in t.get("rows") or []]} for t in section.get("tables") or []],
+        "tables": tables,
         "notes": list(section.get("notes") or []),
     }
 
@@ -194,16 +220,24 @@ def _mibps(phase):
     return phase.get("mibps") if isinstance(phase, dict) else None
 
 
-def figures(report):
-    """The numbers the charts draw (see the module docstring), from a report without figures."""
+def throughput_figures(nodes):
+    """Per node and directory: write/read MiB/s and the minimums (``figures.throughput``)."""
     throughput = []
-    disk = []
-    for host, node in sorted(report["nodes"].items()):
+    for host, node in sorted(nodes.items()):
         for t in node["throughput"]:
             throughput.append({"host": host, "directory": t["directory"], "measured": bool(t.get("measured")),
                                "write_mibps": _mibps(t.get("write")), "read_mibps": _mibps(t.get("read")),
                                "min_write_mibps": t.get("min_write_mibps"), "min_read_mibps": t.get("min_read_mibps"),
                                "ok": bool(t.get("ok"))})
+    return throughput
+
+
+def figures(report, benchmarks=None):
+    """The numbers the charts draw (see the module docstring), from a report without figures;
+    ``benchmarks``: the sections' benchmarks as build_report compared them."""
+    throughput = throughput_figures(report["nodes"])
+    disk = []
+    for host, node in sorted(report["nodes"].items()):
         for d in node["disk_space"]["paths"]:
             disk.append({"host": host, "path": d.get("path"), "free_gb": d.get("free_gb"),
                          "required_gb": d.get("required_gb"), "ok": bool(d.get("ok"))})
@@ -219,7 +253,8 @@ def figures(report):
     rank = dict((s, i) for i, s in enumerate(SEVERITIES))
     findings = [{"severity": sev, "check": check, "count": n, "fix": FIXES.get(check, "see each problem's message")}
                 for (sev, check), n in sorted(counted.items(), key=lambda kv: (rank[kv[0][0]], -kv[1], kv[0][1]))]
-    return {"throughput": throughput, "disk_space": disk, "zones": zones, "findings": findings}
+    return {"throughput": throughput, "disk_space": disk, "zones": zones, "findings": findings,
+            "benchmarks": list(benchmarks or [])}
 
 
 def build_report(placement, nodes, generated, sections=None, cluster=None):
@@ -227,7 +262,14 @@ def build_report(placement, nodes, generated, sections=None, cluster=None):
     problems = []
     report_placement = _placement(placement, problems)
     report_nodes = dict((host, _node(host, nodes[host], problems)) for host in sorted(nodes or {}))
-    report_sections = [_section(s, problems) for s in sections or []]
+    throughput = throughput_figures(report_nodes)
+    cluster_part = cluster or {"read": None, "error": None, "releases": [], "layers": [], "claims": []}
+    compared = []
+
+    def compare(entry):
+        return benchmark_comparison.compare(entry, cluster_part.get("claims"), throughput, cluster_part)
+
+    report_sections = [_section(s, problems, compared, compare) for s in sections or []]
     for problem in cluster_problems(cluster, sections):
         problems.append(_problem(problem["severity"], "cluster", None, problem["subject"], problem["message"]))
     counts = dict((s, 0) for s in SEVERITIES)
@@ -247,9 +289,9 @@ def build_report(placement, nodes, generated, sections=None, cluster=None):
         "placement": report_placement,
         "nodes": report_nodes,
         "sections": report_sections,
-        "cluster": cluster or {"read": None, "error": None, "releases": [], "layers": [], "claims": []},
+        "cluster": cluster_part,
     }
-    report["figures"] = figures(report)
+    report["figures"] = figures(report, compared)
     return report
 
 

@@ -48,7 +48,7 @@ options:
         C(release), C(secret_version) (the credentials Secret's resourceVersion: the pods roll when it changes),
         C(csv_checksum) (sha256 of the CSV)."
       - "Read to report (they give RV(report_section)): C(release_after), C(workloads) (the release's StatefulSet
-        and Deployments), C(autoscalers)."
+        and Deployments), C(autoscalers), C(pods) (the release's pods: the nodes each workload's ready pods run on)."
       - Objects are given as a k8s_info result's C(resources) (a list) or as one object.
     type: dict
     default: {}

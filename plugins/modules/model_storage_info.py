@@ -17,7 +17,7 @@ description:
   - "Reads, in one connection, what P(gpufleet.cluster.model_storage#role) plans against and verifies: the
     Nodes (with their labels), whether OME's C(basemodels.ome.io) and C(clusterbasemodels.ome.io) CRDs are
     installed, OME's controller Deployment (its image tag is the OME version), the StorageClass, the model
-    PersistentVolume and its claim, and the BaseModel/ClusterBaseModel objects."
+    PersistentVolume and its claim, the pods using the claim, and the BaseModel/ClusterBaseModel objects."
   - What does not exist is returned as null (or left out of RV(models)); a model whose CRD is not installed
     is not asked for.
   - Never changes anything.
@@ -63,7 +63,8 @@ requirements:
   - kubernetes >= 24.2.0 (Python client)
 notes:
   - Belongs to the C(gpufleet.cluster.k8s) action group, like P(gpufleet.cluster.pv_affinity_info#module).
-  - Needs RBAC C(list) on nodes and C(get) on the objects named.
+  - Needs RBAC C(list) on nodes, C(get) on the objects named and, when the claim exists, C(list) on pods in
+    O(namespace).
 seealso:
   - module: gpufleet.cluster.pv_affinity_info
   - module: kubernetes.core.k8s_info
@@ -123,6 +124,14 @@ models:
   returned: always
   type: list
   elements: dict
+pods:
+  description:
+    - The pods in O(namespace) that mount the claim O(pvc_name) (empty when it does not exist); only their names,
+      nodes and phases, never their specs.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"name": "llama-serving-0", "node": "gpu-ucsd-1", "phase": "Running"}]
 """
 
 import copy

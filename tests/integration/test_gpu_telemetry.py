@@ -498,10 +498,18 @@ def test_rerun_changes_nothing_and_reports_the_workloads(telemetry):
     section = _fact(parsed, "gpu_telemetry_report_section")
     release, workloads = section["tables"]
     assert release["rows"][0][2] == 2 or release["rows"][0][2] == "2"
+    # The nodes column: where each component's ready pods run, as the API server has them.
+    pods = telemetry.cluster.core.list_namespaced_pod(telemetry.namespace,
+                                                      label_selector="app.kubernetes.io/instance=%s" % RELEASE).items
+    nodes = dict((component, ", ".join(sorted(set(
+        p.spec.node_name for p in pods if p.metadata.labels.get("app.kubernetes.io/component") == component
+        and p.spec.node_name and any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])))))
+        for component in ("queue", "collector", "streamer"))
+    assert all(nodes.values()), nodes
     assert workloads["rows"] == [
-        ["StatefulSet", "%s-queue" % RELEASE, 1, 1, "ready"],
-        ["Deployment", "%s-collector" % RELEASE, 3, 3, "ready"],
-        ["Deployment", "%s-streamer" % RELEASE, 2, 2, "ready"],
+        ["StatefulSet", "%s-queue" % RELEASE, 1, 1, "ready", nodes["queue"]],
+        ["Deployment", "%s-collector" % RELEASE, 3, 3, "ready", nodes["collector"]],
+        ["Deployment", "%s-streamer" % RELEASE, 2, 2, "ready", nodes["streamer"]],
     ]
     assert section["problems"] == []
 

@@ -333,6 +333,10 @@ def test_hostpath_mode_binds_on_first_consumer_on_a_model_host(cluster, crds, ho
     out, seconds = converge(cluster, hosts, tmp_path, variables, tag="again")
     print("second converge (hostPath): %.1f s" % seconds)
     assert out["stats"]["localhost"]["changed"] == 0 and all(s["changed"] == 0 for s in out["stats"].values())
+    # The model volume's table lists the pod using the claim, on the node it was scheduled to.
+    volume = [t for t in section(out)["tables"] if t["title"] == "Model volume"][0]
+    pods = [r for r in volume["rows"] if r[0] == "Pod"]
+    assert [(r[1], r[3]) for r in pods] == [("modelstore-hp/reader", scheduled)] and pods[0][2] in ("Pending", "Running")
     findings = [p for p in section(out)["problems"] if "model-ready-labels-disagree-with-pv-affinity" in p["message"]]
     messages = " | ".join(p["message"] for p in findings)
     assert "OME labels gpu-sdsu-1 Ready" in messages and "does not admit it" in messages

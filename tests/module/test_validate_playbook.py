@@ -65,7 +65,12 @@ def test_report_is_written_then_the_run_fails_on_errors(tmp_path):
 LAYER_SECTION = {"name": "demo", "title": "Demo layer <b>",
                  "tables": [{"title": "Claims", "columns": ["Claim", "Phase"], "rows": [["cache/a", "Pending"]]}],
                  "problems": [{"severity": "warning", "subject": "pvc cache/a", "message": "claim Pending"}],
-                 "notes": ["proven in the lab only"]}
+                 "notes": ["proven in the lab only"],
+                 # An in-pod fio run: a snapshot run reads no claim, so the report says why there is no
+                 # host-side figure (tests/integration/test_validation_report_cluster.py has one).
+                 "benchmarks": [{"title": "fio in a pod", "job": "cache/bench", "claim": "cache/a", "node": "node-a",
+                                 "completed": True, "read_mibps": 812.5, "read_iops": 203.13, "read_p99_ms": 9.5,
+                                 "latency_source": "clat", "unavailable": None}]}
 
 
 def test_fail_on_never_passes_and_thresholds_are_errors(tmp_path):
@@ -78,9 +83,16 @@ def test_fail_on_never_passes_and_thresholds_are_errors(tmp_path):
     assert sorted(p["host"] for p in below) == ["node-a", "node-b"]
     assert [s["name"] for s in report["sections"]] == ["demo"]
     assert [p["message"] for p in report["problems"] if p["source"] == "demo"] == ["claim Pending"]
+    bench = report["figures"]["benchmarks"]
+    why = "no host-side figure for node-a: the claim's volume was not read (validation_report_read_cluster is off)"
+    assert [(b["job"], b["read_mibps"], b["read_iops"], b["read_p99_ms"], b["host_missing"]) for b in bench] == [
+        ("cache/bench", 812.5, 203.13, 9.5, why)]
     html = (tmp_path / "report" / "report.html").read_text()
-    assert "<h2>Demo layer &lt;b&gt;</h2>" in html and "<td>cache/a</td><td>Pending</td>" in html
+    assert "<h2>Demo layer &lt;b&gt;</h2>" in html
+    assert '<td data-column="Claim">cache/a</td><td data-column="Phase">Pending</td>' in html
     assert "proven in the lab only" in html and "claim Pending" in html
+    assert ('<td class="num" data-column="Read IOPS">203.13</td><td class="num" data-column="Read p99 (ms)">9.5</td>'
+            '<td data-column="Host-side read MiB/s">%s</td>' % why.replace("'", "&#39;")) in html
 
 
 def test_check_mode_writes_nothing(tmp_path):

@@ -30,7 +30,7 @@ from ansible_collections.gpufleet.cluster.plugins.plugin_utils.gpu_telemetry.rep
 INPUTS = ("csv_stat",)
 CLUSTER = ("namespace", "release", "tls_secret")
 VALUES = ("release", "secret_version", "csv_checksum")
-REPORT = ("release_after", "workloads", "autoscalers")
+REPORT = ("release_after", "workloads", "autoscalers", "pods")
 # The chart rendered with the planned values, and the namespace: what a server-side dry run can take.
 RENDER = ("manifest", "namespace")
 # The registered result of that dry run.
@@ -152,5 +152,6 @@ def plan(inputs, observed=None, check_mode=False):
             observed.get("workloads") or [], observed.get("autoscalers") or [],
             {"namespace": s["namespace"], "release_name": s["release_name"], "queue_backend": s["queue_backend"],
              "tls_enabled": gt_values.flag(s["tls_enabled"]), "tls_secret_name": s["tls_secret_name"],
-             "network_policies": gt_values.flag(s["network_policies"]), "check_mode": check_mode})
+             "network_policies": gt_values.flag(s["network_policies"]), "check_mode": check_mode},
+            observed.get("pods") or [])
     return result

@@ -8,7 +8,53 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
-def _workload_row(obj):
+def _selects(selector, labels):
+    """Whether a workload's label selector (matchLabels, matchExpressions) selects ``labels``.
+    An empty or missing selector selects nothing (apps/v1 workloads always have one)."""
+    selector = selector or {}
+    expressions = selector.get("matchExpressions") or []
+    match = selector.get("matchLabels") or {}
+    if not match and not expressions:
+        return False
+    if any(labels.get(key) != value for key, value in match.items()):
+        return False
+    for expr in expressions:
+        key, operator, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+        if operator == "In" and labels.get(key) not in values:
+            return False
+        if operator == "NotIn" and key in labels and labels[key] in values:
+            return False
+        if operator == "Exists" and key not in labels:
+            return False
+        if operator == "DoesNotExist" and key in labels:
+            return False
+        if operator not in ("In", "NotIn", "Exists", "DoesNotExist"):
+            return False
+    return True
+
+
+def _ready(pod):
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions if isinstance(c, dict))
+
+
+def workload_nodes(workload, pods):
+    """The nodes the workload's ready pods run on, sorted: its pods are those in its namespace its
+    selector selects (a pod being deleted still counts while it is Ready)."""
+    meta = workload.get("metadata") or {}
+    selector = (workload.get("spec") or {}).get("selector")
+    nodes = set()
+    for pod in pods or []:
+        pod_meta = pod.get("metadata") or {}
+        if pod_meta.get("namespace") and meta.get("namespace") and pod_meta["namespace"] != meta["namespace"]:
+            continue
+        node = (pod.get("spec") or {}).get("nodeName")
+        if node and _ready(pod) and _selects(selector, pod_meta.get("labels") or {}):
+            nodes.add(node)
+    return sorted(nodes)
+
+
+def _workload_row(obj, pods):
     kind = obj.get("kind", "")
     meta = obj.get("metadata") or {}
     spec = obj.get("spec") or {}
@@ -23,7 +69,7 @@ def _workload_row(obj):
         state = "ready"
     else:
         state = "rolling out" if ready else "not ready"
-    return [kind, meta.get("name", ""), desired, ready, state]
+    return [kind, meta.get("name", ""), desired, ready, state, ", ".join(workload_nodes(obj, pods)) or "none"]
 
 
 def _rollout_detail(obj):
@@ -52,21 +98,22 @@ def _hpa_row(obj):
     target = (spec.get("scaleTargetRef") or {}).get("name", "")
     bounds = "%s..%s replicas of %s" % (spec.get("minReplicas", 1), spec.get("maxReplicas"), target)
     return ["HorizontalPodAutoscaler", meta.get("name", ""), status.get("desiredReplicas", 0),
-            status.get("currentReplicas", 0), bounds]
+            status.get("currentReplicas", 0), bounds, "-"]
 
 
-def report_section(release, workloads, autoscalers, settings):
+def report_section(release, workloads, autoscalers, settings, pods=None):
     """The gpu_telemetry report section.
 
     ``release``: helm_info's ``status`` (empty when there is no release); ``workloads``: the
     release's StatefulSets and Deployments as read from the API; ``autoscalers``: its
     HorizontalPodAutoscalers; ``settings``: namespace, release_name, queue_backend,
-    tls_enabled, network_policies, check_mode.
+    tls_enabled, network_policies, check_mode; ``pods``: the release's pods (the Workloads
+    table's Nodes column: where each workload's ready pods run).
     """
     release = release or {}
     order = {"StatefulSet": 0, "Deployment": 1}
     ordered = sorted(workloads or [], key=lambda w: (order.get(w.get("kind"), 9), w["metadata"]["name"]))
-    workload_rows = [_workload_row(w) for w in ordered]
+    workload_rows = [_workload_row(w, pods) for w in ordered]
     rows = workload_rows + [_hpa_row(h) for h in autoscalers or []]
     problems_found = []
     name = settings["release_name"]
@@ -100,7 +147,7 @@ def report_section(release, workloads, autoscalers, settings):
             {"title": "Release", "columns": ["release", "namespace", "revision", "chart", "status"],
              "rows": [[name, settings["namespace"], release.get("revision", ""), release.get("chart", ""),
                        release.get("status", "not installed")]]},
-            {"title": "Workloads", "columns": ["kind", "name", "desired", "ready", "state"], "rows": rows},
+            {"title": "Workloads", "columns": ["kind", "name", "desired", "ready", "state", "nodes"], "rows": rows},
         ],
         "problems": problems_found,
         "notes": notes,

@@ -90,7 +90,7 @@ def _report_step(inputs, the_plan, observed, check_mode):
     section = report_section(the_plan, inputs, {
         "check_mode": check_mode, "pv": back.get("pv") or {}, "pvc": back.get("pvc") or {},
         "nodes": back.get("nodes") or [], "planned_models": the_plan.get("model_objects") or [],
-        "models": back.get("models") or [], "placement": observed.get("placement") or [],
+        "models": back.get("models") or [], "pods": back.get("pods") or [], "placement": observed.get("placement") or [],
         # The hosts' warnings are the plan's own; these are the cluster's.
         "warnings": the_plan.get("cluster_warnings") or [],
         "infos": the_plan.get("infos") or [], "version": the_plan.get("version") or ""})

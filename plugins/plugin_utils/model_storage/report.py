@@ -147,7 +147,8 @@ def report_section(the_plan, inputs, observed):
              ", ".join(the_plan.get("nodes") or [])],
             ["PersistentVolumeClaim", "%s/%s" % (inputs["namespace"], inputs["pvc_name"]),
              (pvc.get("status") or {}).get("phase", "not created"), (pvc.get("spec") or {}).get("volumeName") or "-"],
-        ]})
+        ] + [["Pod", "%s/%s" % (inputs["namespace"], pod.get("name")), pod.get("phase") or "",
+              pod.get("node") or "not scheduled"] for pod in observed.get("pods") or []]})
     placement = [f for f in observed.get("placement") or []
                  if _related(f, inputs.get("pv_name"), inputs.get("namespace"), inputs.get("pvc_name"))]
     if the_plan.get("objects"):

@@ -136,8 +136,24 @@ def test_claims_and_their_nodes():
         ("a", "data", "Bound", "pv-1", True, ["gpu-1"], ["p"], "1Gi"),
         ("b", "gone", "Lost", "pv-x", False, [], [], "")]
     assert claims[2]["volume_mode"] == "Block" and claims[1]["pv_nodes"] == ["gpu-1"]
+    # pv-1 has no volume source in this fixture; a missing PV has none either.
+    assert [(c["volume_source"], c["volume_path"]) for c in claims] == [("", ""), ("", ""), ("", "")]
     state = {"read": True, "error": None, "releases": [], "layers": [], "claims": claims}
     assert [p["subject"] for p in cs.cluster_problems(state)] == ["claim b/gone"]
+
+
+@pytest.mark.parametrize("spec, expected", [
+    ({"local": {"path": "/raid/linstor-standin"}}, ("local", "/raid/linstor-standin")),
+    ({"hostPath": {"path": "/raid/r13c", "type": ""}}, ("hostPath", "/raid/r13c")),
+    ({"csi": {"driver": "linstor.csi.linbit.com", "volumeHandle": "pvc-1"}}, ("csi:linstor.csi.linbit.com", "")),
+    ({"nfs": {"server": "10.0.0.1", "path": "/export"}, "capacity": {"storage": "1Gi"}}, ("nfs", "")),
+    ({"capacity": {"storage": "1Gi"}, "claimRef": {"name": "x"}}, ("", "")),
+])
+def test_a_volumes_source_and_its_path_on_the_node(spec, expected):
+    assert cs.volume_source({"metadata": {"name": "pv"}, "spec": spec}) == expected
+    pvc = {"metadata": {"namespace": "a", "name": "c"}, "spec": {"volumeName": "pv"}, "status": {"phase": "Bound"}}
+    claim = cs.claims([pvc], [{"metadata": {"name": "pv"}, "spec": spec}], [])[0]
+    assert (claim["volume_source"], claim["volume_path"]) == expected
 
 
 def test_unreadable_cluster():

@@ -5,10 +5,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 
 import pytest
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils import linstor
+from ansible_collections.gpufleet.cluster.plugins.module_utils.validation_report import check_section
 
 V = "linstor_storage_pools"
 
@@ -294,6 +296,60 @@ def test_fio_job_result():
     assert "failed with error 5" in linstor.fio_job_result(json.dumps(failed), None)["unavailable"]
 
 
+# Real fio 3.33 output, trimmed to the job's read stats (tests/unit/plugins/module_utils/files):
+# the seed's command (--rw=read --bs=4M) run with the lab's image (localhost/gpufleet-fio), and
+# the same on the host with --lat_percentiles=1 --clat_percentiles=0 (percentiles under lat_ns).
+FILES = os.path.join(os.path.dirname(__file__), "files")
+
+
+def fio_sample(name):
+    with open(os.path.join(FILES, name)) as handle:
+        return handle.read()
+
+
+def test_fio_job_result_reads_iops_and_the_completion_p99_of_real_output():
+    text = fio_sample("fio-3.33-seqread-clat.json")
+    read = json.loads(text)["jobs"][0]["read"]
+    result = linstor.fio_job_result(text, None)["result"]
+    assert result["iops"] == round(read["iops"], 2) == 285.71
+    assert result["p99_ms"] == round(read["clat_ns"]["percentile"]["99.000000"] / 1e6, 3) == 5.734
+    assert result["latency_source"] == "clat" and result["latency_us"]["p99"] == 5734.4
+    # The keys there were before stay.
+    assert result["mibps"] == round(read["bw_bytes"] / 1048576.0, 2) and result["bytes"] == read["io_bytes"]
+    assert result["ops"] == 4 and result["fio_version"] == "fio-3.33"
+
+
+def test_fio_job_result_takes_the_total_latency_when_fio_kept_its_percentiles_there():
+    text = fio_sample("fio-3.33-seqread-lat-percentiles.json")
+    read = json.loads(text)["jobs"][0]["read"]
+    assert "percentile" not in read["clat_ns"]
+    result = linstor.fio_job_result(text, None)["result"]
+    assert result["latency_source"] == "lat"
+    assert result["p99_ms"] == round(read["lat_ns"]["percentile"]["99.000000"] / 1e6, 3) == 6.39
+    assert result["iops"] == 235.29
+
+
+def test_fio_job_result_without_percentiles_has_no_p99():
+    data = json.loads(fio_sample("fio-3.33-seqread-clat.json"))
+    del data["jobs"][0]["read"]["clat_ns"]["percentile"]
+    result = linstor.fio_job_result(json.dumps(data), None)["result"]
+    assert result["p99_ms"] is None and result["latency_source"] == "clat"
+    assert result["latency_us"]["mean"] == 3152.849 and "p99" not in result["latency_us"]
+    del data["jobs"][0]["read"]["clat_ns"], data["jobs"][0]["read"]["lat_ns"], data["jobs"][0]["read"]["iops"]
+    result = linstor.fio_job_result(json.dumps(data), None)["result"]
+    # No latency at all: none made up; IOPS from the I/Os fio counted over its runtime.
+    assert result["p99_ms"] is None and result["latency_source"] is None and result["latency_us"] == {}
+    assert result["iops"] == round(4 / 0.014, 2)
+
+
+def test_fio_2_reports_completion_latency_in_microseconds():
+    data = {"fio version": "fio-2.2.10", "jobs": [{"jobname": "seqread", "error": 0, "read": {
+        "io_bytes": 16384, "runtime": 14, "bw": 1170285, "iops": 285.714286, "total_ios": 4,
+        "clat": {"min": 1864, "max": 5752, "mean": 3152.85, "percentile": {"99.000000": 5728, "99.500000": 5728}}}}]}
+    result = linstor.fio_job_result(json.dumps(data), None)["result"]
+    assert result["p99_ms"] == 5.728 and result["latency_source"] == "clat" and result["latency_us"]["p99"] == 5728.0
+
+
 def test_controller_answers():
     nodes = [{"name": "n2", "type": "SATELLITE", "connection_status": "OFFLINE"},
              {"name": "n1", "type": "SATELLITE", "connection_status": "ONLINE", "props": {}}]
@@ -336,7 +392,6 @@ def _report_input(**change):
 
 
 def test_report_section():
-    from ansible_collections.gpufleet.cluster.plugins.module_utils.validation_report import check_section
     section = linstor.report_section(_report_input())
     assert check_section(section) == []
     tables = dict((t["title"], t) for t in section["tables"])
@@ -356,8 +411,25 @@ def test_report_section_pending_claim_used_by_a_pod_and_benchmark():
                                     "completed": True, "result": None, "unavailable": "no kubelet"})
     section = linstor.report_section(data)
     assert ("warning", "pvc default/ms-swift-cache-pvc") in [(p["severity"], p["subject"]) for p in section["problems"]]
-    bench = [t for t in section["tables"] if t["title"].startswith("fio")][0]
-    assert bench["rows"][0][-1] == "unavailable: no kubelet"
+    assert not [t for t in section["tables"] if t["title"].startswith("fio")]  # the report builds its table
+    assert section["benchmarks"] == [{"title": "fio benchmark Job (seed: --rw=read --bs=4M)",
+                                      "job": "default/storage-benchmark-x", "claim": "default/x", "node": "n1",
+                                      "completed": True, "read_mibps": None, "read_iops": None, "read_p99_ms": None,
+                                      "latency_source": None, "unavailable": "no kubelet"}]
+    assert ("info", "job default/storage-benchmark-x") in [(p["severity"], p["subject"]) for p in section["problems"]]
+    assert check_section(section) == []
+
+
+def test_report_section_carries_the_in_pod_figures():
+    result = linstor.fio_job_result(fio_sample("fio-3.33-seqread-clat.json"), None)
+    data = _report_input(benchmark=dict(result, job="default/storage-benchmark-x", claim="default/x", node="n1",
+                                        completed=True))
+    section = linstor.report_section(data)
+    entry = section["benchmarks"][0]
+    assert (entry["read_mibps"], entry["read_iops"], entry["read_p99_ms"], entry["latency_source"], entry["unavailable"]) == (
+        1142.86, 285.71, 5.734, "clat", None)
+    assert not [p for p in section["problems"] if p["subject"].startswith("job ")]
+    assert check_section(section) == []
 
 
 def test_report_section_with_a_controller():

@@ -52,6 +52,30 @@ def test_read_state_reads_what_exists_and_skips_kinds_without_a_crd():
     assert "/api/v1/namespaces/serving" in store.asked and state["serving_namespace"] is None
 
 
+def pod(name, claims, node="", phase="Running", **spec):
+    spec = dict(spec, volumes=[{"name": c, "persistentVolumeClaim": {"claimName": c}} for c in claims]
+                + [{"name": "cfg", "configMap": {"name": "x"}}])
+    if node:
+        spec["nodeName"] = node
+    return {"metadata": {"name": name, "namespace": "serving"}, "spec": spec, "status": {"phase": phase}}
+
+
+def test_the_pods_using_the_claim_are_listed_by_name_node_and_phase_only():
+    pods = [pod("b-serve", ["pvc"], "gpu-b", containers=[{"env": [{"name": "TOKEN", "value": "s3cret"}]}]),
+            pod("a-serve", ["other", "pvc"], phase="Pending"), pod("c-other", ["other"], "gpu-a"), pod("d-none", [])]
+    assert ms.claim_pods(pods, "pvc") == [{"name": "a-serve", "node": "", "phase": "Pending"},
+                                          {"name": "b-serve", "node": "gpu-b", "phase": "Running"}]
+    store = Store({"/api/v1/persistentvolumeclaims": None,
+                   "/api/v1/namespaces/serving/persistentvolumeclaims/pvc": {"kind": "PersistentVolumeClaim"},
+                   "/api/v1/namespaces/serving/pods": pods})
+    state = ms.read_state(store.get, store.list_all, dict(QUERY, models=[]))
+    assert [p["name"] for p in state["pods"]] == ["a-serve", "b-serve"] and "s3cret" not in repr(state["pods"])
+    # No claim: its namespace's pods are not listed.
+    store = Store({"/api/v1/namespaces/serving/pods": pods})
+    assert ms.read_state(store.get, store.list_all, dict(QUERY, models=[]))["pods"] == []
+    assert "/api/v1/namespaces/serving/pods" not in store.asked
+
+
 def test_read_state_without_a_controller_name_does_not_ask_for_one():
     store = Store({})
     ms.read_state(store.get, store.list_all, dict(QUERY, ome_controller="", models=[]))

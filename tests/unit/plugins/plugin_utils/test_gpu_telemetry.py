@@ -8,7 +8,7 @@ import pytest
 
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.gpu_telemetry import inputs as gt_inputs
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.gpu_telemetry.inputs import CSV_MAX_BYTES, duration_nanos, problems
-from ansible_collections.gpufleet.cluster.plugins.plugin_utils.gpu_telemetry.report import report_section
+from ansible_collections.gpufleet.cluster.plugins.plugin_utils.gpu_telemetry.report import report_section, workload_nodes
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.gpu_telemetry.values import values_diff
 
 URI = "mongodb://collector:pw-never-shown@mongo:27017/telemetry"
@@ -187,8 +187,26 @@ def test_secrets_never_appear_in_a_message(changes):
 
 
 def _workload(kind, name, desired, ready, generation=1, observed=1):
-    return {"kind": kind, "metadata": {"name": name, "generation": generation}, "spec": {"replicas": desired},
+    component = name.rsplit("-", 1)[-1]
+    return {"kind": kind, "metadata": {"name": name, "namespace": "ns", "generation": generation},
+            "spec": {"replicas": desired, "selector": {"matchLabels": {"app.kubernetes.io/instance": "rel",
+                                                                       "app.kubernetes.io/component": component}}},
             "status": {"readyReplicas": ready, "updatedReplicas": ready, "observedGeneration": observed}}
+
+
+def _pod(name, component, node, ready=True, namespace="ns"):
+    return {"metadata": {"name": name, "namespace": namespace,
+                         "labels": {"app.kubernetes.io/instance": "rel", "app.kubernetes.io/component": component}},
+            "spec": {"nodeName": node} if node else {},
+            "status": {"conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}}
+
+
+PODS = [_pod("rel-queue-0", "queue", "gpu-b"),
+        _pod("rel-collector-1", "collector", "gpu-b"), _pod("rel-collector-2", "collector", "gpu-a"),
+        _pod("rel-collector-3", "collector", "gpu-a"),
+        _pod("rel-collector-4", "collector", "gpu-c", ready=False),  # not ready: not counted
+        _pod("rel-collector-5", "collector", None, ready=False),  # not scheduled
+        _pod("rel-collector-x", "collector", "gpu-d", namespace="other")]  # another namespace's
 
 
 SETTINGS = {"namespace": "ns", "release_name": "rel", "queue_backend": "memory", "tls_enabled": False,
@@ -204,17 +222,38 @@ def test_report_lists_the_workloads_queue_first():
                                                           "scaleTargetRef": {"name": "rel-collector"}},
           "status": {"desiredReplicas": 3, "currentReplicas": 3}}],
         SETTINGS,
+        PODS,
     )
     release, workloads = section["tables"]
     assert release["rows"] == [["rel", "ns", "2", "gpu-telemetry-0.1.0", "deployed"]]
+    assert workloads["columns"][-1] == "nodes"
     assert workloads["rows"] == [
-        ["StatefulSet", "rel-queue", 1, 1, "ready"],
-        ["Deployment", "rel-collector", 3, 1, "rolling out"],
-        ["Deployment", "rel-streamer", 2, 2, "ready"],
-        ["HorizontalPodAutoscaler", "rel-collector", 3, 3, "3..10 replicas of rel-collector"],
+        ["StatefulSet", "rel-queue", 1, 1, "ready", "gpu-b"],
+        ["Deployment", "rel-collector", 3, 1, "rolling out", "gpu-a, gpu-b"],
+        ["Deployment", "rel-streamer", 2, 2, "ready", "none"],
+        ["HorizontalPodAutoscaler", "rel-collector", 3, 3, "3..10 replicas of rel-collector", "-"],
     ]
     assert [p["subject"] for p in section["problems"]] == ["Deployment/rel-collector"]
     assert "1 of 3 replicas ready" in section["problems"][0]["message"]
+
+
+@pytest.mark.parametrize("selector, labels, selected", [
+    ({"matchLabels": {"a": "1"}}, {"a": "1", "b": "2"}, True),
+    ({"matchLabels": {"a": "1"}}, {"a": "2"}, False),
+    ({"matchExpressions": [{"key": "a", "operator": "In", "values": ["1", "2"]}]}, {"a": "2"}, True),
+    ({"matchExpressions": [{"key": "a", "operator": "NotIn", "values": ["1"]}]}, {"a": "1"}, False),
+    ({"matchExpressions": [{"key": "a", "operator": "NotIn", "values": ["1"]}]}, {}, True),
+    ({"matchExpressions": [{"key": "a", "operator": "Exists"}]}, {"a": ""}, True),
+    ({"matchExpressions": [{"key": "a", "operator": "DoesNotExist"}]}, {"a": ""}, False),
+    ({"matchLabels": {"a": "1"}, "matchExpressions": [{"key": "b", "operator": "Exists"}]}, {"a": "1"}, False),
+    ({}, {"a": "1"}, False),
+    (None, {"a": "1"}, False),
+])
+def test_a_workloads_nodes_are_those_of_the_ready_pods_its_selector_selects(selector, labels, selected):
+    pod = {"metadata": {"namespace": "ns", "labels": labels}, "spec": {"nodeName": "gpu-a"},
+           "status": {"conditions": [{"type": "Ready", "status": "True"}]}}
+    workload = {"metadata": {"name": "w", "namespace": "ns"}, "spec": {"selector": selector}}
+    assert workload_nodes(workload, [pod]) == (["gpu-a"] if selected else [])
 
 
 def test_report_of_a_missing_release_is_an_error_except_in_check_mode():

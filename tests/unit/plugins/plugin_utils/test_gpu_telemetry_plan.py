@@ -142,7 +142,7 @@ def test_the_values_that_change_are_listed_against_the_release():
 
 def test_the_report_section_reads_the_release_without_its_values():
     observed = {"release_after": {"status": "deployed", "revision": 3, "chart": "gpu-telemetry-0.1.0",
-                                  "values": {"x": "y"}}, "workloads": [], "autoscalers": []}
+                                  "values": {"x": "y"}}, "workloads": [], "autoscalers": [], "pods": []}
     section = plan.plan(inputs(), observed, check_mode=False)["report_section"]
     assert section["tables"][0]["rows"][0][2] == 3 and "'x'" not in repr(section)
     assert {p["subject"] for p in section["problems"]} == {

@@ -442,9 +442,14 @@ def test_report_section_is_valid_and_lists_hosts_per_model():
                                "object": {"kind": "PersistentVolumeClaim", "namespace": "serving", "name": "model-storage-pvc"}},
                               {"check": "pvc-pending", "severity": "error", "message": "other",
                                "object": {"kind": "PersistentVolumeClaim", "namespace": "x", "name": "y"}}],
-                "warnings": [], "infos": ["CRDs absent"]}
+                "warnings": [], "infos": ["CRDs absent"],
+                "pods": [{"name": "llama-0", "node": "gpu-a", "phase": "Running"},
+                         {"name": "llama-1", "node": "", "phase": "Pending"}]}
     section = ms_report.report_section(the_plan, INPUTS, observed)
     assert check_section(section) == []
+    # The pods using the model claim follow the volume and its claim: pod, phase, node.
+    assert section["tables"][1]["title"] == "Model volume" and section["tables"][1]["rows"][2:] == [
+        ["Pod", "serving/llama-0", "Running", "gpu-a"], ["Pod", "serving/llama-1", "Pending", "not scheduled"]]
     rows = section["tables"][0]["rows"]
     assert rows[0][:4] == ["llama", "ClusterBaseModel", "gpu-a, gpu-b, gpu-c", "gpu-d: absent"]
     assert rows[1][2:4] == ["gpu-a, gpu-b", "gpu-c: no-marker, gpu-d: absent"]
