@@ -11,6 +11,7 @@ A lab that was up before this test is left up; one this test started is taken do
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -63,6 +64,40 @@ def test_the_lab_converges_after_the_suite(lab):
     rc, out, report = lab
     assert rc == 0, out[-6000:]
     assert report is not None and (report / "report.json").is_file(), out[-3000:]
+
+
+REAL_NODE = "gpu-sdsu-1"  # scripts/lab's default GPUFLEET_LAB_REAL_NODE
+
+
+def _table(report_json, section_word, title):
+    for section in report_json["sections"]:
+        if section_word in section["title"]:
+            for table in section["tables"]:
+                if table["title"].startswith(title):
+                    return [dict(zip(table["columns"], row)) for row in table["rows"]]
+    raise AssertionError("no table %r in a section named like %r" % (title, section_word))
+
+
+def test_the_report_shows_what_ran_on_the_real_node(lab):
+    """The lab's real kubelet node (docs/lab.md): the seed's fio benchmark measured in a pod there,
+    next to the host-side figure of the same filesystem; the telemetry pods running there; a pod
+    mounting the model volume there."""
+    _rc, out, report = lab
+    assert report is not None, out[-3000:]
+    data = json.loads((report / "report.json").read_text())
+    [bench] = _table(data, "Storage", "fio benchmark Job")
+    print("in-pod fio on %s: %s" % (REAL_NODE, bench))
+    assert bench["Node"] == REAL_NODE and bench["Completed"] == "yes" and bench["Result"] == "measured", bench
+    assert isinstance(bench["Read MiB/s"], (int, float)) and bench["Read MiB/s"] > 0, bench
+    assert isinstance(bench["Read IOPS"], (int, float)) and bench["Read IOPS"] > 0, bench
+    assert isinstance(bench["Host-side read MiB/s"], (int, float)), bench
+    assert abs(bench["In-pod / host ratio"] - bench["Read MiB/s"] / bench["Host-side read MiB/s"]) < 0.01, bench
+    workloads = _table(data, "telemetry", "Workloads")
+    assert workloads and all(w["nodes"] == REAL_NODE and w["state"] == "ready" for w in workloads), workloads
+    volume = _table(data, "OME", "Model volume")
+    readers = [row for row in volume if row["Object"] == "Pod"]
+    assert [(r["Name"], r["Phase"], r["Nodes / volume"]) for r in readers] == [
+        ("model-serving/lab-model-reader", "Running", REAL_NODE)], volume
 
 
 def test_every_yaml_file_the_lab_wrote_passes_the_projects_lint_rules(lab):
