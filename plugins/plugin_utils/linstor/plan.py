@@ -299,7 +299,14 @@ def _benchmark_step(s, observed):
     done = observed.get("fio_done") or {}
     succeeded = not done.get("failed") and not done.get("skipped")
     log = observed.get("fio_log") or {}
-    reason = log.get("msg") or ("the Job did not complete" if done.get("failed") else "check mode")
+    if log.get("msg"):
+        reason = log["msg"]
+    elif done.get("failed"):
+        reason = "the Job did not complete"
+    elif log and not log.get("skipped"):
+        reason = "its pod's log is empty or gone (the node that ran it was replaced, or the log rotated)"
+    else:
+        reason = "check mode"
     result = {"job": "%s/storage-benchmark-%s" % (namespace, pvc["name"]), "claim": "%s/%s" % (namespace, pvc["name"]),
               "node": next((n for n in ((p.get("spec") or {}).get("nodeName") for p in observed.get("fio_pods") or []) if n),
                            ""),

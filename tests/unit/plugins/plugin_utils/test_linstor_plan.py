@@ -273,6 +273,11 @@ def test_the_benchmark_step_reads_the_figures_or_says_why_not():
     failed = plan.plan(inputs(), {"fio_done": {"failed": True}, "fio_pods": [], "fio_log": {"skipped": True}})["benchmark"]
     assert failed["completed"] is False and failed["result"] is None
     assert "the Job did not complete" in failed["unavailable"]
+    # A finished Job whose pod log is gone (the lab's real node re-created): said so, not "check mode".
+    gone = plan.plan(inputs(), {"fio_done": {"changed": False}, "fio_pods": [], "fio_log": {"changed": False, "log": ""}})
+    assert "log is empty or gone" in gone["benchmark"]["unavailable"], gone["benchmark"]
+    check = plan.plan(inputs(), {"fio_done": {"skipped": True}, "fio_pods": [], "fio_log": {"skipped": True}})
+    assert check["benchmark"]["unavailable"] == "no fio output: check mode"
 
 
 def test_the_report_step_gives_the_section_and_the_lines():
