@@ -17,8 +17,8 @@ node (kubelet, containerd, runc in its container), gpu-sdsu-2 stays a kwok fake.
    local PV for the cache device mounted elsewhere and refuses;
 6. the gpu_telemetry role's pods Running on the node, the queue's readiness probe passing, the
    chart's securityContext enforced;
-7. the kubelet killed in the middle of a run: a re-run converges, the node is Ready again and a
-   third run changes nothing;
+7. the kubelet killed in the middle of a run that waits for a pod on the node: a re-run (with
+   lab/real-node.yml) converges, the node is Ready again and a third run changes nothing;
 8. teardown leaves nothing: no process, mount, cgroup, loop device or podman object of the lab.
 
 Builds everything from scratch (tests/lab/realnode.py: containers gpufleet-rnt-*, network
@@ -458,7 +458,9 @@ def test_kubelet_killed_mid_run(lab, k8s):
             killed.set()
             threading.Thread(target=lab.node_exec, args=("pkill", "-KILL", "-x", "kubelet")).start()
 
-    rc, text, recap = lab.playbook("lab/real-node.yml", play, on_line=kill)
+    # The run that is interrupted: a pod on the node, waited for (lab/real-node.yml joins the re-runs,
+    # which must also bring the node itself back).
+    rc, text, recap = lab.playbook(play, on_line=kill)
     assert killed.is_set(), text[-3000:]
     print("run with the kubelet killed: exit %d, %s" % (rc, recap))
     new_pid = wait_for("the kubelet started again", lambda: kubelet_pid(lab), 30)
