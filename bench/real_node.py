@@ -33,6 +33,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "lab"))
 from realnode import REAL, RealNodeLab, wait_for  # noqa: E402  pylint: disable=wrong-import-position
+from kubernetes.client.exceptions import ApiException  # noqa: E402  pylint: disable=wrong-import-position
 
 PREFIX = "gpufleet-rnb"
 SUBNET = "10.89.45."
@@ -44,10 +45,11 @@ MIB = 1024 * 1024
 
 def podman_time(text):
     """podman's '2026-12-05 04:33:12.123456789 +0000 UTC' as an aware datetime."""
-    stamp, _, rest = text.partition(".")
-    fraction = rest.split()[0] if rest else "0"
-    moment = datetime.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S").replace(tzinfo=datetime.timezone.utc)
-    return moment + datetime.timedelta(microseconds=int(fraction[:6].ljust(6, "0")))
+    match = re.match(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.(\d+))? \+0000 UTC$", text.strip())
+    if not match:
+        raise SystemExit("podman's StartedAt %r is not in UTC as expected" % text)
+    moment = datetime.datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=datetime.timezone.utc)
+    return moment + datetime.timedelta(microseconds=int((match.group(2) or "0")[:6].ljust(6, "0")))
 
 
 def boot_time():
@@ -73,7 +75,7 @@ def rss(pid):
 
 def memory_cgroup(pid):
     for line in Path("/proc/%d/cgroup" % pid).read_text().splitlines():
-        _, controllers, path = line.split(":", 2)
+        controllers, path = line.split(":", 2)[1:]
         if "memory" in controllers.split(","):
             return Path("/sys/fs/cgroup/memory") / path.lstrip("/")
     raise SystemExit("no memory cgroup for pid %d (cgroup v1 expected)" % pid)
@@ -115,7 +117,12 @@ def fresh_node(lab, core, coord):
     lab.run("podman", "rm", "--force", lab.container())
     lab.run("podman", "volume", "rm", "--force", *lab.volumes())
     core.delete_node(REAL)
-    coord.delete_namespaced_lease(REAL, "kube-node-lease")
+    # The Lease is the Node's (ownerReference): the garbage collector may have removed it already.
+    try:
+        coord.delete_namespaced_lease(REAL, "kube-node-lease")
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
     wait_for("the Node deleted", lambda: REAL not in [n.metadata.name for n in core.list_node().items], 30)
     start = time.monotonic()
     lab.hosts()
@@ -148,11 +155,12 @@ def pods_memory(lab, core, container_pid):
                      "terminationGracePeriodSeconds": 1,
                      "containers": [{"name": "standin", "image": lab.images["standin"]["ref"],
                                      "imagePullPolicy": "IfNotPresent", "args": ["sleep"]}]}})
-    uids = []
-    for name in names:
-        pod = wait_for("pod %s Running" % name, lambda n=name: (lambda p: p if p.status.phase == "Running" else None)(
-            core.read_namespaced_pod(n, "default")), 90)
-        uids.append(pod.metadata.uid)
+
+    def running(name):
+        pod = core.read_namespaced_pod(name, "default")
+        return pod if pod.status.phase == "Running" else None
+
+    uids = [wait_for("pod %s Running" % name, lambda n=name: running(n), 90).metadata.uid for name in names]
     time.sleep(2)
     after = cgroup_memory(memory_cgroup(container_pid))[1]
     container_cgroup = memory_cgroup(container_pid)

@@ -238,7 +238,7 @@ class RealNodeLab:
     def load_images(self):
         """lab/images --env's GPUFLEET_IMAGE_* (what scripts/lab evals), and lab/images' archives."""
         for line in self.run("lab/images", "--env").stdout.splitlines():
-            name, _, value = line.replace("export ", "", 1).partition("=")
+            name, value = line.replace("export ", "", 1).split("=", 1)
             self.env[name] = value
         for line in self.run("lab/images").stdout.splitlines():
             name, ref, archive = line.split("\t")

@@ -370,8 +370,8 @@ def test_model_volume_read_only_and_only_where_the_model_is(lab, k8s):
         cond = wait_for("the pinned pod Unschedulable", unschedulable, 30)
     except AssertionError as exc:
         pod = k8s["core"].read_namespaced_pod("rnt-model-elsewhere", namespace)
-        raise AssertionError("%s; conditions %s; events %s" % (exc, pod.status.conditions,
-                                                             events_of(k8s, namespace, "rnt-model-elsewhere"))) from exc
+        events = events_of(k8s, namespace, "rnt-model-elsewhere")
+        raise AssertionError("%s; conditions %s; events %s" % (exc, pod.status.conditions, events)) from exc
     time.sleep(3)
     pod = k8s["core"].read_namespaced_pod("rnt-model-elsewhere", namespace)
     assert not pod.spec.node_name and pod.status.phase == "Pending"
