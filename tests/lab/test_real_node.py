@@ -382,17 +382,20 @@ def test_model_volume_read_only_and_only_where_the_model_is(lab, k8s):
 
 def test_rerun_while_a_pod_uses_the_model_volume(lab, k8s):
     namespace = yaml.safe_load((REPO / "roles/model_storage/defaults/main.yml").read_text())["model_storage_namespace"]
+    uid = k8s["core"].read_namespaced_pod("rnt-model-reader", namespace).metadata.uid
+    # The kubelet's bind mount of the model volume for this pod (other pods' volumes aside).
+    mount = "pods/%s/volumes/kubernetes.io~local-volume" % uid
     try:
         pod_running(k8s, namespace, "rnt-model-reader")
-        mounts = lab.node_exec("cat", "/proc/self/mountinfo").stdout
-        assert "kubernetes.io~local-volume" in mounts  # the kubelet's bind mount of the model volume
+        assert mount in lab.node_exec("cat", "/proc/self/mountinfo").stdout
         rc, text, _recap = lab.playbook("lab/real-node.yml")
         assert rc == 0, text[-1500:]
+        assert mount in lab.node_exec("cat", "/proc/self/mountinfo").stdout  # left alone
     finally:
         for name in ("rnt-model-reader", "rnt-model-elsewhere"):
             k8s["core"].delete_namespaced_pod(name, namespace, grace_period_seconds=0)
-        wait_for("the model volume unmounted on the node", lambda: "kubernetes.io~local-volume" not in
-                 lab.node_exec("cat", "/proc/self/mountinfo").stdout, 60)
+        wait_for("the model volume unmounted on the node", lambda: mount not in
+                 lab.node_exec("cat", "/proc/self/mountinfo").stdout, 90)
 
 
 # --- 6. the telemetry pods -----------------------------------------------------------------------
