@@ -33,6 +33,18 @@ KUBELET_SYSCTLS = {"vm.overcommit_memory": "1", "vm.panic_on_oom": "0", "kernel.
                    "kernel.keys.root_maxbytes": "25000000"}
 
 
+def recap_of(lines):
+    """{host: {ok, changed, unreachable, failed}} from an ansible-playbook run's PLAY RECAP lines."""
+    recap = {}
+    for line in lines:
+        match = RECAP.match(line)
+        if match:
+            host, ok, changed, unreachable, failed = match.groups()
+            recap[host] = {"ok": int(ok), "changed": int(changed), "unreachable": int(unreachable),
+                           "failed": int(failed)}
+    return recap
+
+
 def cache_dir():
     return Path(os.environ.get("GPUFLEET_CACHE") or Path.home() / ".cache" / "gpufleet")
 
@@ -186,14 +198,7 @@ class RealNodeLab:
             if time.monotonic() > deadline:
                 proc.kill()
         rc = proc.wait()
-        recap = {}
-        for line in lines:
-            match = RECAP.match(line)
-            if match:
-                host, ok, changed, unreachable, failed = match.groups()
-                recap[host] = {"ok": int(ok), "changed": int(changed), "unreachable": int(unreachable),
-                               "failed": int(failed)}
-        return rc, "".join(lines), recap
+        return rc, "".join(lines), recap_of(lines)
 
     def converge(self, *args, **kwargs):
         rc, text, recap = self.playbook(*args, **kwargs)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from realnode import recap_of
 
 REPO = Path(__file__).resolve().parents[2]
 VICTIM = "gpu-sdsu-2"
@@ -33,7 +34,6 @@ GPU_SURVIVORS = ["gpu-ucsd-1"]
 LEFT_OUT = ["gpu-ucsd-2", "gpu-sdsu-1"]
 # The moment to pull the plug: the GPU nodes are inside apt/dpkg.
 TRIGGER = "TASK [gpufleet.cluster.common : Install the missing packages (Debian family)]"
-RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)")
 
 
 PREFIX = "gpufleet-drill"
@@ -80,13 +80,7 @@ def playbook(inventory, *args, on_line=None):
         if on_line:
             on_line(line)
     rc = proc.wait()
-    recap = {}
-    for line in lines:
-        match = RECAP.match(line)
-        if match:
-            host, ok, changed, unreachable, failed = match.groups()
-            recap[host] = {"ok": int(ok), "changed": int(changed), "unreachable": int(unreachable), "failed": int(failed)}
-    return rc, "".join(lines), recap
+    return rc, "".join(lines), recap_of(lines)
 
 
 @pytest.fixture(scope="module")
