@@ -21,7 +21,6 @@ mount of a known_hosts file at /etc/ssh/ssh_known_hosts.
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import time
@@ -29,22 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from play_recap import play_recap
 
 REPO = Path(__file__).resolve().parents[2]
 JOB_TEMPLATES = REPO / "playbooks" / "vars" / "awx_job_templates.yml"
-RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)")
-
-
-def play_recap(stdout):
-    """{host: {ok, changed, unreachable, failed}} from a run's PLAY RECAP lines (colour stripped)."""
-    recap = {}
-    for line in re.sub(r"\x1b\[[0-9;]*m", "", stdout).splitlines():
-        match = RECAP.match(line)
-        if match:
-            host, ok, changed, unreachable, failed = match.groups()
-            recap[host] = {"ok": int(ok), "changed": int(changed), "unreachable": int(unreachable),
-                           "failed": int(failed)}
-    return recap
 
 
 # What AWX puts in every job's environment (awx/settings/defaults.py: every ANSIBLE_* setting,

@@ -32,7 +32,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from awx_job import copy_project, play_recap
+from awx_job import copy_project
+from play_recap import play_recap
 
 NAVIGATOR = Path(sys.executable).parent / "ansible-navigator"
 # ansible-runner's event framing in the container's output (base64 between erase-line and

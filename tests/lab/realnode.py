@@ -14,35 +14,22 @@ Not a test module (no test_ prefix); plain functions and one class.
 import glob
 import json
 import os
-import re
 import shutil
 import subprocess
 import time
 from pathlib import Path
 
 import yaml
+from play_recap import play_recap
 
 REPO = Path(__file__).resolve().parents[2]
 REAL = "gpu-sdsu-1"
 FAKE = "gpu-sdsu-2"
 KEEP = [REAL, FAKE]
-RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)")
 # The kernel settings the kubelet wants (setupKernelTunables); the supervisor shields them.
 KUBELET_SYSCTLS = {"vm.overcommit_memory": "1", "vm.panic_on_oom": "0", "kernel.panic": "10",
                    "kernel.panic_on_oops": "1", "kernel.keys.root_maxkeys": "1000000",
                    "kernel.keys.root_maxbytes": "25000000"}
-
-
-def recap_of(lines):
-    """{host: {ok, changed, unreachable, failed}} from an ansible-playbook run's PLAY RECAP lines."""
-    recap = {}
-    for line in lines:
-        match = RECAP.match(line)
-        if match:
-            host, ok, changed, unreachable, failed = match.groups()
-            recap[host] = {"ok": int(ok), "changed": int(changed), "unreachable": int(unreachable),
-                           "failed": int(failed)}
-    return recap
 
 
 def cache_dir():
@@ -198,7 +185,8 @@ class RealNodeLab:
             if time.monotonic() > deadline:
                 proc.kill()
         rc = proc.wait()
-        return rc, "".join(lines), recap_of(lines)
+        text = "".join(lines)
+        return rc, text, play_recap(text)
 
     def converge(self, *args, **kwargs):
         rc, text, recap = self.playbook(*args, **kwargs)

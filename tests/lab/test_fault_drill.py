@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from realnode import recap_of
+from play_recap import play_recap
 
 REPO = Path(__file__).resolve().parents[2]
 VICTIM = "gpu-sdsu-2"
@@ -80,7 +80,8 @@ def playbook(inventory, *args, on_line=None):
         if on_line:
             on_line(line)
     rc = proc.wait()
-    return rc, "".join(lines), recap_of(lines)
+    text = "".join(lines)
+    return rc, text, play_recap(text)
 
 
 @pytest.fixture(scope="module")
