@@ -84,7 +84,7 @@ def _table(report_json, section_word, title):
 def test_the_report_shows_what_ran_on_the_real_node(lab):
     """The lab's real kubelet node (docs/lab.md): the seed's fio benchmark measured in a pod there,
     next to the host-side figure of the same filesystem; the telemetry pods running there; a pod
-    mounting the model volume there."""
+    mounting the model volume there; a pod reading the Block-mode claim as a raw device there."""
     _rc, out, report = lab
     assert report is not None, out[-3000:]
     data = json.loads((report / "report.json").read_text())
@@ -113,6 +113,16 @@ def test_the_report_shows_what_ran_on_the_real_node(lab):
         time.sleep(2)
     log = core.read_namespaced_pod_log("lab-model-reader", "model-serving", container="read-model")
     assert json.loads(log)["architectures"] == ["LlamaForCausalLM"], log
+    # The seed's Block-mode claim, bound on the real node and read raw by a pod there (lab/readers.yml).
+    claims = {row["Claim"]: row for row in _table(data, "Storage", "Claims")}
+    block = claims["default/ms-swift-cache-pvc-block"]
+    assert (block["Mode"], block["Phase"], block["Volume's nodes"]) == ("Block", "Bound", REAL_NODE), block
+    assert "lab-block-reader" in block["Used by"], block
+    while core.read_namespaced_pod("lab-block-reader", "default").status.phase != "Running":
+        assert time.monotonic() < deadline, "lab-block-reader not Running within 120 s of the lab's end"
+        time.sleep(2)
+    device = json.loads(core.read_namespaced_pod_log("lab-block-reader", "default", container="read-device"))
+    assert device["is_block_device"] and device["size_bytes"] > 0, device
 
 
 def test_every_yaml_file_the_lab_wrote_passes_the_projects_lint_rules(lab):

@@ -269,6 +269,14 @@ class RealNodeLab:
         proc = self.run("podman", "container", "inspect", "--format", "{{.Id}}", self.container(host), check=False)
         return proc.stdout.strip() if proc.returncode == 0 else None
 
+    def lock_device(self):
+        """The real node's lock device (lab_real_node_lock_loop: the loop device its kubelet binds over a
+        Block volume while a pod uses it) and what it is bound to as this machine's losetup says: the
+        backing file, or None when it is free."""
+        device = "/dev/loop%d" % (200 + int(self.subnet.split(".")[2]))
+        proc = self.run("losetup", "--list", "--noheadings", "--output", "BACK-FILE", device, check=False)
+        return device, ((proc.stdout.strip() or None) if proc.returncode == 0 else None)
+
     def leftovers(self, container_ids):
         """What of this lab is still on the host: processes, mounts, loop devices, podman objects."""
         left = {}
@@ -284,6 +292,9 @@ class RealNodeLab:
             left["mounts"] = mounts
         loops = [line for line in self.run("losetup", "-a", check=False).stdout.splitlines()
                  if str(self.state_dir) + "/" in line or self.prefix in line]
+        lock, backing = self.lock_device()
+        if backing:
+            loops.append("%s: %s" % (lock, backing))
         if loops:
             left["loop devices"] = loops
         for kind, cmd in (("containers", ["podman", "ps", "-a", "--format", "{{.Names}}"]),

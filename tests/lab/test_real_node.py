@@ -291,6 +291,53 @@ def test_seed_benchmark_job_on_the_real_node(lab, k8s):
     assert "seqread" in listing, listing
 
 
+def test_block_claim_consumed_as_a_raw_device(lab, k8s):
+    """The seed's Block-mode claim on the node's raw disk (lab/standin-volumes.yml), used by a pod as the
+    seed's model-loader does (volumeDevices, /dev/cache): the pod reads the very device the node has,
+    the kubelet's lock over it while the pod runs, and none once the pod is gone."""
+    lab.converge("lab/standin-volumes.yml")
+    settings = lab.group_vars("k8s_control", "linstor.yml")
+    defaults = yaml.safe_load((REPO / "roles/linstor/defaults/main.yml").read_text())
+    claim = next(c for c in settings["linstor_pvcs"] if c.get("volume_mode") == "Block")
+    storage_class = next(sc for sc in defaults["linstor_storage_classes"] if sc["name"] == claim["storage_class"])
+    if not any(sc.metadata.name == storage_class["name"] for sc in k8s["client"].StorageV1Api(k8s["core"].api_client)
+               .list_storage_class().items):
+        create(k8s, li_objects.storage_class(storage_class))
+    namespace = claim.get("namespace") or "default"
+    create(k8s, li_objects.claim(claim))
+    # A marker at the start of the node's raw disk, written on the node.
+    token = uuid.uuid4().hex
+    device = lab.group_vars("all", "lab.yml")["lab_block_device"]
+    lab.node_exec("sh", "-c", "printf '%s' | dd of=%s bs=4096 conv=notrunc,fsync status=none" % (token, device))
+    on_node = lab.node_exec("sh", "-c", "head -c 4096 %s | sha256sum" % device).stdout.split()[0]
+    size = int(lab.node_exec("blockdev", "--getsize64", device).stdout)
+
+    pod = standin_pod(lab, "rnt-block-reader", namespace=namespace, run_as=0)
+    pod["spec"]["volumes"] = [{"name": "cache-volume", "persistentVolumeClaim": {"claimName": claim["name"]}}]
+    pod["spec"]["containers"][0]["volumeDevices"] = [{"name": "cache-volume", "devicePath": "/dev/cache"}]
+    create(k8s, pod)
+    running = pod_running(k8s, namespace, "rnt-block-reader")
+    assert running.spec.node_name == REAL
+    pvc = k8s["core"].read_namespaced_persistent_volume_claim(claim["name"], namespace)
+    assert (pvc.status.phase, pvc.spec.volume_mode) == ("Bound", "Block")
+    pv = k8s["core"].read_persistent_volume(pvc.spec.volume_name)
+    assert (pv.metadata.name, pv.spec.local.path) == ("lab-standin-linstor-fast-cache-block", device)
+
+    read = pod_exec(lab, namespace, "rnt-block-reader", "/standin", "blockdev", "/dev/cache")
+    assert read.get("return_code") == 0, read
+    seen = json.loads(read["stdout"])
+    print("block claim in a pod: %s; the node's %s: %d bytes, first 4 KiB %s" % (seen, device, size, on_node))
+    assert seen["is_block_device"] and seen["size_bytes"] == size
+    assert seen["first_bytes_sha256"] == on_node
+    # The kubelet's lock: a loop device of the node, bound over the volume's global map path.
+    lock, backing = lab.lock_device()
+    assert backing and "/volumeDevices/" in backing and backing.endswith(running.metadata.uid), (lock, backing)
+
+    k8s["core"].delete_namespaced_pod("rnt-block-reader", namespace, grace_period_seconds=0)
+    wait_for("the kubelet to release %s" % lock, lambda: lab.lock_device()[1] is None, 60)
+    k8s["core"].delete_namespaced_persistent_volume_claim(claim["name"], namespace)
+
+
 # --- 4. securityContext, k8s_exec, the node's disk -----------------------------------------------
 
 def test_security_context_enforced_exec_and_hostpath(lab, k8s):
