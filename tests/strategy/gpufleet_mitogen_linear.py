@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: gpufleet.cluster contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Mitogen's linear strategy for the suite's integration and storage stages, less one cost.
+"""Mitogen's linear strategy for the suite's integration, storage and workloads stages, less one cost.
 
 Mitogen's planner (ansible_mitogen/planner.py, ``invoke``) lists every installed collection
 (``ansible.collections.list.list_collection_dirs``: about 95 with the ``ansible`` package,
