@@ -1,4 +1,4 @@
-"""The real node's user-space mount.nfs (lab/realnode.d/mount.nfs): what it makes of mount(8)'s
+"""The real node's user-space mount.nfs (lab/realnode.d/mount_nfs.py): what it makes of mount(8)'s
 helper arguments and the FUSE options it mounts with. Its NFS and FUSE side runs in
 tests/lab/test_nfs_fuse.py against NFS-Ganesha."""
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-HELPER = Path(__file__).resolve().parents[2] / "lab" / "realnode.d" / "mount.nfs"
+HELPER = Path(__file__).resolve().parents[2] / "lab" / "realnode.d" / "mount_nfs.py"
 
 
 def _load():
