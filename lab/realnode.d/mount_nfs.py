@@ -3,7 +3,8 @@ node's image runs it as `/sbin/mount.nfs` (lab/realnode.d/mount.nfs, which passe
 
 The lab's kernel has no nfs filesystem but has FUSE. mount(8) runs this for `mount -t nfs
 SERVER:/PATH TARGET -o OPTS` (the kubelet's NFS volume plugin does exactly that): it mounts the
-export with libnfs (NFSv4 over TCP, AUTH_SYS, from a privileged source port as root), mounts
+export with libnfs (NFSv4.0 over TCP: libnfs 4.0 has no 4.1 sessions, so the nfsvers=4.1 of
+GreptimeDB's PV is taken as 4; AUTH_SYS, from a privileged source port as root), mounts
 TARGET over FUSE, and returns once the mount is live, leaving a daemon that serves it. Every
 request goes to the server with the calling process's uid and primary gid as AUTH_SYS
 credentials (supplementary groups are not sent: libnfs 4.0 has no call for them). `umount
