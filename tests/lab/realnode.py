@@ -90,8 +90,10 @@ class RealNodeLab:
     """One lab: its inventory under workdir, its containers <prefix>-<host>, its network <prefix>
     on <subnet>0/24, its control plane in $GPUFLEET_CACHE/<cluster_name> on the given ports."""
 
-    def __init__(self, workdir, prefix, subnet, cluster_name, ports):
+    def __init__(self, workdir, prefix, subnet, cluster_name, ports, nfs=False):
         self.workdir = Path(workdir)
+        # With the lab's NFS server nfs-1 (a container; the nfs_server role sets it up when asked).
+        self.nfs = nfs
         self.prefix = prefix
         self.subnet = subnet
         self.cluster_dir = cache_dir() / cluster_name
@@ -134,7 +136,8 @@ class RealNodeLab:
     # --- inventory -----------------------------------------------------------------------------
 
     def make_inventory(self):
-        """inventories/lab with this lab's names and subnet, only gpu-sdsu-1 and gpu-sdsu-2."""
+        """inventories/lab with this lab's names and subnet, only gpu-sdsu-1 and gpu-sdsu-2 (and nfs-1
+        when the lab has its NFS server)."""
         if self.inventory.exists():
             shutil.rmtree(self.inventory)
         shutil.copytree(REPO / "inventories" / "lab", self.inventory)
@@ -151,8 +154,9 @@ class RealNodeLab:
                 if name not in KEEP:
                     zone["hosts"].pop(name)
         children["gpu_nodes"]["children"].pop("zone_ucsd")
-        children.pop("nfs_servers")
-        children["lab_containers"]["children"].pop("nfs_servers")
+        if not self.nfs:
+            children.pop("nfs_servers")
+            children["lab_containers"]["children"].pop("nfs_servers")
         (self.inventory / "hosts.yml").write_text("---\n" + yaml.safe_dump(hosts, default_flow_style=False))
         for host in os.listdir(self.inventory / "host_vars"):
             if host not in KEEP:

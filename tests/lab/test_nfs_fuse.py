@@ -120,11 +120,6 @@ def helpers():
     return on(NODE, "pgrep -f '^/usr/bin/python3 /usr/local/lib/gpufleet/mount_nfs.py' || true").stdout.split()
 
 
-def test_lab_gives_the_real_node_dev_fuse():
-    text = (REPO / "lab" / "hosts.yml").read_text()
-    assert text.count("devices: \"{{ ['/dev/kmsg', '/dev/fuse'] if __lab_real else [] }}\"") == 2
-
-
 def test_mount_returns_with_the_export_live(lab):
     started = time.monotonic()
     on(NODE, "mount -t nfs %s:%s %s -o hard,nfsvers=4.1" % (SERVER_IP, EXPORT, TARGET))
