@@ -31,7 +31,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "lab"))
+# tests/lab/realnode.py, and tests/play_recap.py it imports (pytest's rootdir conftest puts tests/ on the path)
+sys.path[0:0] = [str(REPO / "tests" / "lab"), str(REPO / "tests")]
 from realnode import REAL, RealNodeLab, wait_for  # noqa: E402  pylint: disable=wrong-import-position
 from kubernetes.client.exceptions import ApiException  # noqa: E402  pylint: disable=wrong-import-position
 
