@@ -71,3 +71,37 @@ def test_lanes_side_by_side_report_each_stage_failed(scratch):
     assert re.search(r"stage lint: FAILED in \d+ s", out), out
     assert "stand-in yamllint: a problem" in out
     assert not marker.exists(), "the lint stage went on past yamllint's failure:\n" + out
+
+
+JUNIT = """<testsuites><testsuite tests="2" failures="1" errors="0" skipped="0">
+<testcase classname="tests.roles.test_x" name="test_refused[a]"><failure message="AssertionError: not refused&#10;assert 1 == 0">
+def test_refused():
+&gt;       assert rc == 0
+E       AssertionError: not refused
+tests/roles/test_x.py:12: AssertionError</failure></testcase>
+<testcase classname="tests.roles.test_x" name="test_fine"/></testsuite></testsuites>
+"""
+
+
+def test_the_summary_names_each_failed_test_and_the_machines_cpu(scratch, tmp_path):
+    """The end of the output (what a truncated CI log keeps) names each failed test from the junit
+    files, with its message and where it failed, and says how busy the run kept the machine."""
+    root, env, _marker = scratch
+    junit = tmp_path / "output" / "junit" / "roles.xml"
+    # The stand-in yamllint writes a junit file with one failed test, as a stage's pytest would.
+    yamllint = Path(subprocess.run(["bash", "-c", 'source "$1/scripts/lib.sh" && echo "$GPUFLEET_VENV"', "-", str(root)],
+                                   env=env, capture_output=True, text=True, check=True).stdout.strip()) / "bin" / "yamllint"
+    (tmp_path / "junit.xml").write_text(JUNIT)
+    yamllint.write_text("#!/bin/sh\ncp '%s' '%s'\nexit 1\n" % (tmp_path / "junit.xml", junit))
+    proc = _run(root, env, "lint")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    tail = proc.stdout.splitlines()[-4:]
+    assert tail[0] == ("FAILED tests.roles.test_x::test_refused[a] (roles.xml): AssertionError: not refused assert 1 == 0"
+                       " | >       assert rc == 0 | E       AssertionError: not refused"
+                       " | tests/roles/test_x.py:12: AssertionError"), out
+    assert tail[1] == "tests: 1 passed, 1 failed, 0 skipped", out
+    busy, idle, percent = map(int, re.fullmatch(r"machine: (\d+) CPU-seconds busy, (\d+) idle \((\d+)% busy on \d+ cores\)",
+                                                tail[2]).groups())
+    assert busy + idle >= 0 and 0 <= percent <= 100, tail
+    assert re.fullmatch(r"suite took \d+ s", tail[3]), tail
