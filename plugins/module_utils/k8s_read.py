@@ -107,23 +107,39 @@ def find_all(find, queries):
     with its keyword arguments and result) and gathers the results by each query's ``key``.
 
     Queries sharing a key add up: their resources are concatenated in query order and the key's
-    ``api_found`` is true when any of them found its API. Returns ``(resources, api_found)``, two
-    dicts keyed like the queries. A query that raises becomes a ``QueryError`` naming it."""
+    ``api_found`` is true when any of them found its API. A query with ``wait`` true waits as
+    kubernetes.core.k8s_info with wait does (up to ``wait_timeout`` seconds, checking every
+    ``wait_sleep``: a Deployment or StatefulSet until its rollout is done, a Pod until Ready, or
+    until the ``wait_condition`` given, e.g. a CRD's Established); a
+    wait that does not end in time is not an error: the query's objects are read again as they
+    are, and the wait's message goes under the key in ``waits_failed``, so that one workload
+    still rolling out does not hide the others. Returns ``(resources, api_found, waits_failed)``,
+    dicts keyed like the queries (``waits_failed`` only has keys whose waits did not end). A
+    query that raises otherwise becomes a ``QueryError`` naming it."""
     resources = {}
     api_found = {}
+    waits_failed = {}
     for query in queries:
         key = query["key"]
-        try:
-            found = find(
-                query["kind"],
-                query.get("api_version") or "v1",
-                name=query.get("name"),
-                namespace=query.get("namespace"),
-                label_selectors=query.get("label_selectors") or [],
-                field_selectors=query.get("field_selectors") or [],
-            )
-        except Exception as exc:  # the client raises many types; each becomes one message naming the query
-            raise QueryError(query, exc)
+        where = dict(
+            name=query.get("name"),
+            namespace=query.get("namespace"),
+            label_selectors=query.get("label_selectors") or [],
+            field_selectors=query.get("field_selectors") or [],
+        )
+        kind, api_version = query["kind"], query.get("api_version") or "v1"
+        found = None
+        if query.get("wait"):
+            try:
+                found = find(kind, api_version, wait=True, wait_timeout=query.get("wait_timeout", 120),
+                             wait_sleep=query.get("wait_sleep", 5), condition=query.get("wait_condition"), **where)
+            except Exception as exc:  # the wait's end (CoreException) or a failed read: read once more to tell
+                waits_failed.setdefault(key, []).append(str(QueryError(query, exc)))
+        if found is None:
+            try:
+                found = find(kind, api_version, **where)
+            except Exception as exc:  # the client raises many types; each becomes one message naming the query
+                raise QueryError(query, exc)
         resources.setdefault(key, []).extend(found.get("resources") or [])
         api_found[key] = api_found.get(key, False) or bool(found.get("api_found"))
-    return resources, api_found
+    return resources, api_found, waits_failed

@@ -70,6 +70,47 @@ options:
         type: list
         elements: str
         default: []
+      wait:
+        description:
+          - Wait for the objects found, as M(kubernetes.core.k8s_info)'s O(kubernetes.core.k8s_info#module:wait)
+            does (a Deployment, StatefulSet or DaemonSet until its rollout is done, a Pod until Ready).
+          - The queries run in order, so queries after a waiting one read the cluster after the wait.
+          - A wait that does not end within O(queries[].wait_timeout) does not fail the task, unlike
+            M(kubernetes.core.k8s_info)'s; the objects are read again as they are and the wait's
+            message goes to RV(waits_failed), so that one rollout still under way does not hide the others.
+        type: bool
+        default: false
+      wait_timeout:
+        description: How many seconds to wait, as M(kubernetes.core.k8s_info)'s.
+        type: int
+        default: 120
+      wait_sleep:
+        description: Seconds between checks while waiting, as M(kubernetes.core.k8s_info)'s.
+        type: int
+        default: 5
+      wait_condition:
+        description:
+          - Wait for this condition instead of the kind's own readiness, as M(kubernetes.core.k8s_info)'s
+            O(kubernetes.core.k8s_info#module:wait_condition) (e.g. a CRD's V(Established)).
+        type: dict
+        suboptions:
+          type:
+            description: The condition's type.
+            type: str
+          status:
+            description: The condition's status.
+            type: str
+            default: "True"
+            choices: ["True", "False", "Unknown"]
+          reason:
+            description: The condition's reason.
+            type: str
+  server_version:
+    description:
+      - Also return the API server's version as RV(version), as M(kubernetes.core.k8s_cluster_info)
+        returns it under C(version.server), without that module's discovery of every API group.
+    type: bool
+    default: false
 requirements:
   - kubernetes >= 24.2.0 (Python client)
 notes:
@@ -108,6 +149,16 @@ api_found:
   returned: always
   type: dict
   sample: {nodes: true, crds: true}
+version:
+  description: The API server's version under C(server), as M(kubernetes.core.k8s_cluster_info)'s RV(version.server).
+  returned: when O(server_version) is true
+  type: dict
+  sample: {server: {kubernetes: {gitVersion: v1.33.4, major: "1", minor: "33"}}}
+waits_failed:
+  description: Per key, the messages of the waits that did not end in time (only keys with such a wait).
+  returned: always
+  type: dict
+  sample: {workloads: ["reading apps/v1 Deployment ns/collector: Failed to gather information about Deployment(s) even after waiting for 120 seconds"]}
 """
 
 import copy
@@ -128,25 +179,38 @@ QUERY = dict(
     namespace=dict(type="str"),
     label_selectors=dict(type="list", elements="str", default=[]),
     field_selectors=dict(type="list", elements="str", default=[]),
+    wait=dict(type="bool", default=False),
+    wait_timeout=dict(type="int", default=120),
+    wait_sleep=dict(type="int", default=5),
+    wait_condition=dict(type="dict", options=dict(
+        type=dict(type="str"),
+        status=dict(type="str", default="True", choices=["True", "False", "Unknown"]),
+        reason=dict(type="str"),
+    )),
 )
 
 
 def argspec():
     spec = copy.deepcopy(AUTH_ARG_SPEC)
-    spec.update(queries=dict(type="list", elements="dict", required=True, options=QUERY))
+    spec.update(queries=dict(type="list", elements="dict", required=True, options=QUERY),
+                server_version=dict(type="bool", default=False))
     return spec
 
 
 def main():
     module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argspec(), supports_check_mode=True)
+    result = dict(changed=False)
     try:
-        service = K8sService(get_api_client(module=module), module)
-        resources, api_found = find_all(service.find, module.params["queries"])
+        client = get_api_client(module=module)
+        if module.params["server_version"]:
+            result["version"] = dict(server=client.client.version)
+        service = K8sService(client, module)
+        result["resources"], result["api_found"], result["waits_failed"] = find_all(service.find, module.params["queries"])
     except CoreException as exc:
         module.fail_from_exception(exc)
     except QueryError as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, resources=resources, api_found=api_found)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

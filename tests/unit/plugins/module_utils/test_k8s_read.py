@@ -99,7 +99,7 @@ def test_find_all_gathers_results_by_key_in_query_order():
         ("apiextensions.k8s.io/v1", "CustomResourceDefinition"): [_obj("a.x.io"), _obj("b.x.io")],
         ("v1", "PersistentVolumeClaim"): [_obj("c1", "ns1"), _obj("c1", "ns2")],
     })
-    resources, api_found = find_all(find, [
+    resources, api_found, waits_failed = find_all(find, [
         {"key": "nodes", "kind": "Node"},
         {"key": "crds", "kind": "CustomResourceDefinition", "api_version": "apiextensions.k8s.io/v1", "name": "b.x.io"},
         {"key": "crds", "kind": "CustomResourceDefinition", "api_version": "apiextensions.k8s.io/v1", "name": "gone.x.io"},
@@ -110,6 +110,7 @@ def test_find_all_gathers_results_by_key_in_query_order():
     assert [o["metadata"]["name"] for o in resources["crds"]] == ["b.x.io", "a.x.io"]
     assert resources["claims"] == [_obj("c1", "ns2")]
     assert api_found == {"nodes": True, "crds": True, "claims": True}
+    assert waits_failed == {}
 
 
 def test_find_all_passes_selectors_and_defaults_the_api_version():
@@ -121,14 +122,14 @@ def test_find_all_passes_selectors_and_defaults_the_api_version():
 
 def test_find_all_reports_a_kind_whose_api_is_not_served():
     find = FakeFind({})
-    resources, api_found = find_all(find, [{"key": "sats", "kind": "LinstorSatellite", "api_version": "piraeus.io/v1"}])
+    resources, api_found, _waits = find_all(find, [{"key": "sats", "kind": "LinstorSatellite", "api_version": "piraeus.io/v1"}])
     assert resources == {"sats": []}
     assert api_found == {"sats": False}
 
 
 def test_find_all_with_no_query_reads_nothing():
     find = FakeFind({})
-    assert find_all(find, []) == ({}, {})
+    assert find_all(find, []) == ({}, {}, {})
     assert find.calls == []
 
 
@@ -138,6 +139,60 @@ def test_find_all_names_the_query_that_failed():
 
     with pytest.raises(QueryError, match=r"^reading v1 Service ns/svc: Forbidden$"):
         find_all(find, [{"key": "svc", "kind": "Service", "namespace": "ns", "name": "svc"}])
+
+
+class WaitingFind(FakeFind):
+    """FakeFind whose waits end (or not) as ``done`` says per object name: a wait that does not
+    end raises, as kubernetes.core's Waiter does after wait_timeout."""
+
+    def __init__(self, objects, done):
+        super(WaitingFind, self).__init__(objects)
+        self.done = done
+        self.waits = []
+
+    def __call__(self, kind, api_version, wait=False, wait_timeout=None, wait_sleep=None, condition=None, **where):
+        if wait:
+            self.waits.append((kind, where.get("name"), wait_timeout, wait_sleep, condition))
+            if not self.done.get(where.get("name"), True):
+                raise RuntimeError("Failed to gather information about %s(s) even after waiting for %s seconds"
+                                   % (kind, wait_timeout))
+        return super(WaitingFind, self).__call__(kind, api_version, **where)
+
+
+def test_find_all_waits_as_asked_and_reads_in_order():
+    find = WaitingFind({("apps/v1", "Deployment"): [_obj("a", "ns"), _obj("b", "ns")], ("v1", "Pod"): [_obj("p", "ns")]}, {})
+    resources, _found, waits_failed = find_all(find, [
+        {"key": "workloads", "kind": "Deployment", "api_version": "apps/v1", "namespace": "ns", "name": "a",
+         "wait": True, "wait_timeout": 30, "wait_sleep": 2},
+        {"key": "workloads", "kind": "Deployment", "api_version": "apps/v1", "namespace": "ns", "name": "b", "wait": True,
+         "wait_condition": {"type": "Available", "status": "True"}},
+        {"key": "pods", "kind": "Pod", "namespace": "ns"},
+    ])
+    assert find.waits == [("Deployment", "a", 30, 2, None), ("Deployment", "b", 120, 5, {"type": "Available", "status": "True"})]
+    assert [o["metadata"]["name"] for o in resources["workloads"]] == ["a", "b"]
+    assert [c[0] for c in find.calls] == ["Deployment", "Deployment", "Pod"]
+    assert waits_failed == {}
+
+
+def test_a_wait_that_does_not_end_keeps_the_object_as_it_is_and_says_so():
+    find = WaitingFind({("apps/v1", "StatefulSet"): [_obj("q", "ns")], ("apps/v1", "Deployment"): [_obj("c", "ns")]},
+                       {"q": False})
+    resources, _found, waits_failed = find_all(find, [
+        {"key": "workloads", "kind": "StatefulSet", "api_version": "apps/v1", "namespace": "ns", "name": "q",
+         "wait": True, "wait_timeout": 7},
+        {"key": "workloads", "kind": "Deployment", "api_version": "apps/v1", "namespace": "ns", "name": "c", "wait": True},
+    ])
+    assert [o["metadata"]["name"] for o in resources["workloads"]] == ["q", "c"]
+    assert waits_failed == {"workloads": [
+        "reading apps/v1 StatefulSet ns/q: Failed to gather information about StatefulSet(s) even after waiting for 7 seconds"]}
+
+
+def test_a_wait_whose_read_is_refused_fails_naming_the_query():
+    def find(kind, api_version, **kwargs):
+        raise RuntimeError("Forbidden")
+
+    with pytest.raises(QueryError, match=r"^reading apps/v1 Deployment ns/d: Forbidden$"):
+        find_all(find, [{"key": "d", "kind": "Deployment", "api_version": "apps/v1", "namespace": "ns", "name": "d", "wait": True}])
 
 
 class _ApiError(Exception):
