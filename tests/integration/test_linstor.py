@@ -150,6 +150,32 @@ def test_first_run_installs_and_the_second_changes_nothing(cluster, base_vars, i
     assert _helm_revision(cluster) == (revision, "deployed")
 
 
+def test_objects_changed_by_hand_are_written_again_on_a_rerun(cluster, base_vars, installed):
+    """A re-run leaves out the writes that would change nothing (judged from the preflight's read):
+    whatever was changed by hand since is still written back."""
+    managed = "app.kubernetes.io/managed-by"
+    dyn = _dyn(cluster)
+    clusters = dyn.resources.get(api_version="piraeus.io/v1", kind="LinstorCluster")
+    clusters.patch(name="linstorcluster", body={"metadata": {"labels": {managed: "by-hand"}}},
+                   content_type="application/merge-patch+json")
+    cluster.storage.patch_storage_class(SC, {"allowVolumeExpansion": False})
+    cluster.core.patch_namespaced_persistent_volume_claim("ms-swift-cache-pvc", CLAIMS_NS,
+                                                          {"metadata": {"labels": {managed: "by-hand"}}})
+    cluster.core.patch_namespace(NAMESPACE, {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "baseline"}}})
+
+    again = play(cluster, base_vars)
+    assert again.rc == 0, again.out[-4000:]
+    assert again.changed >= 4, again.out[-6000:]
+    assert _cr(cluster, "LinstorCluster", "linstorcluster")["metadata"]["labels"][managed] == "gpufleet.cluster"
+    assert cluster.storage.read_storage_class(SC).allow_volume_expansion is True
+    claim = cluster.core.read_namespaced_persistent_volume_claim("ms-swift-cache-pvc", CLAIMS_NS)
+    assert claim.metadata.labels[managed] == "gpufleet.cluster"
+    assert cluster.core.read_namespace(NAMESPACE).metadata.labels["pod-security.kubernetes.io/enforce"] == "privileged"
+
+    settled = play(cluster, base_vars)
+    assert settled.rc == 0 and settled.changed == 0, settled.out[-6000:]
+
+
 def test_custom_resources_are_accepted_by_the_real_schema_and_read_back_whole(cluster, base_vars, installed):
     lc = _cr(cluster, "LinstorCluster", "linstorcluster")
     sent = {

@@ -207,6 +207,32 @@ def test_install_binds_greptimedb_to_the_collections_volume_and_a_rerun_changes_
     assert _versions(cluster) == before
 
 
+def test_objects_changed_by_hand_are_written_again_on_a_rerun(cluster, base_vars, installed):
+    """A re-run leaves out the writes that would change nothing (judged from the preflight's read):
+    whatever was changed by hand since is still written back, GreptimeDB's run-as patch included."""
+    managed = "app.kubernetes.io/managed-by"
+    cluster.core.patch_namespace(GREPTIME_NS, {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "privileged"}}})
+    cluster.storage.patch_storage_class(SC, {"metadata": {"labels": {managed: "by-hand"}}})
+    cluster.core.patch_persistent_volume(PV, {"metadata": {"labels": {managed: "by-hand"}}})
+    sts = "tensor-fusion-sys-greptimedb-standalone"
+    cluster.apps.patch_namespaced_stateful_set(sts, GREPTIME_NS, {"spec": {"template": {"spec": {"securityContext": {"runAsUser": 4242}}}}})
+    clusters = _dyn(cluster).resources.get(api_version="tensor-fusion.ai/v1", kind="TensorFusionCluster")
+    clusters.patch(name=CLUSTER, body={"metadata": {"labels": {managed: "by-hand"}}},
+                   content_type="application/merge-patch+json")
+
+    again = play(cluster, base_vars, playbook=PLAYBOOK)
+    assert again.rc == 0, again.out[-4000:]
+    assert again.changed >= 5, again.out[-6000:]
+    assert cluster.core.read_namespace(GREPTIME_NS).metadata.labels["pod-security.kubernetes.io/enforce"] == "baseline"
+    assert cluster.storage.read_storage_class(SC).metadata.labels[managed] == "gpufleet.cluster.tensor_fusion"
+    assert cluster.core.read_persistent_volume(PV).metadata.labels[managed] == "gpufleet.cluster.tensor_fusion"
+    assert cluster.apps.read_namespaced_stateful_set(sts, GREPTIME_NS).spec.template.spec.security_context.run_as_user == 10001
+    assert clusters.get(name=CLUSTER).metadata.labels[managed] == "gpufleet.cluster.tensor_fusion"
+
+    settled = play(cluster, base_vars, playbook=PLAYBOOK)
+    assert settled.rc == 0 and settled.changed == 0, settled.out[-6000:]
+
+
 def _pod(cluster, namespace, name):
     try:
         return cluster.core.read_namespaced_pod(name, namespace)

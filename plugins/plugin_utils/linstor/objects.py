@@ -154,6 +154,15 @@ def cluster_reads(s):
                   "name": s["satellite_configuration_name"]})
     reads += [dict(_CLASS, key="storage_classes", name=sc["name"]) for sc in s["storage_classes"]]
     if present:
+        # The other objects the configure step writes, as they are: a write that would change
+        # nothing is not made (gpufleet.cluster.k8s_to_write).
+        reads.append({"key": "written", "kind": "LinstorCluster", "api_version": API_VERSION, "name": s["cluster_name"]})
+        reads += [{"key": "written", "kind": "PersistentVolumeClaim", "namespace": pvc.get("namespace") or "default",
+                   "name": pvc["name"]} for pvc in s["pvcs"]]
+        if checks.parse_boolean(s["fio_benchmark"]) is True:
+            job = benchmark_job(s)["metadata"]
+            reads.append({"key": "written", "kind": "Job", "api_version": "batch/v1", "namespace": job["namespace"],
+                          "name": job["name"]})
         reads.append({"key": "release_namespace", "kind": "Namespace", "name": s["namespace"]})
     return reads
 

@@ -125,7 +125,8 @@ def cluster_reads(s):
     """What the preflight reads from the API, as gpufleet.cluster.k8s_objects_info queries keyed like
     the plan's observed cluster and render steps: the controller's config files, both namespaces, the
     TensorFusionCluster CRD and, for a standalone GreptimeDB, its volume, claim and StatefulSet (and
-    the node of a hostPath volume)."""
+    the node of a hostPath volume); under ``written``, the other objects the role writes (GreptimeDB's
+    StorageClass, the TensorFusionCluster)."""
     reads = [{"key": "config_map", "kind": "ConfigMap", "namespace": NAMESPACE, "name": CONFIG_MAP},
              {"key": "greptime_namespace", "kind": "Namespace", "name": GREPTIME_NAMESPACE},
              {"key": "release_namespace", "kind": "Namespace", "name": NAMESPACE},
@@ -139,6 +140,12 @@ def cluster_reads(s):
                    "namespace": GREPTIME_NAMESPACE, "name": GREPTIME_STATEFULSET}]
         if s.get("greptimedb_volume_type") == "hostpath":
             reads.append({"key": "greptime_node", "kind": "Node", "name": s["greptimedb_node"]})
+        reads.append({"key": "written", "kind": "StorageClass", "api_version": "storage.k8s.io/v1",
+                      "name": s["greptimedb_storage_class"]})
+    # The other objects the role writes, as they are: a write that would change nothing is not made
+    # (gpufleet.cluster.k8s_to_write).
+    reads.append({"key": "written", "kind": "TensorFusionCluster", "api_version": "tensor-fusion.ai/v1",
+                  "name": s["cluster_name"]})
     return reads
 
 

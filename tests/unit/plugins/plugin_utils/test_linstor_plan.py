@@ -350,8 +350,12 @@ def test_the_inputs_step_names_what_the_preflight_reads():
             INPUTS["satellite_configuration_name"]) in reads
     assert [r[3] for r in reads if r[0] == "storage_classes"] == [sc["name"] for sc in INPUTS["storage_classes"]]
     assert reads[-1] == ("release_namespace", "Namespace", None, INPUTS["namespace"])
-    # Every key it reads is one the cluster step takes (the operator's namespace is the render step's).
-    assert set(r[0] for r in reads) == set(plan.CLUSTER) - {"release"} | {"release_namespace"}
+    # What the configure step writes, to leave out the writes that would change nothing.
+    assert [r[1:] for r in reads if r[0] == "written"] == [
+        ("LinstorCluster", None, INPUTS["cluster_name"]), ("PersistentVolumeClaim", "ml", "c")]
+    # Every key it reads is one the cluster step takes (the operator's namespace is the render step's,
+    # what is written the configure step's).
+    assert set(r[0] for r in reads) == set(plan.CLUSTER) - {"release"} | {"release_namespace", "written"}
 
 
 def test_the_preflight_reads_the_namespaces_when_the_role_creates_them_but_not_its_own_when_absent():

@@ -291,9 +291,12 @@ def test_the_plan_names_what_each_step_reads_keyed_as_it_takes_them():
     assert ("greptime_claim", "PersistentVolumeClaim", "greptimedb",
             "datanode-tensor-fusion-sys-greptimedb-standalone-0") in cluster
     # What the preflight reads is what the cluster and render steps take (but the release, from Helm,
-    # the manifest and a hostPath volume's node).
+    # the manifest and a hostPath volume's node), and what the role writes (to leave out the writes
+    # that would change nothing).
     keys = set(r[0] for r in cluster)
-    assert keys == set(plan.CLUSTER + plan.RENDER) - {"release", "manifest", "greptime_node"}
+    assert keys == set(plan.CLUSTER + plan.RENDER) - {"release", "manifest", "greptime_node"} | {"written"}
+    assert [r[1:] for r in cluster if r[0] == "written"] == [
+        ("StorageClass", None, INPUTS["greptimedb_storage_class"]), ("TensorFusionCluster", None, INPUTS["cluster_name"])]
     assert set(r[0] for r in _reads(result, "restart")) == set(plan.RESTART) - {"release", "config_map"}
     verify = _reads(result, "verify")
     assert set(r[0] for r in verify) == set(plan.REPORT) - {"release_after", "greptime_volume_after",
