@@ -10,7 +10,7 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils.node_inputs import host_path_problems as _host_path_problems
-from ansible_collections.gpufleet.cluster.plugins.module_utils.node_inputs import nfs_server_exports, problems_for
+from ansible_collections.gpufleet.cluster.plugins.module_utils.node_inputs import dirs_to_write, nfs_server_exports, problems_for
 from ansible_collections.gpufleet.cluster.plugins.module_utils.units import SizeError, parse_size
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.plain import plain_filters
 
@@ -36,6 +36,13 @@ def host_path_problems(records, var):
         raise AnsibleFilterError("host_path_problems: %s (give it the paths of a disk_space_info result)" % exc)
 
 
+def node_dirs_to_write(dirs, records, passwd=None, group=None):
+    try:
+        return dirs_to_write(dirs, records, passwd, group)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise AnsibleFilterError("node_dirs_to_write: %s (give it the data directories and a disk_space_info result)" % exc)
+
+
 def size_bytes(value, name="size"):
     try:
         return parse_size(value, name)
@@ -46,4 +53,5 @@ def size_bytes(value, name="size"):
 class FilterModule(object):
     def filters(self):
         return plain_filters({"input_problems": input_problems, "nfs_server_export_list": nfs_server_export_list,
-                              "host_path_problems": host_path_problems, "size_bytes": size_bytes})
+                              "host_path_problems": host_path_problems, "size_bytes": size_bytes,
+                              "node_dirs_to_write": node_dirs_to_write})

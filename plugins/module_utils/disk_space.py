@@ -190,6 +190,14 @@ def space_from_statvfs(f_frsize, f_blocks, f_bavail):
     return {"size_bytes": f_frsize * f_blocks, "free_bytes": f_frsize * f_bavail}
 
 
+def ownership_from_stat(st):
+    """uid, gid and mode (permission bits with setuid, setgid and sticky, as a 4-digit octal
+    string, the way the roles spell modes) of an lstat result; all None for no result."""
+    if st is None:
+        return {"uid": None, "gid": None, "mode": None}
+    return {"uid": st.st_uid, "gid": st.st_gid, "mode": "%04o" % (st.st_mode & 0o7777)}
+
+
 def to_gb(num_bytes):
     """Bytes as decimal GB rounded to one decimal place."""
     return round(num_bytes / GB, 1)

@@ -362,6 +362,30 @@ def _numeric_id(value, table):
         return None
 
 
+def dirs_to_write(dirs, records, passwd=None, group=None):
+    """The data directories an ansible.builtin.file write (state directory, owner, group, mode)
+    would change, in their order, from disk_space_info's ``records`` of the same paths (read just
+    before) and the getent tables that name owners and groups. A directory counts as in place only
+    when it is a directory (not a symlink) with exactly that uid, gid and mode; anything else or
+    unknown (a name getent did not list, a record missing) keeps it."""
+    by_path = dict((r.get("path"), r) for r in records or [] if isinstance(r, dict))
+    keep = []
+    for item in dirs or []:
+        path = item.get("path")
+        record = by_path.get("/" + posixpath.normpath(path).lstrip("/")) if isinstance(path, str) and path else None
+        mode = item.get("mode")
+        in_place = (
+            record is not None and record.get("exists") and record.get("is_dir") and not record.get("is_symlink")
+            and record.get("uid") is not None and record.get("uid") == _numeric_id(item.get("owner"), passwd)
+            and record.get("gid") is not None and record.get("gid") == _numeric_id(item.get("group"), group)
+            and isinstance(mode, str) and _MODE_RE.fullmatch(mode) is not None and record.get("mode") is not None
+            and int(record["mode"], 8) == int(mode, 8)
+        )
+        if not in_place:
+            keep.append(item)
+    return keep
+
+
 def _group_bits(mode):
     return int(mode, 8) & 0o070 if isinstance(mode, str) and _MODE_RE.fullmatch(mode) else 0o070
 

@@ -110,6 +110,18 @@ paths:
       description: Whether the path exists and is a directory (after following symlinks).
       type: bool
       sample: true
+    uid:
+      description: The path's owner (of the path itself, not following a symlink); null when it does not exist.
+      type: int
+      sample: 0
+    gid:
+      description: The path's group (of the path itself); null when it does not exist.
+      type: int
+      sample: 0
+    mode:
+      description: The path's permission bits (setuid, setgid and sticky included) in octal; null when it does not exist.
+      type: str
+      sample: "0750"
     probed_path:
       description: The nearest existing ancestor that was measured (the path itself when it exists).
       type: str
@@ -205,6 +217,7 @@ from ansible_collections.gpufleet.cluster.plugins.module_utils.disk_space import
     find_mount,
     nearest_existing,
     normalize,
+    ownership_from_stat,
     parse_mount_table,
     real_path,
     space_from_statvfs,
@@ -219,6 +232,13 @@ def argspec():
         fail_on_violation=dict(type="bool", default=False),
         mount_table=dict(type="path", default="/proc/self/mountinfo"),
     )
+
+
+def ownership(path):
+    try:
+        return ownership_from_stat(os.lstat(path))
+    except OSError:
+        return ownership_from_stat(None)
 
 
 def main():
@@ -250,6 +270,7 @@ def main():
         record["symlinks"] = symlinked_components(path, os.path.islink, os.readlink)
         record["is_symlink"] = os.path.islink(path)
         record["is_dir"] = os.path.isdir(path)
+        record.update(ownership(path))
         records.append(record)
 
     violations = [record["message"] for record in records if not record["ok"]]

@@ -231,3 +231,17 @@ def test_evaluate_flags_nfs():
 def test_evaluate_rejects_bad_requirement(min_free_gb):
     with pytest.raises(DiskSpaceError):
         evaluate("/raid", "/raid", _raid(), {"size_bytes": 1, "free_bytes": 1}, min_free_gb)
+
+
+class _Stat(object):
+    def __init__(self, uid, gid, mode):
+        self.st_uid, self.st_gid, self.st_mode = uid, gid, mode
+
+
+def test_ownership_from_stat_gives_ids_and_the_permission_bits_in_octal():
+    from ansible_collections.gpufleet.cluster.plugins.module_utils.disk_space import ownership_from_stat
+
+    # A directory (0o040000) with setgid: the type bits are left out, setgid kept.
+    assert ownership_from_stat(_Stat(65534, 10001, 0o042750)) == {"uid": 65534, "gid": 10001, "mode": "2750"}
+    assert ownership_from_stat(_Stat(0, 0, 0o040750)) == {"uid": 0, "gid": 0, "mode": "0750"}
+    assert ownership_from_stat(None) == {"uid": None, "gid": None, "mode": None}

@@ -463,3 +463,50 @@ def test_defaults_of_the_role_pass_the_owner_checks():
     assert problems_for("nfs_server", inputs) == []
     owners = [(e["owner"], e["group"]) for e in defaults["nfs_server_exports"]]
     assert len(set(owners)) == len(owners) and (defaults["nfs_server_anonuid"], defaults["nfs_server_anongid"]) not in owners
+
+
+def _dir_record(path, uid=0, gid=0, mode="0750", **kw):
+    record = {"path": path, "exists": True, "is_dir": True, "is_symlink": False, "uid": uid, "gid": gid, "mode": mode}
+    record.update(kw)
+    return record
+
+
+def test_dirs_to_write_leaves_out_the_directories_already_as_wanted():
+    from ansible_collections.gpufleet.cluster.plugins.module_utils.node_inputs import dirs_to_write
+
+    dirs = [{"path": "/raid/models", "owner": 0, "group": 0, "mode": "0750"},
+            {"path": "/data/alertmanager/", "owner": "nobody", "group": "nogroup", "mode": "2750"},
+            {"path": "/data/greptimedb", "owner": 10001, "group": 10001, "mode": "0750"}]
+    passwd, group = {"nobody": ["x", "65534", "65534"]}, {"nogroup": ["x", "65534"]}
+    records = [_dir_record("/raid/models"), _dir_record("/data/alertmanager", 65534, 65534, "2750"),
+               _dir_record("/data/greptimedb", 10001, 10001, "0755")]
+    # Names resolved through getent, a trailing slash normalised; the wrong mode is written.
+    assert dirs_to_write(dirs, records, passwd, group) == [dirs[2]]
+    # A name getent did not list, or no getent at all: written.
+    assert dirs_to_write(dirs[1:2], records, {}, group) == dirs[1:2]
+    assert dirs_to_write(dirs[1:2], records) == dirs[1:2]
+
+
+@pytest.mark.parametrize("record", [
+    None,
+    {"exists": False, "is_dir": False, "uid": None, "gid": None, "mode": None},
+    {"is_symlink": True},
+    {"is_dir": False},
+    {"uid": 1},
+    {"gid": 1},
+    {"mode": "2750"},      # setgid set by hand (or inherited): a write clears it
+    {"mode": None},
+])
+def test_dirs_to_write_keeps_whatever_is_not_exactly_as_wanted(record):
+    from ansible_collections.gpufleet.cluster.plugins.module_utils.node_inputs import dirs_to_write
+
+    wanted = [{"path": "/raid/models", "owner": 0, "group": 0, "mode": "0750"}]
+    records = [] if record is None else [_dir_record("/raid/models", **record) if "exists" not in record
+                                         else dict(_dir_record("/raid/models"), **record)]
+    assert dirs_to_write(wanted, records) == wanted
+
+
+def test_dirs_to_write_keeps_a_directory_whose_mode_is_not_an_octal_string():
+    from ansible_collections.gpufleet.cluster.plugins.module_utils.node_inputs import dirs_to_write
+
+    assert dirs_to_write([{"path": "/raid", "owner": 0, "group": 0, "mode": "u=rwx"}], [_dir_record("/raid")]) != []
