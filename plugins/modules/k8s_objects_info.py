@@ -150,7 +150,7 @@ api_found:
   type: dict
   sample: {nodes: true, crds: true}
 version:
-  description: The API server's version under C(server), as M(kubernetes.core.k8s_cluster_info)'s RV(version.server).
+  description: The API server's version under C(server), as M(kubernetes.core.k8s_cluster_info) returns it under C(version.server).
   returned: when O(server_version) is true
   type: dict
   sample: {server: {kubernetes: {gitVersion: v1.33.4, major: "1", minor: "33"}}}
