@@ -222,7 +222,9 @@ def test_objects_changed_by_hand_are_written_again_on_a_rerun(cluster, base_vars
 
     again = play(cluster, base_vars, playbook=PLAYBOOK)
     assert again.rc == 0, again.out[-4000:]
-    assert again.changed >= 5, again.out[-6000:]
+    # Four tasks: the namespaces, GreptimeDB's StorageClass and volume (one loop), the run-as patch
+    # and the TensorFusionCluster.
+    assert again.changed >= 4, again.out[-6000:]
     assert cluster.core.read_namespace(GREPTIME_NS).metadata.labels["pod-security.kubernetes.io/enforce"] == "baseline"
     assert cluster.storage.read_storage_class(SC).metadata.labels[managed] == "gpufleet.cluster.tensor_fusion"
     assert cluster.core.read_persistent_volume(PV).metadata.labels[managed] == "gpufleet.cluster.tensor_fusion"
