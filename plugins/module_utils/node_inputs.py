@@ -23,6 +23,7 @@ import posixpath
 import re
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils import checks
+from ansible_collections.gpufleet.cluster.plugins.module_utils.disk_space import DiskSpaceError, normalize
 from ansible_collections.gpufleet.cluster.plugins.module_utils.units import SizeError, parse_size
 
 # Directories a role must never take ownership of or mount over, nor anything under them: the
@@ -371,8 +372,10 @@ def dirs_to_write(dirs, records, passwd=None, group=None):
     by_path = dict((r.get("path"), r) for r in records or [] if isinstance(r, dict))
     keep = []
     for item in dirs or []:
-        path = item.get("path")
-        record = by_path.get("/" + posixpath.normpath(path).lstrip("/")) if isinstance(path, str) and path else None
+        try:
+            record = by_path.get(normalize(item.get("path")))  # as disk_space_info names its records
+        except DiskSpaceError:
+            record = None
         mode = item.get("mode")
         in_place = (
             record is not None and record.get("exists") and record.get("is_dir") and not record.get("is_symlink")

@@ -12,6 +12,7 @@ from ansible_collections.gpufleet.cluster.plugins.module_utils.disk_space import
     find_mount,
     nearest_existing,
     normalize,
+    ownership_from_stat,
     parse_mount_table,
     parse_mountinfo,
     parse_proc_mounts,
@@ -239,8 +240,6 @@ class _Stat(object):
 
 
 def test_ownership_from_stat_gives_ids_and_the_permission_bits_in_octal():
-    from ansible_collections.gpufleet.cluster.plugins.module_utils.disk_space import ownership_from_stat
-
     # A directory (0o040000) with setgid: the type bits are left out, setgid kept.
     assert ownership_from_stat(_Stat(65534, 10001, 0o042750)) == {"uid": 65534, "gid": 10001, "mode": "2750"}
     assert ownership_from_stat(_Stat(0, 0, 0o040750)) == {"uid": 0, "gid": 0, "mode": "0750"}

@@ -7,6 +7,7 @@ import copy
 import pytest
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils.node_inputs import (
+    dirs_to_write,
     host_path_problems,
     id_problem,
     mode_problem,
@@ -472,8 +473,6 @@ def _dir_record(path, uid=0, gid=0, mode="0750", **kw):
 
 
 def test_dirs_to_write_leaves_out_the_directories_already_as_wanted():
-    from ansible_collections.gpufleet.cluster.plugins.module_utils.node_inputs import dirs_to_write
-
     dirs = [{"path": "/raid/models", "owner": 0, "group": 0, "mode": "0750"},
             {"path": "/data/alertmanager/", "owner": "nobody", "group": "nogroup", "mode": "2750"},
             {"path": "/data/greptimedb", "owner": 10001, "group": 10001, "mode": "0750"}]
@@ -498,8 +497,6 @@ def test_dirs_to_write_leaves_out_the_directories_already_as_wanted():
     {"mode": None},
 ])
 def test_dirs_to_write_keeps_whatever_is_not_exactly_as_wanted(record):
-    from ansible_collections.gpufleet.cluster.plugins.module_utils.node_inputs import dirs_to_write
-
     wanted = [{"path": "/raid/models", "owner": 0, "group": 0, "mode": "0750"}]
     records = [] if record is None else [_dir_record("/raid/models", **record) if "exists" not in record
                                          else dict(_dir_record("/raid/models"), **record)]
@@ -507,6 +504,4 @@ def test_dirs_to_write_keeps_whatever_is_not_exactly_as_wanted(record):
 
 
 def test_dirs_to_write_keeps_a_directory_whose_mode_is_not_an_octal_string():
-    from ansible_collections.gpufleet.cluster.plugins.module_utils.node_inputs import dirs_to_write
-
     assert dirs_to_write([{"path": "/raid", "owner": 0, "group": 0, "mode": "u=rwx"}], [_dir_record("/raid")]) != []
