@@ -8,7 +8,8 @@ idempotency check, is an operator's instead: ansible-navigator with podman from 
 the command docs/execution-environment.md gives for the lab (navigator_job.py).
 
 The job's nodes are a set of lab containers of its own (gpufleet-ee-*, 10.89.43.0/24; a lab
-started by scripts/lab is left alone), created by lab/hosts.yml and removed at the end. The
+started by scripts/lab is left alone): one GPU node per zone and the NFS server, created by
+lab/hosts.yml and removed at the end. The
 cluster side is the shared control plane (lab/cluster), converged as scripts/lab converges it.
 Needs root, podman and the control plane: `scripts/test ee`.
 """
@@ -28,9 +29,10 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from awx_job import Awx, REPO, job_templates  # noqa: E402  pylint: disable=wrong-import-position
 from navigator_job import Navigator, SshAgent  # noqa: E402  pylint: disable=wrong-import-position
+from lab_inventory import ONE_PER_ZONE, copy_lab_inventory  # noqa: E402  pylint: disable=wrong-import-position
 
 PREFIX = "gpufleet-ee"
-GPU_NODES = ["gpu-ucsd-1", "gpu-ucsd-2", "gpu-sdsu-1", "gpu-sdsu-2"]
+GPU_NODES = ONE_PER_ZONE
 NODES = GPU_NODES + ["nfs-1"]
 TIMES = {}
 
@@ -55,11 +57,10 @@ def sh(*args, env=None, check=True):
 
 
 def lab_inventory(dest):
-    """inventories/lab with this test's container names, network, subnet and state dir."""
-    shutil.copytree(REPO / "inventories" / "lab", dest)
-    for path in dest.rglob("*.yml"):
-        text = path.read_text()
-        path.write_text(text.replace("gpufleet-lab", PREFIX).replace("10.89.40.", "10.89.43."))
+    """inventories/lab with this test's container names, network, subnet and state dir, and one GPU
+    node per zone: what the jobs prove (AWX's path, navigator's, the credentials, nothing leaked,
+    idempotency) does not depend on the number of nodes, and each node is about 75 tasks a run."""
+    copy_lab_inventory(dest, PREFIX, "10.89.43.", gpu_nodes=GPU_NODES)
     # Every node a kwok fake: the lab's real node is proven by tests/lab/test_real_node.py.
     lab_vars = dest / "group_vars" / "all" / "lab.yml"
     text, found = re.subn(r"(?m)^lab_real_node: .*$", "lab_real_node: none", lab_vars.read_text())

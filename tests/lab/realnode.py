@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import yaml
+from lab_inventory import copy_lab_inventory
 from play_recap import play_recap
 
 REPO = Path(__file__).resolve().parents[2]
@@ -140,24 +141,10 @@ class RealNodeLab:
         when the lab has its NFS server)."""
         if self.inventory.exists():
             shutil.rmtree(self.inventory)
-        shutil.copytree(REPO / "inventories" / "lab", self.inventory)
+        copy_lab_inventory(self.inventory, self.prefix, self.subnet, gpu_nodes=KEEP, nfs=self.nfs)
         for path in self.inventory.rglob("*.yml"):
-            text = path.read_text()
-            text = text.replace("gpufleet-lab", self.prefix).replace("10.89.40.", self.subnet)
             # Files of the checkout that the inventory names beside itself (the telemetry CSV).
-            text = text.replace("inventory_dir ~ '/../../", "'%s/" % REPO)
-            path.write_text(text)
-        hosts = yaml.safe_load((self.inventory / "hosts.yml").read_text())
-        children = hosts["all"]["children"]
-        for zone in children["gpu_nodes"]["children"].values():
-            for name in list(zone["hosts"]):
-                if name not in KEEP:
-                    zone["hosts"].pop(name)
-        children["gpu_nodes"]["children"].pop("zone_ucsd")
-        if not self.nfs:
-            children.pop("nfs_servers")
-            children["lab_containers"]["children"].pop("nfs_servers")
-        (self.inventory / "hosts.yml").write_text("---\n" + yaml.safe_dump(hosts, default_flow_style=False))
+            path.write_text(path.read_text().replace("inventory_dir ~ '/../../", "'%s/" % REPO))
         for host in os.listdir(self.inventory / "host_vars"):
             if host not in KEEP:
                 shutil.rmtree(self.inventory / "host_vars" / host)

@@ -15,13 +15,12 @@ removes it at the end. Needs root, podman and loop devices: `scripts/test lab`.
 
 import os
 import re
-import shutil
 import subprocess
 import threading
 from pathlib import Path
 
 import pytest
-import yaml
+from lab_inventory import copy_lab_inventory
 from play_recap import play_recap
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,8 +29,7 @@ SURVIVORS = ["gpu-ucsd-1", "nfs-1"]
 GPU_SURVIVORS = ["gpu-ucsd-1"]
 # One GPU node per zone and the NFS server are enough for a node that goes away, a node that
 # finishes and the server both depend on; the lab's other two GPU nodes would only repeat the
-# survivor's work (about 40% of the drill's CPU).
-LEFT_OUT = ["gpu-ucsd-2", "gpu-sdsu-1"]
+# survivor's work (about 40% of the drill's CPU): gpu-ucsd-2 and gpu-sdsu-1 are left out.
 # The moment to pull the plug: the GPU nodes are inside apt/dpkg.
 TRIGGER = "TASK [gpufleet.cluster.common : Install the missing packages (Debian family)]"
 
@@ -45,19 +43,8 @@ def container(host):
 
 def drill_inventory(dest):
     """inventories/lab with the drill's own container names, network, subnet and state dir, and
-    without the hosts in LEFT_OUT."""
-    shutil.copytree(REPO / "inventories" / "lab", dest)
-    for path in dest.rglob("*.yml"):
-        text = path.read_text()
-        path.write_text(text.replace("gpufleet-lab", PREFIX).replace("10.89.40.", "10.89.42."))
-    hosts = yaml.safe_load((dest / "hosts.yml").read_text())
-    zones = hosts["all"]["children"]["gpu_nodes"]["children"]
-    for zone in zones.values():
-        for name in LEFT_OUT:
-            zone["hosts"].pop(name, None)
-    assert sorted(h for zone in zones.values() for h in zone["hosts"]) == sorted(GPU_SURVIVORS + [VICTIM]), zones
-    (dest / "hosts.yml").write_text("---\n" + yaml.safe_dump(hosts, default_flow_style=False))
-    return dest
+    only the survivor and the victim of the GPU nodes."""
+    return copy_lab_inventory(dest, PREFIX, "10.89.42.", gpu_nodes=GPU_SURVIVORS + [VICTIM])
 
 
 def run(*args, check=True):
