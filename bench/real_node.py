@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Benchmark: the lab's real kubelet node (lab/real-node.yml) from a fresh container to Ready, and
-what it costs in memory, on a lab of its own (tests/lab/realnode.py: containers gpufleet-rnb-*,
+what it costs in memory, on a lab of its own (tests/realnode.py: containers gpufleet-rnb-*,
 network 10.89.45.0/24, a control plane in $GPUFLEET_CACHE/cluster-realnode-bench on ports
 2589/2590/6653/10467/10469/10448), removed at the end.
 
@@ -31,8 +31,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-# tests/lab/realnode.py, and tests/play_recap.py it imports (pytest's rootdir conftest puts tests/ on the path)
-sys.path[0:0] = [str(REPO / "tests" / "lab"), str(REPO / "tests")]
+# tests/realnode.py, and tests/play_recap.py and tests/lab_inventory.py it imports
+sys.path.insert(0, str(REPO / "tests"))
 from realnode import REAL, RealNodeLab, wait_for  # noqa: E402  pylint: disable=wrong-import-position
 from kubernetes.client.exceptions import ApiException  # noqa: E402  pylint: disable=wrong-import-position
 

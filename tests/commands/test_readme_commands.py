@@ -1,12 +1,12 @@
 """The README's two commands, one after the other in one checkout, as a newcomer runs them.
 
-Run by `scripts/test commands` after the integration stage: `scripts/lab` converges the lab on
-the control plane the integration tests used (their deleted claims and namespaces included:
-GreptimeDB's Released volume is bound again, not waited on), and the suite's lint stage reads
-nothing the lab wrote into the checkout (its report and OME's values file). Every YAML file the
-lab wrote passes the project's own lint rules all the same.
+Run by `scripts/test commands`: `scripts/lab` converges the lab on a control plane of the stage's
+own, and the suite's lint stage reads nothing the lab wrote into the checkout (its report and OME's
+values file). Every YAML file the lab wrote passes the project's own lint rules all the same.
 
-A lab that was up before this test is left up; one this test started is taken down again.
+conftest.py runs scripts/lab once for this file and tests/commands/test_real_node.py, which then
+proves the lab's real node on it. A lab that was up before is left up; one this run started is
+taken down again.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -27,19 +26,6 @@ from yamllint import linter
 from yamllint.config import YamlLintConfig
 
 REPO = Path(__file__).resolve().parents[2]
-REPORT = re.compile(r"^Validation report: (\S+)/report\.html$", re.M)
-
-
-def _run(*args, env=None, timeout=1800):
-    proc = subprocess.run([str(REPO / "scripts" / args[0]), *args[1:]], cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout, check=False, env={**os.environ, **(env or {})})
-    return proc.returncode, proc.stdout + proc.stderr
-
-
-def _lab_up():
-    out = subprocess.run(["podman", "ps", "--filter", "name=^gpufleet-lab-", "--format", "{{.Names}}"],
-                         capture_output=True, text=True, check=False).stdout
-    return bool(out.strip())
 
 
 def _lint_problems(path):
@@ -52,18 +38,12 @@ def _lint_problems(path):
 
 
 @pytest.fixture(scope="module")
-def lab():
-    was_up = _lab_up()
-    rc, out = _run("lab")
-    match = REPORT.search(out)
-    yield rc, out, Path(match.group(1)) if match else None
-    if match:
-        shutil.rmtree(match.group(1), ignore_errors=True)
-    if not was_up:
-        _run("lab", "down")
+def lab(scripts_lab):
+    """(exit status, output, report directory) of conftest.py's scripts/lab run."""
+    return scripts_lab.rc, scripts_lab.out, scripts_lab.report
 
 
-def test_the_lab_converges_after_the_suite(lab):
+def test_the_lab_converges(lab):
     rc, out, report = lab
     assert rc == 0, out[-6000:]
     assert report is not None and (report / "report.json").is_file(), out[-3000:]

@@ -61,7 +61,7 @@ def lab_inventory(dest):
     node per zone: what the jobs prove (AWX's path, navigator's, the credentials, nothing leaked,
     idempotency) does not depend on the number of nodes, and each node is about 75 tasks a run."""
     copy_lab_inventory(dest, PREFIX, "10.89.43.", gpu_nodes=GPU_NODES)
-    # Every node a kwok fake: the lab's real node is proven by tests/lab/test_real_node.py.
+    # Every node a kwok fake: the lab's real node is proven by tests/commands/test_real_node.py.
     lab_vars = dest / "group_vars" / "all" / "lab.yml"
     text, found = re.subn(r"(?m)^lab_real_node: .*$", "lab_real_node: none", lab_vars.read_text())
     assert found == 1, lab_vars

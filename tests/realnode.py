@@ -1,17 +1,23 @@
-"""A small lab of its own with the real kubelet node, for tests/lab/test_real_node.py and
-bench/real_node.py: a copy of inventories/lab with other container names and subnet that keeps
-gpu-sdsu-1 (the real node, lab/real-node.yml) and gpu-sdsu-2 (a kwok fake), and a control plane of
-its own (state dir and ports), so that scripts/lab's lab and the suite's other stages are left alone.
+"""A lab with the real kubelet node, for tests/commands/test_real_node.py and bench/real_node.py.
 
-    lab = RealNodeLab(workdir, "gpufleet-rnt", "10.89.44.", "cluster-realnode", PORTS)
+- bench/real_node.py: a small lab of its own, a copy of inventories/lab with other container names
+  and subnet that keeps gpu-sdsu-1 (the real node, lab/real-node.yml) and gpu-sdsu-2 (a kwok fake),
+  and a control plane of its own (state dir and ports), so that scripts/lab's lab and the suite's
+  other stages are left alone:
+
+    lab = RealNodeLab(workdir, "gpufleet-rnb", "10.89.45.", "cluster-realnode-bench", PORTS)
     lab.up()        # hosts.yml -> lab/cluster up -> lab/images --env -> lab/real-node.yml
     ...
     lab.down()      # hosts.yml -e lab_state=absent, lab/cluster down --purge
+
+- tests/commands/test_real_node.py: scripts/lab's own lab, as scripts/lab converged it
+  (RealNodeLab.scripts_lab: inventories/lab itself, its containers, its control plane).
 
 Not a test module (no test_ prefix); plain functions and one class.
 """
 
 import glob
+import hashlib
 import json
 import os
 import shutil
@@ -23,11 +29,13 @@ import yaml
 from lab_inventory import copy_lab_inventory
 from play_recap import play_recap
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 REAL = "gpu-sdsu-1"
 FAKE = "gpu-sdsu-2"
 KEEP = [REAL, FAKE]
 # The kernel settings the kubelet wants (setupKernelTunables); the supervisor shields them.
+# lab/cluster's default ports (scripts/lab's own control plane).
+LAB_PORTS = {"etcd": 2379, "etcd_peer": 2380, "apiserver": 6443, "kcm": 10257, "scheduler": 10259, "kwok": 10247}
 KUBELET_SYSCTLS = {"vm.overcommit_memory": "1", "vm.panic_on_oom": "0", "kernel.panic": "10",
                    "kernel.panic_on_oops": "1", "kernel.keys.root_maxkeys": "1000000",
                    "kernel.keys.root_maxbytes": "25000000"}
@@ -91,14 +99,16 @@ class RealNodeLab:
     """One lab: its inventory under workdir, its containers <prefix>-<host>, its network <prefix>
     on <subnet>0/24, its control plane in $GPUFLEET_CACHE/<cluster_name> on the given ports."""
 
-    def __init__(self, workdir, prefix, subnet, cluster_name, ports, nfs=False):
+    def __init__(self, workdir, prefix, subnet, cluster_name, ports, nfs=False, inventory=None):
         self.workdir = Path(workdir)
         # With the lab's NFS server nfs-1 (a container; the nfs_server role sets it up when asked).
         self.nfs = nfs
         self.prefix = prefix
         self.subnet = subnet
+        # A name under $GPUFLEET_CACHE, or a path.
         self.cluster_dir = cache_dir() / cluster_name
-        self.inventory = self.workdir / "inventory"
+        # A copy of inventories/lab (make_inventory), or an inventory as it is (never changed here).
+        self.inventory = Path(inventory) if inventory else self.workdir / "inventory"
         self.kubeconfig = self.cluster_dir / "kubeconfig"
         self.env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
                         ANSIBLE_INVENTORY=str(self.inventory),
@@ -122,6 +132,25 @@ class RealNodeLab:
         self.images = {}
         self.torn_down = False
 
+    @classmethod
+    def scripts_lab(cls, workdir):
+        """scripts/lab's lab: inventories/lab, its containers gpufleet-lab-* on 10.89.40.0/24, and the
+        control plane scripts/lab used (GPUFLEET_CLUSTER_DIR and the ports as the environment names
+        them, else lab/cluster's defaults), with the charts and images scripts/lab gave its run."""
+        ports = {name: int(os.environ.get("GPUFLEET_CLUSTER_%s_PORT" % name.upper()) or default)
+                 for name, default in LAB_PORTS.items()}
+        cluster_dir = Path(os.environ.get("GPUFLEET_CLUSTER_DIR") or cache_dir() / "cluster")
+        lab = cls(workdir, "gpufleet-lab", "10.89.40.", cluster_dir, ports, nfs=True,
+                  inventory=REPO / "inventories" / "lab")
+        # scripts/lab's fact cache (gpufleet_activate's), not one of the workdir's.
+        if os.environ.get("ANSIBLE_CACHE_PLUGIN_CONNECTION"):
+            lab.env["ANSIBLE_CACHE_PLUGIN_CONNECTION"] = os.environ["ANSIBLE_CACHE_PLUGIN_CONNECTION"]
+        lab.env["PATH"] = "%s:%s" % (lab.cluster_dir / "bin", lab.env["PATH"])
+        lab.load_images()
+        # The charts scripts/lab staged for its run (its GPUFLEET_LAB_CHARTS).
+        lab.env["GPUFLEET_LAB_CHARTS"] = str(cache_dir() / "lab-charts" / hashlib.sha256(str(REPO).encode()).hexdigest()[:12])
+        return lab
+
     # --- names ---------------------------------------------------------------------------------
 
     def container(self, host=REAL):
@@ -139,6 +168,7 @@ class RealNodeLab:
     def make_inventory(self):
         """inventories/lab with this lab's names and subnet, only gpu-sdsu-1 and gpu-sdsu-2 (and nfs-1
         when the lab has its NFS server)."""
+        assert self.inventory.is_relative_to(self.workdir), "not a copy of this lab's: %s" % self.inventory
         if self.inventory.exists():
             shutil.rmtree(self.inventory)
         copy_lab_inventory(self.inventory, self.prefix, self.subnet, gpu_nodes=KEEP, nfs=self.nfs)

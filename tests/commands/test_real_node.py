@@ -1,30 +1,37 @@
-"""The lab's real kubelet node (lab/real-node.yml) on a small lab of its own: gpu-sdsu-1 is a real
-node (kubelet, containerd, runc in its container), gpu-sdsu-2 stays a kwok fake. In priority order:
+"""The lab's real kubelet node (lab/real-node.yml) on scripts/lab's own lab, after scripts/lab
+converged it (conftest.py; tests/commands/test_readme_commands.py checks its report first):
+gpu-sdsu-1 is a real node (kubelet, containerd, runc in its container), the other GPU nodes stay
+kwok fakes. In priority order:
 
 1. the host's kernel settings are never touched: `sysctl -a`'s vm.* and kernel.* are the same
-   before the node, while its kubelet runs and after teardown; inside the node the six settings
+   before scripts/lab, while its kubelet runs and after teardown; inside the node the six settings
    the kubelet wants read its values (the supervisor's shields); /proc/sys is read-only in the
    node, and with a shield gone the supervisor refuses to start the kubelet;
 2. the node: Ready, registered by its kubelet (no kwok annotation, it holds its own Lease), the
    labels, taint and nvidia.com/gpu capacity of a GPU node; lab/real-node.yml again: changed=0;
-3. the seed's fio benchmark Job (linstor's objects.benchmark_job) Complete on the node against the
-   stand-in local PV, its log read with kubernetes.core.k8s_log and parsed by linstor.fio_job_result;
-4. a pod's securityContext enforced by runc (the standin's own report), kubernetes.core.k8s_exec
+3. the linstor role's fio benchmark Job (the seed's) Complete on the node against the stand-in
+   local PV, its log read with kubernetes.core.k8s_log and parsed by linstor.fio_job_result;
+4. the seed's Block-mode claim read as a raw device by the lab's block reader (lab/readers.yml)
+   through kubernetes.core.k8s_exec, the kubelet's lock over it while the pod runs, none after;
+5. a pod's securityContext enforced by runc (the standin's own report), kubernetes.core.k8s_exec
    into it, and a hostPath of the node's /raid showing a file written on the node;
-5. the model volume of the model_storage role: read-only in a pod on the node holding the model,
+6. the model volume of the model_storage role: read-only in a pod on the node holding the model,
    and a pod pinned to a node without it is never placed; lab/real-node.yml re-run while a pod uses
    the model volume converges (xfs_cache no longer takes the kubelet's bind mount of the local PV for
    the cache device mounted elsewhere);
-6. the gpu_telemetry role's pods Running on the node, the queue's readiness probe passing, the
+7. the gpu_telemetry role's pods Running on the node, the queue's readiness probe passing, the
    chart's securityContext enforced;
-7. the kubelet killed in the middle of a run that waits for a pod on the node: a re-run (with
+8. GreptimeDB's claim as the tensor_fusion role made it (NFS, nfs-1's export) mounted by a pod on
+   the node through the node's user-space mount.nfs;
+9. the kubelet killed in the middle of a run that waits for a pod on the node: a re-run (with
    lab/real-node.yml) converges, the node is Ready again and a third run changes nothing;
-8. teardown leaves nothing: no process, mount, cgroup, loop device or podman object of the lab.
+10. teardown (scripts/lab's hosts and control plane) leaves nothing: no process, mount, cgroup,
+   loop device or podman object of the lab, and the host's kernel settings as before.
 
-Builds everything from scratch (tests/lab/realnode.py: containers gpufleet-rnt-*, network
-10.89.44.0/24 - 10.89.43.0/24 is the ee stage's, its control plane in
-$GPUFLEET_CACHE/cluster-realnode on ports 2579/2580/6643/10457/10459/10447) and removes it at the
-end. Needs root, podman and loop devices: `scripts/test lab`.
+Each of these used to need a lab of its own (the node, its control plane, the charts and images,
+the model and telemetry converges): on scripts/lab's they cost only what they check. Skipped when
+a lab was up before the stage (these tests kill its kubelet and take it down). Needs root, podman
+and loop devices: `scripts/test commands`.
 """
 
 import json
@@ -40,16 +47,11 @@ import yaml
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils import linstor
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.linstor import objects as li_objects
-from ansible_collections.gpufleet.cluster.plugins.plugin_utils.tensor_fusion import objects as tf_objects
 
-from realnode import (FAKE, KUBELET_SYSCTLS, REAL, REPO, RealNodeLab, host_sysctls, kubepods_cgroups,
-                      wait_for)
+from realnode import FAKE, KUBELET_SYSCTLS, REAL, REPO, RealNodeLab, host_sysctls, kubepods_cgroups, wait_for
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("podman"), reason="needs root and podman")
 
-PREFIX = "gpufleet-rnt"
-SUBNET = "10.89.44."
-PORTS = {"etcd": 2579, "etcd_peer": 2580, "apiserver": 6643, "kcm": 10457, "scheduler": 10459, "kwok": 10447}
 # Settings that change by themselves: the last pid handed out, the random pool (uuid, entropy),
 # the number of pseudo-terminals in use (any `podman exec -t` or login on this shared machine
 # opens one) and the perf sample rate (the kernel lowers it itself when perf interrupts run long).
@@ -72,22 +74,15 @@ def sysctl_changes(before, after):
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    lab = RealNodeLab(tmp_path_factory.mktemp("realnode"), PREFIX, SUBNET, "cluster-realnode", PORTS, nfs=True)
-    start = time.monotonic()
-    lab.purge()
-    # Before anything of the node exists.
-    lab.sysctl_before = host_sysctls()
-    lab.kubepods_before = kubepods_cgroups()
-    lab.container_ids = set()
+def lab(scripts_lab, tmp_path_factory):
+    if scripts_lab.was_up:
+        pytest.skip("a lab was up before scripts/lab ran: these tests kill its kubelet and take it down")
+    assert scripts_lab.rc == 0, scripts_lab.out[-3000:]
+    lab = RealNodeLab.scripts_lab(tmp_path_factory.mktemp("realnode"))
+    lab.sysctl_before = scripts_lab.sysctl_before
+    lab.kubepods_before = scripts_lab.kubepods_before
+    lab.container_ids = set(filter(None, (lab.container_id(REAL), lab.container_id(FAKE))))
     try:
-        lab.hosts()
-        lab.container_ids.update(filter(None, (lab.container_id(REAL), lab.container_id(FAKE))))
-        lab.cluster_up()
-        lab.load_images()
-        lab.stage_charts()
-        lab.real_node()
-        print("\nreal node lab up in %.1f s" % (time.monotonic() - start))
         yield lab
     finally:
         if not lab.torn_down:
@@ -241,35 +236,20 @@ def test_node_registered_by_its_kubelet(lab, k8s):
     assert all(r["changed"] == 0 for r in recap.values()), recap
 
 
-# --- 3. the seed's benchmark Job -----------------------------------------------------------------
+# --- 3. the seed's benchmark Job and 4. the Block-mode claim -------------------------------------
 
 def test_seed_benchmark_job_on_the_real_node(lab, k8s):
-    lab.converge("lab/standin-volumes.yml")
+    """The linstor role's benchmark Job (the seed's, inventories/lab: linstor_fio_benchmark), which
+    scripts/lab's site.yml ran: Complete on the real node against the stand-in local PV, its log read
+    with kubernetes.core.k8s_log and parsed as the role parses it."""
     settings = lab.group_vars("k8s_control", "linstor.yml")
-    defaults = yaml.safe_load((REPO / "roles/linstor/defaults/main.yml").read_text())
-    claim = next(c for c in settings["linstor_pvcs"] if c["name"] == settings["linstor_fio_benchmark_pvc"]["name"])
-    assert claim["volume_mode"] == "Filesystem"
-    storage_class = next(sc for sc in defaults["linstor_storage_classes"] if sc["name"] == claim["storage_class"])
-    create(k8s, li_objects.storage_class(storage_class))
-    create(k8s, li_objects.claim(claim))
-    job = li_objects.benchmark_job({"fio_benchmark_pvc": settings["linstor_fio_benchmark_pvc"],
-                                    "gpu_tolerations": defaults["linstor_gpu_tolerations"],
-                                    "job_zones": settings["linstor_job_zones"],
-                                    "job_gpu_products": settings["linstor_job_gpu_products"],
-                                    "fio_benchmark_image": lab.images["fio"]["ref"], "fio_benchmark_size": "64M"})
-    start = time.monotonic()
-    create(k8s, job)
+    claim = settings["linstor_fio_benchmark_pvc"]
+    job = li_objects.benchmark_job({"fio_benchmark_pvc": claim, "gpu_tolerations": [], "job_zones": [],
+                                    "job_gpu_products": [], "fio_benchmark_image": lab.images["fio"]["ref"],
+                                    "fio_benchmark_size": settings["linstor_fio_benchmark_size"]})
     name, namespace = job["metadata"]["name"], job["metadata"]["namespace"]
-
-    def finished():
-        status = k8s["batch"].read_namespaced_job(name, namespace).status
-        conditions = {c.type: c.status for c in status.conditions or []}
-        if conditions.get("Failed") == "True":
-            pods = k8s["core"].list_namespaced_pod(namespace, label_selector="job-name=" + name).items
-            raise AssertionError("the Job failed: %s; %s" % (status, [events_of(k8s, namespace, p.metadata.name) for p in pods]))
-        return conditions.get("Complete") == "True"
-    wait_for("Job %s Complete" % name, finished, 150)
-    took = time.monotonic() - start
+    status = k8s["batch"].read_namespaced_job(name, namespace).status
+    assert {c.type: c.status for c in status.conditions or []}.get("Complete") == "True", status
     pods = k8s["core"].list_namespaced_pod(namespace, label_selector="job-name=" + name).items
     assert [p.spec.node_name for p in pods] == [REAL]
     pvc = k8s["core"].read_namespaced_persistent_volume_claim(claim["name"], claim.get("namespace") or "default")
@@ -283,48 +263,38 @@ def test_seed_benchmark_job_on_the_real_node(lab, k8s):
     parsed = linstor.fio_job_result(result["log"], None)
     assert parsed["unavailable"] is None, parsed
     figures = parsed["result"]
-    print("benchmark Job Complete in %.1f s on %s (claim on %s): read %s MiB/s, %s IOPS, %s bytes (%s)"
-          % (took, pods[0].spec.node_name, pv.metadata.name, figures["mibps"], figures["iops"], figures["bytes"],
+    print("benchmark Job Complete on %s (claim on %s): read %s MiB/s, %s IOPS, %s bytes (%s)"
+          % (pods[0].spec.node_name, pv.metadata.name, figures["mibps"], figures["iops"], figures["bytes"],
              figures["fio_version"]))
-    assert figures["mibps"] > 0 and figures["bytes"] == 64 * 1024 * 1024
+    size = settings["linstor_fio_benchmark_size"]
+    assert size.endswith("M") and figures["bytes"] == int(size[:-1]) * 1024 * 1024, (size, figures)
+    assert figures["mibps"] > 0
     # fio really wrote its file on the node's disk, in the stand-in volume's directory.
     listing = lab.node_exec("ls", "-l", "/raid/linstor-standin").stdout
     assert "seqread" in listing, listing
 
 
 def test_block_claim_consumed_as_a_raw_device(lab, k8s):
-    """The seed's Block-mode claim on the node's raw disk (lab/standin-volumes.yml), used by a pod as the
-    seed's model-loader does (volumeDevices, /dev/cache): the pod reads the very device the node has,
-    the kubelet's lock over it while the pod runs, and none once the pod is gone."""
-    lab.converge("lab/standin-volumes.yml")
+    """The seed's Block-mode claim on the node's raw disk (lab/standin-volumes.yml), used by the lab's
+    block reader (lab/readers.yml) as the seed's model-loader does (volumeDevices, /dev/cache): the pod
+    reads the very device the node has, the kubelet's lock over it while the pod runs, and none once
+    the pod is gone."""
     settings = lab.group_vars("k8s_control", "linstor.yml")
-    defaults = yaml.safe_load((REPO / "roles/linstor/defaults/main.yml").read_text())
     claim = next(c for c in settings["linstor_pvcs"] if c.get("volume_mode") == "Block")
-    storage_class = next(sc for sc in defaults["linstor_storage_classes"] if sc["name"] == claim["storage_class"])
-    if not any(sc.metadata.name == storage_class["name"] for sc in k8s["client"].StorageV1Api(k8s["core"].api_client)
-               .list_storage_class().items):
-        create(k8s, li_objects.storage_class(storage_class))
     namespace = claim.get("namespace") or "default"
-    create(k8s, li_objects.claim(claim))
-    # A marker at the start of the node's raw disk, written on the node.
-    token = uuid.uuid4().hex
-    device = lab.group_vars("all", "lab.yml")["lab_block_device"]
-    lab.node_exec("sh", "-c", "printf '%s' | dd of=%s bs=4096 conv=notrunc,fsync status=none" % (token, device))
-    on_node = lab.node_exec("sh", "-c", "head -c 4096 %s | sha256sum" % device).stdout.split()[0]
-    size = int(lab.node_exec("blockdev", "--getsize64", device).stdout)
-
-    pod = standin_pod(lab, "rnt-block-reader", namespace=namespace, run_as=0)
-    pod["spec"]["volumes"] = [{"name": "cache-volume", "persistentVolumeClaim": {"claimName": claim["name"]}}]
-    pod["spec"]["containers"][0]["volumeDevices"] = [{"name": "cache-volume", "devicePath": "/dev/cache"}]
-    create(k8s, pod)
-    running = pod_running(k8s, namespace, "rnt-block-reader")
+    running = pod_running(k8s, namespace, "lab-block-reader")
     assert running.spec.node_name == REAL
     pvc = k8s["core"].read_namespaced_persistent_volume_claim(claim["name"], namespace)
     assert (pvc.status.phase, pvc.spec.volume_mode) == ("Bound", "Block")
+    device = lab.group_vars("all", "lab.yml")["lab_block_device"]
     pv = k8s["core"].read_persistent_volume(pvc.spec.volume_name)
     assert (pv.metadata.name, pv.spec.local.path) == ("lab-standin-linstor-fast-cache-block", device)
-
-    read = pod_exec(lab, namespace, "rnt-block-reader", "/standin", "blockdev", "/dev/cache")
+    # A marker at the start of the node's raw disk, written on the node, read in the pod.
+    token = uuid.uuid4().hex
+    lab.node_exec("sh", "-c", "printf '%s' | dd of=%s bs=4096 conv=notrunc,fsync status=none" % (token, device))
+    on_node = lab.node_exec("sh", "-c", "head -c 4096 %s | sha256sum" % device).stdout.split()[0]
+    size = int(lab.node_exec("blockdev", "--getsize64", device).stdout)
+    read = pod_exec(lab, namespace, "lab-block-reader", "/standin", "blockdev", "/dev/cache")
     assert read.get("return_code") == 0, read
     seen = json.loads(read["stdout"])
     print("block claim in a pod: %s; the node's %s: %d bytes, first 4 KiB %s" % (seen, device, size, on_node))
@@ -334,12 +304,11 @@ def test_block_claim_consumed_as_a_raw_device(lab, k8s):
     lock, backing = lab.lock_device()
     assert backing and "/volumeDevices/" in backing and backing.endswith(running.metadata.uid), (lock, backing)
 
-    k8s["core"].delete_namespaced_pod("rnt-block-reader", namespace, grace_period_seconds=0)
+    k8s["core"].delete_namespaced_pod("lab-block-reader", namespace, grace_period_seconds=0)
     wait_for("the kubelet to release %s" % lock, lambda: lab.lock_device()[1] is None, 60)
-    k8s["core"].delete_namespaced_persistent_volume_claim(claim["name"], namespace)
 
 
-# --- 4. securityContext, k8s_exec, the node's disk -----------------------------------------------
+# --- 5. securityContext, k8s_exec, the node's disk -----------------------------------------------
 
 def test_security_context_enforced_exec_and_hostpath(lab, k8s):
     token = uuid.uuid4().hex
@@ -373,17 +342,18 @@ def test_security_context_enforced_exec_and_hostpath(lab, k8s):
     assert lab.node_exec("findmnt", "-n", "-o", "FSTYPE", "/raid").stdout.strip() == "xfs"
 
 
-# --- 5. the model volume -------------------------------------------------------------------------
+# --- 6. the model volume -------------------------------------------------------------------------
 
 def test_model_volume_read_only_and_only_where_the_model_is(lab, k8s):
-    lab.converge("lab/models.yml", "lab/ome-crd.yml", "playbooks/model_storage.yml")
     settings = yaml.safe_load((REPO / "roles/model_storage/defaults/main.yml").read_text())
     model = lab.group_vars("all", "model_storage.yml")["model_storage_models"][0]
     namespace, claim_name = settings["model_storage_namespace"], settings["model_storage_pvc_name"]
     pv = k8s["core"].read_persistent_volume(settings["model_storage_pv_name"])
     assert pv.spec.local.path == "/raid/models" and pv.spec.access_modes == ["ReadOnlyMany"], pv.spec
     expressions = pv.spec.node_affinity.required.node_selector_terms[0].match_expressions
-    assert [e.values for e in expressions] == [[REAL]], expressions  # the one node that holds the model
+    # The nodes that hold the whole model (lab/models.yml: the real node among them), not the others.
+    nodes = [value for e in expressions for value in e.values]
+    assert REAL in nodes and FAKE not in nodes and "gpu-ucsd-2" not in nodes, expressions
     models = k8s["dyn"].resources.get(api_version="ome.io/v1beta1", kind="ClusterBaseModel").get()
     assert model["name"] in [m.metadata.name for m in models.items]
 
@@ -392,9 +362,8 @@ def test_model_volume_read_only_and_only_where_the_model_is(lab, k8s):
     mount = [{"name": "models", "mountPath": "/models", "readOnly": True}]
     # As root (the model directory is root's, mode 0750, as node_prep makes it): a write fails because
     # the volume is read-only, not for want of permission.
-    reader = standin_pod(lab, "rnt-model-reader", namespace=namespace, run_as=0, volumes=volume, mounts=mount)
-    del reader["spec"]["nodeSelector"]  # the scheduler places it, by the volume's node affinity
-    create(k8s, reader)
+    # Pinned to the real node (the scheduler could place it on the other node with the model, a fake).
+    create(k8s, standin_pod(lab, "rnt-model-reader", namespace=namespace, run_as=0, volumes=volume, mounts=mount))
     assert pod_running(k8s, namespace, "rnt-model-reader").spec.node_name == REAL
     # The claim (WaitForFirstConsumer in hostPath mode) bound to the model volume with its first pod.
     pvc = k8s["core"].read_namespaced_persistent_volume_claim(claim_name, namespace)
@@ -446,12 +415,9 @@ def test_rerun_while_a_pod_uses_the_model_volume(lab, k8s):
                  lab.node_exec("cat", "/proc/self/mountinfo").stdout, 90)
 
 
-# --- 6. the telemetry pods -----------------------------------------------------------------------
+# --- 7. the telemetry pods and 8. GreptimeDB's NFS claim -----------------------------------------
 
 def test_telemetry_pods_on_the_real_node(lab, k8s):
-    start = time.monotonic()
-    lab.converge("playbooks/telemetry.yml")
-    print("playbooks/telemetry.yml: %.1f s" % (time.monotonic() - start))
     namespace = lab.group_vars("k8s_control", "gpu_telemetry.yml")["gpu_telemetry_namespace"]
     values = yaml.safe_load((REPO / "roles/gpu_telemetry/files/gpu-telemetry/values.yaml").read_text())
 
@@ -477,14 +443,6 @@ def test_telemetry_pods_on_the_real_node(lab, k8s):
     assert int(rep["cap_eff"], 16) == 0 and rep["seccomp"] == 2 and rep["no_new_privs"] == 1, rep
 
 
-NFS_SERVER_PLAY = """---
-- name: The lab's NFS server
-  hosts: nfs_servers
-  roles:
-    - role: gpufleet.cluster.nfs_server
-"""
-
-
 def mount_helpers(lab):
     """The real node's user-space NFS client daemons (lab/realnode.d/mount_nfs.py), one per mount."""
     proc = lab.node_exec("pgrep", "-f", "mount_nfs.py", check=False)
@@ -492,13 +450,10 @@ def mount_helpers(lab):
 
 
 def test_greptimedb_claim_on_nfs_mounted_by_a_real_pod(lab, k8s):
-    """GreptimeDB's claim as the tensor_fusion role makes it (tensor_fusion.objects.storage_objects: a PV of
-    type nfs on nfs-1's export, pre-bound), mounted by a pod on the real node through the kubelet's NFS
-    volume plugin and the node's user-space mount.nfs (docs/lab.md): what the pod writes as GreptimeDB's
-    uid is on nfs-1, the server's, and the mount and its daemon end with the pod."""
-    play = lab.workdir / "nfs-server.yml"
-    play.write_text(NFS_SERVER_PLAY)
-    lab.converge(play)
+    """GreptimeDB's claim as scripts/lab's tensor_fusion role made it (tensor_fusion.objects.storage_objects:
+    a PV of type nfs on nfs-1's export, pre-bound), mounted by a pod on the real node through the kubelet's
+    NFS volume plugin and the node's user-space mount.nfs (docs/lab.md): what the pod writes as
+    GreptimeDB's uid is on nfs-1, the server's, and the mount and its daemon end with the pod."""
     defaults = yaml.safe_load((REPO / "roles/tensor_fusion/defaults/main.yml").read_text())
     nfs_defaults = yaml.safe_load((REPO / "roles/nfs_server/defaults/main.yml").read_text())
     export = dict(next(e for e in nfs_defaults["nfs_server_exports"] if e["name"] == "greptimedb"))
@@ -508,18 +463,15 @@ def test_greptimedb_claim_on_nfs_mounted_by_a_real_pod(lab, k8s):
     assert (int(export["owner"]), int(export["group"])) == (uid, int(defaults["tensor_fusion_greptimedb_run_as_group"]))
     hosts = yaml.safe_load((lab.inventory / "hosts.yml").read_text())
     server_ip = hosts["all"]["children"]["nfs_servers"]["hosts"]["nfs-1"]["ip"]
-    objects = tf_objects.storage_objects({
-        "greptimedb_mode": "standalone", "greptimedb_volume_type": "nfs", "greptimedb_size": "20Gi",
-        "greptimedb_storage_class": defaults["tensor_fusion_greptimedb_storage_class"],
-        "greptimedb_volume_name": defaults["tensor_fusion_greptimedb_volume_name"],
-        "greptimedb_nfs_server": server_ip, "greptimedb_nfs_path": export["path"]})
-    claim = objects[-1]
-    namespace = claim["metadata"]["namespace"]
-    k8s["core"].create_namespace({"metadata": {"name": namespace}})
-    for obj in objects:
-        create(k8s, obj)
+    pv = k8s["core"].read_persistent_volume(defaults["tensor_fusion_greptimedb_volume_name"])
+    assert (pv.spec.nfs.server, pv.spec.nfs.path) == (server_ip, export["path"]), pv.spec
+    claim = pv.spec.claim_ref
+    assert claim is not None and pv.status.phase == "Bound", pv.status
+    namespace = claim.namespace
+    # GreptimeDB's own pod may use the claim on the node too: this pod's mount is the one more.
+    helpers_before = len(mount_helpers(lab))
     pod = standin_pod(lab, "rnt-greptimedb-reader", namespace=namespace, run_as=uid,
-                      volumes=[{"name": "data", "persistentVolumeClaim": {"claimName": claim["metadata"]["name"]}}],
+                      volumes=[{"name": "data", "persistentVolumeClaim": {"claimName": claim.name}}],
                       mounts=[{"name": "data", "mountPath": "/data"}])
     started = time.monotonic()
     create(k8s, pod)
@@ -528,10 +480,10 @@ def test_greptimedb_claim_on_nfs_mounted_by_a_real_pod(lab, k8s):
     assert running.spec.node_name == REAL
     # The kubelet's mount of the PV: the export, served by the node's user-space client over FUSE.
     mounts = [line.split() for line in lab.node_exec("cat", "/proc/mounts").stdout.splitlines()]
-    volume = [m for m in mounts if running.metadata.uid in m[1] and m[1].endswith("/" + claim["spec"]["volumeName"])]
+    volume = [m for m in mounts if running.metadata.uid in m[1] and m[1].endswith("/" + pv.metadata.name)]
     assert len(volume) == 1 and volume[0][0] == "%s:%s" % (server_ip, export["path"]), mounts
     assert volume[0][2] == "fuse.nfs4", volume
-    assert len(mount_helpers(lab)) == 1
+    assert len(mount_helpers(lab)) == helpers_before + 1
 
     name = "rnt-%s" % uuid.uuid4().hex[:12]
     wrote = pod_exec(lab, namespace, "rnt-greptimedb-reader", "/standin", "probe-write", "/data/" + name)
@@ -547,12 +499,13 @@ def test_greptimedb_claim_on_nfs_mounted_by_a_real_pod(lab, k8s):
     assert read.get("return_code") == 0 and name in read["stdout"], read
 
     k8s["core"].delete_namespaced_pod("rnt-greptimedb-reader", namespace, grace_period_seconds=0)
-    wait_for("the kubelet to unmount the NFS volume and its daemon to end", lambda: not mount_helpers(lab), 60)
-    assert not [m for m in lab.node_exec("cat", "/proc/mounts").stdout.splitlines() if "fuse.nfs4" in m]
+    wait_for("the kubelet to unmount the NFS volume and its daemon to end",
+             lambda: len(mount_helpers(lab)) == helpers_before, 60)
+    assert not [m for m in lab.node_exec("cat", "/proc/mounts").stdout.splitlines() if running.metadata.uid in m]
     lab.node_exec("rm", "-f", "%s/%s" % (export["path"], name), "%s/%s.server" % (export["path"], name), host="nfs-1")
 
 
-# --- 7. the kubelet killed mid-run ---------------------------------------------------------------
+# --- 9. the kubelet killed mid-run ---------------------------------------------------------------
 
 POD_PLAY = """---
 - name: A pod on the real node, waited for
@@ -629,7 +582,7 @@ def test_kubelet_killed_mid_run(lab, k8s):
     assert k8s["core"].read_namespaced_pod("rnt-drill", "default").metadata.generation == generation
 
 
-# --- 8. teardown ---------------------------------------------------------------------------------
+# --- 10. teardown --------------------------------------------------------------------------------
 
 def test_teardown_leaves_nothing(lab):
     ids = set(lab.container_ids)
@@ -644,4 +597,4 @@ def test_teardown_leaves_nothing(lab):
     assert new - others == set(), sorted(new - others)
     changes = sysctl_changes(lab.sysctl_before, host_sysctls())
     assert changes == {}, changes
-    assert not Path("/var/tmp", PREFIX).exists()
+    assert not Path("/var/tmp", lab.prefix).exists()
