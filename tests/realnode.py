@@ -33,9 +33,9 @@ REPO = Path(__file__).resolve().parents[1]
 REAL = "gpu-sdsu-1"
 FAKE = "gpu-sdsu-2"
 KEEP = [REAL, FAKE]
-# The kernel settings the kubelet wants (setupKernelTunables); the supervisor shields them.
 # lab/cluster's default ports (scripts/lab's own control plane).
 LAB_PORTS = {"etcd": 2379, "etcd_peer": 2380, "apiserver": 6443, "kcm": 10257, "scheduler": 10259, "kwok": 10247}
+# The kernel settings the kubelet wants (setupKernelTunables); the supervisor shields them.
 KUBELET_SYSCTLS = {"vm.overcommit_memory": "1", "vm.panic_on_oom": "0", "kernel.panic": "10",
                    "kernel.panic_on_oops": "1", "kernel.keys.root_maxkeys": "1000000",
                    "kernel.keys.root_maxbytes": "25000000"}

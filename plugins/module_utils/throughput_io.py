@@ -196,18 +196,34 @@ def run_builtin(path, request):
 
 def run_fio(run_command, fio_path, path, request):
     """Run fio, one process per phase; ``run_command(args)`` returns (rc, stdout, stderr)
-    like AnsibleModule.run_command. For a read-only request fio lays the file out itself."""
+    like AnsibleModule.run_command. For a read-only request fio lays the file out itself.
+
+    A phase after which fio exits with 0 but prints nothing at all (seen once on a machine with
+    both cores busy, with nothing on stderr) is run once more, and a warning says so; any other
+    output that is not fio's JSON is an error at once."""
     results = {}
     version = None
+    warnings = []
     for operation in request["operations"]:
-        rc, out, err = run_command(fio_command(fio_path, path, request, operation))
-        if rc != 0:
-            detail = (err or out or "").strip()[-800:]
-            raise ThroughputError("fio (%s phase) exited with %s: %s" % (operation, rc, detail))
-        parsed = parse_fio_json(out)
+        for attempt in (1, 2):
+            rc, out, err = run_command(fio_command(fio_path, path, request, operation))
+            if rc != 0:
+                detail = (err or out or "").strip()[-800:]
+                raise ThroughputError("fio (%s phase) exited with %s: %s" % (operation, rc, detail))
+            try:
+                parsed = parse_fio_json(out)
+                break
+            except ThroughputError as exc:
+                # fio said it succeeded: what it wrote on stderr is all there is to tell why.
+                detail = (err or "").strip()[-800:]
+                message = "fio (%s phase) exited with 0 but %s; %s" % (
+                    operation, exc, "its stderr: %s" % detail if detail else "it wrote nothing on stderr")
+                if attempt == 2 or (out or "").strip():
+                    raise ThroughputError(message)
+                warnings.append(message + "; the phase was measured again")
         version = parsed["version"]
         results.update(parsed["results"])
-    return {"version": version, "results": results}
+    return {"version": version, "results": results, "warnings": warnings}
 
 
 def measure(directory, request, engine, fio_path, run_command, allow_buffered_fallback=False, mount_table="/proc/self/mountinfo"):
@@ -253,6 +269,7 @@ def measure(directory, request, engine, fio_path, run_command, allow_buffered_fa
             parsed = run_fio(run_command, fio_path, path, request)
             result["fio_version"] = parsed["version"]
             result.update(parsed["results"])
+            result["warnings"].extend(parsed["warnings"])
         else:
             result.update(run_builtin(path, request))
     except OSError as exc:

@@ -64,6 +64,8 @@ options:
   engine:
     description:
       - V(auto) uses fio when found, else the built-in engine. V(fio) requires fio. V(builtin) never runs fio.
+      - A fio phase that exits with 0 but prints nothing at all is run once more, with a warning; twice, or
+        any other output that is not fio's JSON, fails the module with fio's stderr.
     type: str
     choices: [auto, fio, builtin]
     default: auto

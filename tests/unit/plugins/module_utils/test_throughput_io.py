@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 import shutil
 import subprocess
@@ -22,6 +23,7 @@ from ansible_collections.gpufleet.cluster.plugins.module_utils.throughput_io imp
     filesystem_of,
     measure,
     probe_direct,
+    run_fio,
 )
 
 FIO = shutil.which("fio")
@@ -176,3 +178,47 @@ def test_builtin_read_of_a_short_file_is_an_error(tmp_path):
 def test_filesystem_of_unreadable_table(tmp_path):
     assert filesystem_of(str(tmp_path), str(tmp_path / "no-mountinfo")) == {}
     assert filesystem_of("/")["mount_point"] == "/"
+
+
+NO_JSON = "fio (write phase) exited with 0 but cannot read fio's JSON output: fio printed no JSON: ''; "
+WRITE_JSON = json.dumps({"fio version": "fio-3.33", "jobs": [
+    {"jobname": "write", "error": 0, "write": {"io_bytes": 8 * 1024 * 1024, "runtime": 10, "total_ios": 2}}]})
+
+
+def replies(*outputs):
+    """A run_command that answers each call with the next (rc, stdout, stderr), and the calls it got."""
+    calls = []
+
+    def run(args):
+        calls.append(args)
+        return outputs[len(calls) - 1]
+    return run, calls
+
+
+@pytest.mark.parametrize("stderr, expected", [
+    ("", NO_JSON + "it wrote nothing on stderr"),
+    ("fio: pid=12, got signal=9\n", NO_JSON + "its stderr: fio: pid=12, got signal=9"),
+])
+def test_fio_that_prints_nothing_twice_is_reported_with_the_phase_and_its_stderr(stderr, expected):
+    """fio's exit status 0 and no output (seen once under the suite's load) is measured once more;
+    twice is an error naming the phase and what fio wrote on stderr, the only trace of why."""
+    run, calls = replies((0, "", stderr), (0, "", stderr))
+    with pytest.raises(ThroughputError) as exc:
+        run_fio(run, "/usr/bin/fio", "/nonexistent/file", plan("8MiB", "4MiB", True, "write"))
+    assert str(exc.value) == expected
+    assert len(calls) == 2 and calls[0] == calls[1]
+
+
+def test_fio_that_prints_nothing_once_is_measured_again_and_says_so():
+    run, calls = replies((0, "", ""), (0, WRITE_JSON, ""))
+    parsed = run_fio(run, "/usr/bin/fio", "/nonexistent/file", plan("8MiB", "4MiB", True, "write"))
+    assert len(calls) == 2
+    assert parsed["results"]["write"]["bytes"] == 8 * 1024 * 1024
+    assert parsed["warnings"] == [NO_JSON + "it wrote nothing on stderr; the phase was measured again"]
+
+
+def test_fio_output_that_is_not_json_is_not_measured_again():
+    run, calls = replies((0, "fio: something else\n", ""))
+    with pytest.raises(ThroughputError) as exc:
+        run_fio(run, "/usr/bin/fio", "/nonexistent/file", plan("8MiB", "4MiB", True, "write"))
+    assert len(calls) == 1 and "printed no JSON: 'fio: something else" in str(exc.value)
