@@ -67,11 +67,11 @@ def test_one_lane_stage_stops_at_its_first_failing_command(scratch):
 
 def test_lanes_side_by_side_report_each_stage_failed(scratch):
     root, env, marker = scratch
-    # lint runs in one lane, module (no tests/module in this scratch copy) in another.
-    proc = _run(root, env, "lint", "module")
+    # lint runs in one lane, roles (no tests/roles in this scratch copy) in another.
+    proc = _run(root, env, "lint", "roles")
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out
-    assert re.search(r"^lint +FAILED ", out, re.M) and re.search(r"^module +FAILED ", out, re.M), out
+    assert re.search(r"^lint +FAILED ", out, re.M) and re.search(r"^roles +FAILED ", out, re.M), out
     assert re.search(r"stage lint: FAILED in \d+ s", out), out
     assert "stand-in yamllint: a problem" in out
     assert not marker.exists(), "the lint stage went on past yamllint's failure:\n" + out
