@@ -2,18 +2,14 @@
 did and printed, tests/commands/test_real_node.py proves the lab's real node on the lab it left
 (and takes it down at the end, checking that nothing of it is left)."""
 
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from realnode import host_sysctls, kubepods_cgroups  # noqa: E402  pylint: disable=wrong-import-position
+from realnode import host_sysctls, kubepods_cgroups
 
 REPO = Path(__file__).resolve().parents[2]
 REPORT = re.compile(r"^Validation report: (\S+)/report\.html$", re.M)
@@ -22,7 +18,7 @@ REPORT = re.compile(r"^Validation report: (\S+)/report\.html$", re.M)
 def scripts(*args, timeout=1800):
     """One of the README's commands in this checkout: (exit status, output)."""
     proc = subprocess.run([str(REPO / "scripts" / args[0]), *args[1:]], cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout, check=False, env=dict(os.environ))
+                          timeout=timeout, check=False)
     return proc.returncode, proc.stdout + proc.stderr
 
 

@@ -47,6 +47,7 @@ import pytest
 import yaml
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils import linstor
+from ansible_collections.gpufleet.cluster.plugins.module_utils.units import parse_size
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.linstor import objects as li_objects
 
 from realnode import FAKE, KUBELET_SYSCTLS, REAL, REPO, RealNodeLab, host_sysctls, kubepods_cgroups, wait_for
@@ -263,8 +264,8 @@ def test_seed_benchmark_job_on_the_real_node(lab, k8s):
     print("benchmark Job Complete on %s (claim on %s): read %s MiB/s, %s IOPS, %s bytes (%s)"
           % (pods[0].spec.node_name, pv.metadata.name, figures["mibps"], figures["iops"], figures["bytes"],
              figures["fio_version"]))
-    size = settings["linstor_fio_benchmark_size"]
-    assert size.endswith("M") and figures["bytes"] == int(size[:-1]) * 1024 * 1024, (size, figures)
+    size = settings["linstor_fio_benchmark_size"]  # fio's M is binary, as parse_size's
+    assert figures["bytes"] == parse_size(size), (size, figures)
     assert figures["mibps"] > 0
     # fio really wrote its file on the node's disk, in the stand-in volume's directory.
     listing = lab.node_exec("ls", "-l", "/raid/linstor-standin").stdout
