@@ -253,3 +253,57 @@ def helm_records_holding(cluster, text):
         if text in record.decode("utf-8", "replace"):
             found.append("%s/%s" % (item.metadata.namespace, item.metadata.name))
     return sorted(found)
+
+
+def rollout_diagnosis(cluster, namespace, log_lines=12):
+    """What the controllers did in a namespace, for a failure message: each ReplicaSet's and
+    StatefulSet's wanted, existing and ready pods, each pod's phase and node, the namespace's last
+    Events (scaled, created, failed to create) and the controller-manager's and kwok's last log
+    lines that name the namespace (a rollout that stalls
+    in the lab says here whether pods were never created, never scheduled or never Ready)."""
+    from kubernetes import client  # pylint: disable=import-outside-toplevel
+
+    apps = client.AppsV1Api(cluster.api)
+    lines = []
+    try:
+        for rs in apps.list_namespaced_replica_set(namespace).items:
+            s = rs.status
+            lines.append("RS %s want %s have %s ready %s avail %s gen %s/%s" % (
+                rs.metadata.name, rs.spec.replicas, s.replicas, s.ready_replicas, s.available_replicas,
+                s.observed_generation, rs.metadata.generation))
+        for sts in apps.list_namespaced_stateful_set(namespace).items:
+            s = sts.status
+            lines.append("STS %s want %s have %s ready %s updated %s" % (
+                sts.metadata.name, sts.spec.replicas, s.replicas, s.ready_replicas, s.updated_replicas))
+        for pod in cluster.core.list_namespaced_pod(namespace).items:
+            ready = [c.status for c in pod.status.conditions or [] if c.type == "Ready"]
+            lines.append("pod %s %s node %s ready %s%s" % (
+                pod.metadata.name, pod.status.phase, pod.spec.node_name, ready,
+                " deleting" if pod.metadata.deletion_timestamp else ""))
+        events = sorted(cluster.core.list_namespaced_event(namespace).items,
+                        key=lambda e: str(e.last_timestamp or e.event_time or e.metadata.creation_timestamp))
+        for event in events[-log_lines:]:
+            lines.append("event %s %s/%s %s x%s: %s" % (
+                event.last_timestamp or event.event_time, event.involved_object.kind, event.involved_object.name,
+                event.reason, event.count, (event.message or "")[:200]))
+    except ApiException as exc:
+        lines.append("reading the namespace failed: %s" % exc.reason)
+    for component in ("kube-controller-manager", "kwok"):
+        log = cluster.state_dir / "logs" / ("%s.log" % component)
+        try:
+            named = [line.strip() for line in log.read_text(errors="replace").splitlines() if namespace in line]
+        except OSError:
+            continue
+        lines.extend("%s: %s" % (component, _log_line(line)) for line in named[-log_lines:])
+    return " || ".join(lines)
+
+
+def _log_line(line):
+    """A log line, kwok's JSON without its source location, at most 300 characters."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return line[:300]
+    record.pop("source", None)
+    record.pop("id", None)
+    return " ".join("%s=%s" % item for item in record.items())[:300]
