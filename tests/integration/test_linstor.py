@@ -254,7 +254,9 @@ def test_seed_flow_claim_binds_when_a_pod_uses_it_on_the_volumes_node(cluster, b
         cluster.core.create_persistent_volume(_local_pv(name, node))
         cluster_scoped(cluster.core.delete_persistent_volume, name)
     assert cluster.core.read_namespaced_persistent_volume_claim("ms-swift-cache-pvc", CLAIMS_NS).status.phase == "Pending"
-    bench = play(cluster, dict(base_vars, linstor_fio_benchmark=True, linstor_job_zones=["sdsu"], linstor_verify_placement=True,
+    # No kubelet pulls or runs it here: a pinned, registry-qualified name as the preflight wants.
+    bench = play(cluster, dict(base_vars, linstor_fio_benchmark=True, linstor_fio_benchmark_image="localhost/gpufleet-fio:0.1.0",
+                               linstor_job_zones=["sdsu"], linstor_verify_placement=True,
                                linstor_fio_benchmark_pvc={"name": "ms-swift-cache-pvc", "namespace": CLAIMS_NS},
                                linstor_fio_benchmark_timeout=120))
     assert bench.rc == 0, bench.out[-6000:]

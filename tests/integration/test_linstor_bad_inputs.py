@@ -87,6 +87,11 @@ CASES = [
     # A claim's namespace that does not exist (a typo) is an error, never a new namespace.
     ("linstor_create_claim_namespaces", False,
      "linstor: linstor_pvcs names the namespace(s) t-bad-input, which the cluster does not have"),
+    # The benchmark without an image: the seed's Docker Hub name is no default any more.
+    ("linstor_fio_benchmark", True,
+     "linstor_fio_benchmark_image is not set; push the image to a registry your nodes pull from and name it with its "
+     "registry host and a version tag or digest, e.g. 'registry.example.com/tools/alpine-fio:3.36' (the Job runs it "
+     "as root on the claim's node); or set linstor_fio_benchmark: false"),
     ("linstor_storage_pools.0.lvmThinPool", None, None),  # replaced by a relative file pool below
 ]
 

@@ -33,7 +33,20 @@ def problems(inputs):
     found += linstor.pvc_problems("linstor_pvcs", inputs.get("pvcs") or [], names, fstypes)
     found += placement_problems(inputs)
     found += pod_security_problems(inputs)
+    found += benchmark_problems(inputs)
     return found
+
+
+def benchmark_problems(inputs):
+    """The benchmark Job's image, when the benchmark runs: with a registry host and pinned
+    (checks.pinned_image_problem, as the telemetry images): the Job runs it as root on the claim's
+    node, and the seed's dmonakhov/alpine-fio is a Docker Hub name without a tag."""
+    if checks.parse_boolean(inputs.get("fio_benchmark")) is not True:
+        return []
+    problem = checks.pinned_image_problem("linstor_fio_benchmark_image", inputs.get("fio_benchmark_image"),
+                                          "registry.example.com/tools/alpine-fio:3.36")
+    return [problem + " (the Job runs it as root on the claim's node); or set linstor_fio_benchmark: false"] \
+        if problem else []
 
 
 def pod_security_problems(inputs):

@@ -22,6 +22,10 @@ with open(str(REPO / "roles" / "linstor" / "defaults" / "main.yml")) as _handle:
 INPUTS = dict(role_plan.unprefixed("linstor", _DEFAULTS), storage_nodes=["gpu-b", "gpu-a"])
 
 
+# A benchmark image as the preflight takes it: a registry host and a version tag.
+FIO = "registry.example.com/tools/alpine-fio:3.36"
+
+
 def inputs(**overrides):
     result = copy.deepcopy(INPUTS)
     result.update(overrides)
@@ -266,7 +270,7 @@ def test_the_benchmark_step_reads_the_figures_or_says_why_not():
     log = ('{"fio version": "fio-3.36", "jobs": [{"jobname": "seqread", "error": 0, "read": {"io_bytes": 1073741824, '
            '"runtime": 1000, "total_ios": 256, "bw_bytes": 1073741824, "clat_ns": {"percentile": {"99.000000": 2000}}}}]}')
     observed = {"fio_done": {"changed": False}, "fio_pods": [{"spec": {"nodeName": "gpu-a"}}], "fio_log": {"log": log}}
-    bench = plan.plan(inputs(fio_benchmark=True), observed)["benchmark"]
+    bench = plan.plan(inputs(fio_benchmark=True, fio_benchmark_image=FIO), observed)["benchmark"]
     assert (bench["job"], bench["node"], bench["completed"], bench["unavailable"]) == (
         "default/storage-benchmark-ms-swift-cache-pvc", "gpu-a", True, None)
     assert bench["result"]["mibps"] == 1024.0
@@ -404,7 +408,7 @@ def test_the_namespaces_carry_pod_security_labels_and_only_missing_claim_namespa
     ({"claim_namespace_pod_security": "strict"},
      "linstor_claim_namespace_pod_security='strict' is not a Pod Security level; use one of privileged, baseline, restricted"),
     ({"claim_namespace_pod_security": "restricted", "fio_benchmark": True, "create_claim_namespaces": True,
-      "fio_benchmark_pvc": {"name": "c", "namespace": "ml"},
+      "fio_benchmark_pvc": {"name": "c", "namespace": "ml"}, "fio_benchmark_image": FIO,
       "pvcs": [{"name": "c", "namespace": "ml", "storage_class": "linstor-fast-cache", "size": "1Gi"}]},
      "linstor_claim_namespace_pod_security='restricted' would refuse the fio benchmark Job in namespace ml, which the "
      "role creates (the Job runs as root); use 'baseline', or set linstor_fio_benchmark: false"),
@@ -412,5 +416,36 @@ def test_the_namespaces_carry_pod_security_labels_and_only_missing_claim_namespa
       "pvcs": [{"name": "c", "namespace": "ml", "storage_class": "linstor-fast-cache", "size": "1Gi"}]}, None),
 ])
 def test_the_pod_security_levels_are_checked(overrides, expected):
+    found = plan.plan(inputs(**overrides), {})["problems"]
+    assert found == ([expected] if expected else [])
+
+
+SEED_FIO = "dmonakhov/alpine-fio"
+WHY = " (the Job runs it as root on the claim's node); or set linstor_fio_benchmark: false"
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    # The benchmark off: the image is not asked about, whatever it is.
+    ({}, None),
+    ({"fio_benchmark": False, "fio_benchmark_image": SEED_FIO}, None),
+    ({"fio_benchmark": True, "fio_benchmark_image": FIO}, None),
+    ({"fio_benchmark": "yes", "fio_benchmark_image": "localhost/gpufleet-fio:0123abcd"}, None),
+    ({"fio_benchmark": True, "fio_benchmark_image": "registry.example.com/tools/alpine-fio@sha256:" + "a" * 64}, None),
+    ({"fio_benchmark": True},
+     "linstor_fio_benchmark_image is not set; push the image to a registry your nodes pull from and name it with its "
+     "registry host and a version tag or digest, e.g. 'registry.example.com/tools/alpine-fio:3.36'" + WHY),
+    ({"fio_benchmark": True, "fio_benchmark_image": SEED_FIO},
+     "linstor_fio_benchmark_image='dmonakhov/alpine-fio' names no registry host: a container runtime pulls it from "
+     "Docker Hub (docker.io/dmonakhov/alpine-fio), a public namespace anyone can register; prefix the registry you "
+     "pushed it to (a host with a '.' or a port, or localhost), e.g. 'registry.example.com/tools/alpine-fio:3.36'" + WHY),
+    ({"fio_benchmark": True, "fio_benchmark_image": "docker.io/dmonakhov/alpine-fio:latest"},
+     "linstor_fio_benchmark_image='docker.io/dmonakhov/alpine-fio:latest' is not pinned (the tag 'latest'): the image "
+     "it runs changes whenever someone pushes; name a version tag or a digest (@sha256:...), e.g. "
+     "'registry.example.com/tools/alpine-fio:3.36'" + WHY),
+    ({"fio_benchmark": True, "fio_benchmark_image": "Registry.example.com/fio:1 ; rm -rf /"},
+     "linstor_fio_benchmark_image='Registry.example.com/fio:1 ; rm -rf /' is not an image reference; use "
+     "[registry[:port]/]repository[:tag][@digest] in lower case, e.g. 'registry.example.com/tools/alpine-fio:3.36'" + WHY),
+])
+def test_the_benchmark_image_is_qualified_and_pinned_when_the_benchmark_runs(overrides, expected):
     found = plan.plan(inputs(**overrides), {})["problems"]
     assert found == ([expected] if expected else [])
