@@ -14,6 +14,9 @@ lab/hosts.yml makes the lab's; an empty fact cache for them), then:
                    task that ran on the controller only (set_fact, assert, a plan action, ...), through
                    the same connection (containers.podman.podman, pipelining), forks and interpreter:
                    what Ansible itself costs for that much work on those hosts
+  first's floor    the same for the first converge's task counts per GPU host, its skipped tasks
+                   included (a `when: false` ping each): Ansible's own cost of a first converge,
+                   set beside the first converge's marginal cost per added host
 
   re-run, Mitogen  the re-run once more under Mitogen's strategies (mitogen_free for the play that
                    runs `free`, mitogen_linear for the other; the `podman` connection, which
@@ -157,9 +160,10 @@ def hosts(inv, state):
     playbook(inv, REPO / "lab" / "hosts.yml", "-e", "lab_state=%s" % state, check=state == "present", connection=False)
 
 
-def floor_playbook(path, remote, local):
+def floor_playbook(path, remote, local, skipped=0):
     tasks = [{"name": "ping %d" % i, "ansible.builtin.ping": None} for i in range(remote)]
     tasks += [{"name": "no-op %d" % i, "ansible.builtin.assert": {"that": True, "quiet": True}} for i in range(local)]
+    tasks += [{"name": "skipped %d" % i, "ansible.builtin.ping": None, "when": False} for i in range(skipped)]
     plays = [{"name": "Ansible's floor: %d module and %d controller no-op tasks per host" % (remote, local),
               "hosts": "nfs_servers:gpu_nodes", "gather_facts": False, "tasks": tasks}]
     path.write_text("---\n" + yaml.safe_dump(plays, sort_keys=False))
@@ -171,13 +175,20 @@ def measure(work, size):
     try:
         hosts(inv, "present")
         drop_facts(names)
-        first, _counts = playbook(inv, REPO / "playbooks" / "prepare_nodes.yml")
+        first, first_counts = playbook(inv, REPO / "playbooks" / "prepare_nodes.yml")
         first_cpu = CPU["last"]
         rerun, counts = playbook(inv, REPO / "playbooks" / "prepare_nodes.yml")
         gpu = [c for host, c in counts.items() if host != "fleet-nfs"]
         remote, local, skipped = (max(c[k] for c in gpu) for k in ("remote", "local", "skipped"))
         floor_playbook(work / "floor.yml", remote, local)
         floor, _counts = playbook(inv, work / "floor.yml")
+        # The first converge's floor: as many no-op tasks per host as the first converge ran on a GPU
+        # host (modules, controller-only tasks, and skipped ones as `when: false` tasks), without any
+        # of their work: what Ansible itself costs for a first converge of that many tasks.
+        gpu_first = [c for host, c in first_counts.items() if host != "fleet-nfs"]
+        first_tasks = dict((k, max(c[k] for c in gpu_first)) for k in ("remote", "local", "skipped"))
+        floor_playbook(work / "floor-first.yml", first_tasks["remote"], first_tasks["local"], first_tasks["skipped"])
+        floor_first, _counts = playbook(inv, work / "floor-first.yml")
         env, copy = mitogen_env(work)
         try:
             mitogen, mitogen_counts = playbook(inv, copy, "-e", "ansible_connection=%s" % ("ssh" if SSH else "podman"),
@@ -189,6 +200,7 @@ def measure(work, size):
         hosts(inv, "absent")
     return {"first": first, "rerun": rerun, "floor": floor, "changed": sum(c["changed"] for c in counts.values()),
             "remote": remote, "local": local, "skipped": skipped, "mitogen": mitogen, "first_cpu": first_cpu,
+            "floor_first": floor_first, "first_tasks": first_tasks,
             "mitogen_changed": sum(c["changed"] for c in mitogen_counts.values())}
 
 
@@ -208,19 +220,19 @@ def main(argv):
         shutil.rmtree(work, ignore_errors=True)
     print("playbooks/prepare_nodes.yml on fleets of GPU hosts (+1 NFS server), podman lab hosts over %s, %d CPUs"
           % ("ssh" if SSH else "podman exec", os.cpu_count()))
-    print("  %5s %14s %10s %10s %12s %18s %16s %16s" % ("hosts", "first converge", "re-run", "floor",
+    print("  %5s %14s %10s %10s %12s %18s %16s %16s %14s" % ("hosts", "first converge", "re-run", "floor",
                                                         "re-run/floor", "+host first (s)", "+host re-run (s)",
-                                                        "re-run, Mitogen"))
+                                                        "re-run, Mitogen", "first's floor"))
     previous = None
     for size, r in sorted(results.items()):
         marginal = ("%18.2f %16.2f" % ((r["first"] - previous[1]["first"]) / (size - previous[0]),
                                        (r["rerun"] - previous[1]["rerun"]) / (size - previous[0]))
                     if previous else "%18s %16s" % ("", ""))
         mitogen = "%9.1f s %4.2f" % (r["mitogen"], r["mitogen"] / r["floor"]) if r["mitogen"] else "%16s" % "failed"
-        print("  %5d %12.1f s %8.1f s %8.1f s %12.2f %s %s   (per GPU host: %d module, %d controller,"
+        print("  %5d %12.1f s %8.1f s %8.1f s %12.2f %s %s %12.1f s   (per GPU host: %d module, %d controller,"
               " %d skipped tasks; changed=%d)"
               % (size, r["first"], r["rerun"], r["floor"], r["rerun"] / r["floor"], marginal, mitogen,
-                 r["remote"], r["local"], r["skipped"], r["changed"]))
+                 r["floor_first"], r["remote"], r["local"], r["skipped"], r["changed"]))
         previous = (size, r)
     # The hosts here are containers on this machine's CPUs: a first converge's work on N hosts queues
     # on them, which a real fleet (each host its own CPUs) does not. Split out: the controller's CPU
@@ -250,6 +262,12 @@ def main(argv):
               " converge: the cost per host where each host works on CPUs of its own)"
               % (controller, controller / os.cpu_count(), os.cpu_count(),
                  controller / os.cpu_count() / results[1]["first"]))
+        floor_marginal = (results[big]["floor_first"] - results[small]["floor_first"]) / (big - small)
+        tasks = results[big]["first_tasks"]
+        print("    Ansible's own floor for a first converge's %d module, %d controller and %d skipped tasks per host:"
+              " %.2f s per added host = %.2f of the one-host converge; the first converge costs %.2f x that floor"
+              % (tasks["remote"], tasks["local"], tasks["skipped"], floor_marginal,
+                 floor_marginal / results[1]["first"], marginal / floor_marginal))
         if not ok:
             missed.append("marginal")
     for size, r in results.items():
