@@ -220,9 +220,9 @@ def main(argv):
         shutil.rmtree(work, ignore_errors=True)
     print("playbooks/prepare_nodes.yml on fleets of GPU hosts (+1 NFS server), podman lab hosts over %s, %d CPUs"
           % ("ssh" if SSH else "podman exec", os.cpu_count()))
-    print("  %5s %14s %10s %10s %12s %18s %16s %16s %14s" % ("hosts", "first converge", "re-run", "floor",
-                                                        "re-run/floor", "+host first (s)", "+host re-run (s)",
-                                                        "re-run, Mitogen", "first's floor"))
+    print("  %5s %14s %10s %10s %12s %18s %16s %16s %14s" % (
+        "hosts", "first converge", "re-run", "floor", "re-run/floor", "+host first (s)", "+host re-run (s)",
+        "re-run, Mitogen", "first's floor"))
     previous = None
     for size, r in sorted(results.items()):
         marginal = ("%18.2f %16.2f" % ((r["first"] - previous[1]["first"]) / (size - previous[0]),
