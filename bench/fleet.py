@@ -164,9 +164,16 @@ def floor_playbook(path, remote, local, skipped=0):
     tasks = [{"name": "ping %d" % i, "ansible.builtin.ping": None} for i in range(remote)]
     tasks += [{"name": "no-op %d" % i, "ansible.builtin.assert": {"that": True, "quiet": True}} for i in range(local)]
     tasks += [{"name": "skipped %d" % i, "ansible.builtin.ping": None, "when": False} for i in range(skipped)]
-    plays = [{"name": "Ansible's floor: %d module and %d controller no-op tasks per host" % (remote, local),
+    plays = [{"name": "Ansible's floor: %d module, %d controller and %d skipped no-op tasks per host"
+                      % (remote, local, skipped),
               "hosts": "nfs_servers:gpu_nodes", "gather_facts": False, "tasks": tasks}]
     path.write_text("---\n" + yaml.safe_dump(plays, sort_keys=False))
+
+
+def gpu_tasks(counts):
+    """The most tasks of each kind (remote, local, skipped) a GPU host of the fleet ran in one playbook run."""
+    gpu = [c for host, c in counts.items() if host != "fleet-nfs"]
+    return dict((k, max(c[k] for c in gpu)) for k in ("remote", "local", "skipped"))
 
 
 def measure(work, size):
@@ -178,15 +185,13 @@ def measure(work, size):
         first, first_counts = playbook(inv, REPO / "playbooks" / "prepare_nodes.yml")
         first_cpu = CPU["last"]
         rerun, counts = playbook(inv, REPO / "playbooks" / "prepare_nodes.yml")
-        gpu = [c for host, c in counts.items() if host != "fleet-nfs"]
-        remote, local, skipped = (max(c[k] for c in gpu) for k in ("remote", "local", "skipped"))
+        remote, local, skipped = (gpu_tasks(counts)[k] for k in ("remote", "local", "skipped"))
         floor_playbook(work / "floor.yml", remote, local)
         floor, _counts = playbook(inv, work / "floor.yml")
         # The first converge's floor: as many no-op tasks per host as the first converge ran on a GPU
         # host (modules, controller-only tasks, and skipped ones as `when: false` tasks), without any
         # of their work: what Ansible itself costs for a first converge of that many tasks.
-        gpu_first = [c for host, c in first_counts.items() if host != "fleet-nfs"]
-        first_tasks = dict((k, max(c[k] for c in gpu_first)) for k in ("remote", "local", "skipped"))
+        first_tasks = gpu_tasks(first_counts)
         floor_playbook(work / "floor-first.yml", first_tasks["remote"], first_tasks["local"], first_tasks["skipped"])
         floor_first, _counts = playbook(inv, work / "floor-first.yml")
         env, copy = mitogen_env(work)

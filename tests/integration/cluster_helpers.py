@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from kubernetes import client as k8s_client
 from kubernetes.client.rest import ApiException
 
 REPO = Path(__file__).resolve().parents[2]
@@ -128,7 +129,6 @@ _DISCOVERED = {}
 def _listable(cluster):
     """Every kind the API server lists (no subresources), each group at its preferred version.
     Discovery is read again only when the set of CRDs changed (tests add and remove them)."""
-    from kubernetes import client as k8s_client  # pylint: disable=import-outside-toplevel
     from kubernetes.dynamic import DynamicClient  # pylint: disable=import-outside-toplevel
 
     crds = tuple(sorted(c.metadata.name for c in k8s_client.ApiextensionsV1Api(cluster.api)
@@ -259,11 +259,9 @@ def rollout_diagnosis(cluster, namespace, log_lines=12):
     """What the controllers did in a namespace, for a failure message: each ReplicaSet's and
     StatefulSet's wanted, existing and ready pods, each pod's phase and node, the namespace's last
     Events (scaled, created, failed to create) and the controller-manager's and kwok's last log
-    lines that name the namespace (a rollout that stalls
-    in the lab says here whether pods were never created, never scheduled or never Ready)."""
-    from kubernetes import client  # pylint: disable=import-outside-toplevel
-
-    apps = client.AppsV1Api(cluster.api)
+    lines that name the namespace (a rollout that stalls in the lab says here whether pods were
+    never created, never scheduled or never Ready)."""
+    apps = k8s_client.AppsV1Api(cluster.api)
     lines = []
     try:
         for rs in apps.list_namespaced_replica_set(namespace).items:
