@@ -267,6 +267,15 @@ def main(argv):
               " converge: the cost per host where each host works on CPUs of its own)"
               % (controller, controller / os.cpu_count(), os.cpu_count(),
                  controller / os.cpu_count() / results[1]["first"]))
+        # What the hosts' own processes (apt, dpkg, mkfs.xfs, the modules' Python) used per added host.
+        # On this machine they share the controller's cores, so the wall per added host cannot go below
+        # (controller + hosts) / cores; a real fleet's hosts work on CPUs of their own.
+        hosts_cpu = ((results[big]["first_cpu"]["machine"] - results[big]["first_cpu"]["controller"])
+                     - (results[small]["first_cpu"]["machine"] - results[small]["first_cpu"]["controller"])) / (big - small)
+        print("    the hosts' own CPU per added host: %.2f core-s (%.2f s on %d cores = %.2f of the one-host converge);"
+              " controller and hosts together: %.2f s per added host on %d cores, against %.2f s measured"
+              % (hosts_cpu, hosts_cpu / os.cpu_count(), os.cpu_count(), hosts_cpu / os.cpu_count() / results[1]["first"],
+                 (controller + hosts_cpu) / os.cpu_count(), os.cpu_count(), marginal))
         floor_marginal = (results[big]["floor_first"] - results[small]["floor_first"]) / (big - small)
         tasks = results[big]["first_tasks"]
         print("    Ansible's own floor for a first converge's %d module, %d controller and %d skipped tasks per host:"
