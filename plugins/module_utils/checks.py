@@ -579,6 +579,29 @@ def pinned_image_problem(var, value, example="registry.example.com/team/app:1.0"
     return None
 
 
+# --- packages ----------------------------------------------------------------------------------
+
+# A package name as Debian and RPM spell them (letters, digits, + . _ -), optionally pinned with
+# =version as apt takes it. Nothing a package manager reads as something else: an option (-o...),
+# a pattern (*), a file or a URL (/, :), a release (/bookworm).
+_PACKAGE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9+._-]{0,127}(?:=[A-Za-z0-9][A-Za-z0-9+.:~_-]{0,127})?")
+
+
+def package_problems(var, value, example="nvme-cli"):
+    """Extra packages a node role installs as root: a list of plain package names."""
+    if not isinstance(value, list):
+        return [problem(var, value, "is not a list", "give a YAML list of package names, e.g. [%r]" % example)]
+    problems = []
+    for index, name in enumerate(value):
+        if not isinstance(name, str) or not _PACKAGE_RE.fullmatch(name):
+            problems.append(problem(
+                "%s[%d]" % (var, index), name,
+                "is not a package name (letters, digits and + . _ -, optionally =version): apt or dnf would read "
+                "it as an option, a pattern, a file or a URL, as root",
+                "name one package, e.g. %r or %r" % (example, example + "=2.4-1")))
+    return problems
+
+
 # --- networks ----------------------------------------------------------------------------------
 
 def parse_network(value):

@@ -233,6 +233,7 @@ def node_prep_problems(inputs):
     min_free = inputs.get("min_free_gb")
     if not isinstance(min_free, (int, float)) or isinstance(min_free, bool) or not 0 <= min_free < float("inf"):
         problems.append("node_prep_min_free_gb=%r must be a number of GB >= 0, e.g. 100" % (min_free,))
+    problems.extend(checks.package_problems("node_prep_extra_packages", inputs.get("extra_packages", [])))
     return problems
 
 
@@ -515,6 +516,8 @@ def nfs_client_problems(inputs):
             )
     problems.extend(_options_problems("nfs_client_options", inputs.get("options"), NFS_CLIENT_OWNED_OPTIONS,
                                       NFS_CLIENT_REFUSED_OPTIONS))
+    problems.extend(checks.package_problems("nfs_client_extra_packages", inputs.get("extra_packages", []),
+                                            example="libnfs-utils"))
     return problems
 
 

@@ -150,6 +150,10 @@ HOSTILE = [
     ("node_prep", {"node_prep_allow_world_writable": "no", "node_prep_data_dirs.0.mode": "0777"},
      ["node_prep_data_dirs[0].mode='0777' lets every user on the host write"]),
     ("node_prep", {"node_prep_install_packages": "maybe"}, ["node_prep_install_packages", "maybe"]),
+    # A package list reaches apt or dnf as root: an option, a pattern, a file or a URL is refused first.
+    ("node_prep", {"node_prep_extra_packages": ["nvme-cli", "-oAPT::Update::Pre-Invoke::=touch /pwned"]},
+     ["node_prep_extra_packages[1]='-oAPT::Update::Pre-Invoke::=touch /pwned' is not a package name",
+      "e.g. 'nvme-cli'"]),
     # --- nfs_server ----------------------------------------------------------------
     ("nfs_server", {"nfs_server_clients": ["10.0.0.0/8(rw,no_root_squash)"]},
      ["nfs_server_clients[0]='10.0.0.0/8(rw,no_root_squash)' is not an IP address or CIDR"]),
@@ -178,6 +182,8 @@ HOSTILE = [
     ("nfs_client", {"nfs_client_mounts.0.uid": -1}, ["nfs_client_mounts[0].uid=-1 must be between 0 and 4294967294"]),
     ("nfs_client", {"nfs_client_rsize": "-1MiB"}, ["nfs_client_rsize='-1MiB' is not a size"]),
     ("nfs_client", {"nfs_client_write_test": "maybe"}, ["nfs_client_write_test", "maybe"]),
+    ("nfs_client", {"nfs_client_extra_packages": ["https://example.org/evil.rpm"]},
+     ["nfs_client_extra_packages[0]='https://example.org/evil.rpm' is not a package name", "e.g. 'libnfs-utils'"]),
     # A reference to a server that does not exist: its name does not resolve on the host.
     ("nfs_client", {"nfs_client_server": "nfs-1.invalid"},
      ["nfs_client on roletest: the NFS server nfs-1.invalid", "does not resolve on this host"]),

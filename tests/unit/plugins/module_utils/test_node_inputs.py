@@ -92,6 +92,16 @@ def _with(role, dotted, value):
 
 
 BAD = [
+    ("node_prep", "extra_packages", "fio", ["node_prep_extra_packages='fio' is not a list"]),
+    ("node_prep", "extra_packages", ["fio", "-oAPT::Update::Pre-Invoke::=id"],
+     ["node_prep_extra_packages[1]='-oAPT::Update::Pre-Invoke::=id' is not a package name", "as root"]),
+    ("node_prep", "extra_packages", ["nvidia-*"], ["node_prep_extra_packages[0]='nvidia-*' is not a package name"]),
+    ("node_prep", "extra_packages", [None], ["node_prep_extra_packages[0]=None is not a package name"]),
+    ("nfs_client", "extra_packages", ["https://example.org/x.rpm"],
+     ["nfs_client_extra_packages[0]='https://example.org/x.rpm' is not a package name", "e.g. 'libnfs-utils'"]),
+    ("nfs_client", "extra_packages", ["/tmp/x.deb"], ["nfs_client_extra_packages[0]='/tmp/x.deb'"]),
+    ("nfs_client", "extra_packages", ["nfs-common; id"], ["nfs_client_extra_packages[0]='nfs-common; id'"]),
+    ("nfs_client", "extra_packages", ["nfs-common/bookworm-backports"], ["is not a package name"]),
     ("node_prep", "data_dirs.0.path", "raid/models", ["node_prep_data_dirs[0].path='raid/models' is relative"]),
     ("node_prep", "data_dirs.0.path", "/raid/../etc", ["node_prep_data_dirs[0].path='/raid/../etc' climbs with '..'"]),
     ("node_prep", "data_dirs.0.path", "/etc", ["is inside the system directory '/etc'"]),
@@ -505,3 +515,10 @@ def test_dirs_to_write_keeps_whatever_is_not_exactly_as_wanted(record):
 
 def test_dirs_to_write_keeps_a_directory_whose_mode_is_not_an_octal_string():
     assert dirs_to_write([{"path": "/raid", "owner": 0, "group": 0, "mode": "u=rwx"}], [_dir_record("/raid")]) != []
+
+
+@pytest.mark.parametrize("names", [[], ["nvme-cli"], ["libnfs-utils", "g++", "python3.11", "NetworkManager"],
+                                   ["fio=3.33-3", "nfs-common=1:2.6.2-4+deb12u1", "kernel-tools_x"]])
+def test_plain_package_names_are_accepted(names):
+    assert problems_for("node_prep", dict(NODE_PREP, extra_packages=names)) == []
+    assert problems_for("nfs_client", dict(NFS_CLIENT, extra_packages=names)) == []
