@@ -579,6 +579,49 @@ def pinned_image_problem(var, value, example="registry.example.com/team/app:1.0"
     return None
 
 
+# --- Helm ------------------------------------------------------------------------------------------
+
+# kubernetes.core's helm and helm_template modules build one command line as a string and split it
+# again (AnsibleModule.run_command, shlex): a space starts another argument, a quote ends the one
+# the module quoted, and a word with a leading '-' is read as an option (--post-renderer runs a
+# program of the caller's choosing, on the controller, with the cluster's credentials).
+_HELM_BAD_RE = re.compile(r"[\s'\"\\]")
+HELM_RELEASE_MAX = 53  # helm's release name limit (pkg/chartutil, ValidateReleaseName)
+
+
+def helm_word_problem(var, value, example, what):
+    """A chart reference, a chart version or the helm binary: one word for helm's command line."""
+    if not isinstance(value, str) or not value:
+        return problem(var, value, "is not %s" % what, "give e.g. %r" % example)
+    if _HELM_BAD_RE.search(value) or value.startswith("-") or control_characters(value):
+        return problem(var, value, "is not one word for helm's command line%s: a space, a quote or a leading '-' "
+                       "would add arguments or options to the helm command the role runs" % _unprintable(value),
+                       "give %s, e.g. %r" % (what, example))
+    return None
+
+
+def helm_problems(role, inputs, chart_ref_example, chart_version_example):
+    """The Helm words of a role's variables (``<role>_chart_ref``, ``_chart_version``, ``_helm_binary``,
+    ``_release_name``) that are present in ``inputs``."""
+    found = []
+    for key, example, what in (("chart_ref", chart_ref_example, "a chart reference"),
+                               ("chart_version", chart_version_example, "a chart version"),
+                               ("helm_binary", "/usr/local/bin/helm", "the helm executable")):
+        if key in inputs and not (key == "chart_version" and inputs[key] in ("", None)):
+            bad = helm_word_problem("%s_%s" % (role, key), inputs[key], example, what)
+            if bad:
+                found.append(bad)
+    if "release_name" in inputs:
+        bad = dns_subdomain_problem("%s_release_name" % role, inputs["release_name"], role.replace("_", "-"),
+                                    what="a Helm release name")
+        if not bad and len(inputs["release_name"]) > HELM_RELEASE_MAX:
+            bad = problem("%s_release_name" % role, inputs["release_name"],
+                          "is longer than Helm's %d characters" % HELM_RELEASE_MAX, "use a shorter name")
+        if bad:
+            found.append(bad)
+    return found
+
+
 # --- packages ----------------------------------------------------------------------------------
 
 # A package name as Debian and RPM spell them (letters, digits, + . _ -), optionally pinned with

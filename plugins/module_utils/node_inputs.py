@@ -347,8 +347,35 @@ def nfs_server_problems(inputs):
     problem = checks.port_problem("nfs_server_ganesha_port", inputs.get("ganesha_port"), 2049)
     if problem:
         problems.append(problem)
+    problems.extend(server_config_problems(inputs))
     if not problems:
         problems.extend(owner_problems(inputs))
+    return problems
+
+
+# The files the role writes whole, as root: only where the NFS server reads them.
+_EXPORTS_FILE_RE = re.compile(r"/etc/exports\.d/[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}\.exports")
+_GANESHA_CONFIG_RE = re.compile(r"/etc/ganesha/[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}\.conf")
+
+
+def server_config_problems(inputs):
+    """nfs_server_exports_file and nfs_server_ganesha_config: the role writes them whole as root (and
+    makes the exports file's directory root-owned 0755), so anywhere else would overwrite a file of
+    the host (/etc/exports, /etc/passwd) or change a directory's mode (/tmp)."""
+    problems = []
+    if "exports_file" in inputs and not (isinstance(inputs["exports_file"], str)
+                                         and _EXPORTS_FILE_RE.fullmatch(inputs["exports_file"])):
+        problems.append(checks.problem(
+            "nfs_server_exports_file", inputs["exports_file"],
+            "is not a drop-in of /etc/exports.d: exportfs reads only /etc/exports.d/<name>.exports besides "
+            "/etc/exports (the host's own, which the role never overwrites), and the role writes this file whole as root",
+            "use e.g. '/etc/exports.d/gpufleet.exports'"))
+    if "ganesha_config" in inputs and not (isinstance(inputs["ganesha_config"], str)
+                                           and _GANESHA_CONFIG_RE.fullmatch(inputs["ganesha_config"])):
+        problems.append(checks.problem(
+            "nfs_server_ganesha_config", inputs["ganesha_config"],
+            "is not a file of /etc/ganesha: the role writes it whole as root",
+            "use e.g. '/etc/ganesha/ganesha.conf'"))
     return problems
 
 
@@ -599,14 +626,7 @@ def xfs_cache_problems(inputs):
             "xfs_cache_label=%r must be 1 to 12 letters, digits, '_' or '-' (XFS labels hold 12 bytes), "
             "e.g. 'gpucache'" % (label,)
         )
-    mkfs = inputs.get("mkfs_options")
-    if not isinstance(mkfs, list) or not all(isinstance(o, str) for o in mkfs):
-        problems.append("xfs_cache_mkfs_options=%r must be a list of strings, e.g. ['-d', 'su=256k,sw=4']" % (mkfs,))
-    elif any(o in ("-f", "--force") for o in mkfs):
-        problems.append(
-            "xfs_cache_mkfs_options=%r asks mkfs.xfs to force; overwriting a device that holds something is "
-            "confirmed by xfs_cache_confirm_format alone" % (mkfs,)
-        )
+    problems.extend(mkfs_options_problems(inputs.get("mkfs_options")))
     allocsize = inputs.get("allocsize")
     problem = size_problem("xfs_cache_allocsize", allocsize)
     if problem:
@@ -635,6 +655,49 @@ def xfs_cache_problems(inputs):
     )
     # _ids_and_mode names them xfs_cache.owner; the variables are xfs_cache_owner.
     return [p.replace("xfs_cache.", "xfs_cache_", 1) if p.startswith("xfs_cache.") else p for p in problems]
+
+
+_MKFS_WORD_RE = re.compile(r"[A-Za-z0-9_.=,:/+-]+")
+
+
+def mkfs_options_problems(mkfs):
+    """xfs_cache_mkfs_options: words for mkfs.xfs that format xfs_cache_device and nothing else.
+
+    community.general.filesystem joins the options and splits them again on whitespace, so each
+    entry must be one word. mkfs.xfs formats the devices named by ``-l logdev=`` and ``-r rtdev=``
+    too (an external log, a realtime section), which the preflight never looked at; ``-p`` fills the
+    new filesystem from a prototype file of the host's; the label and the UUID are the role's own.
+    """
+    var = "xfs_cache_mkfs_options"
+    if not isinstance(mkfs, list) or not all(isinstance(o, str) for o in mkfs):
+        return ["%s=%r must be a list of strings, e.g. ['-d', 'su=256k,sw=4']" % (var, mkfs)]
+    problems = []
+    if any(o in ("-f", "--force") for o in mkfs):
+        problems.append(
+            "%s=%r asks mkfs.xfs to force; overwriting a device that holds something is confirmed by "
+            "xfs_cache_confirm_format alone" % (var, mkfs))
+    for index, word in enumerate(mkfs):
+        item = "%s[%d]" % (var, index)
+        lowered = word.lower()
+        if not _MKFS_WORD_RE.fullmatch(word):
+            problems.append(checks.problem(
+                item, word, "is not one word of letters, digits and _ . = , : / + - (the options are joined and split "
+                "again on spaces, so a space would start another option)",
+                "give each option and each value as its own entry, e.g. ['-d', 'su=256k,sw=4']"))
+        elif "logdev=" in lowered or "rtdev=" in lowered:
+            problems.append(checks.problem(
+                item, word, "names another device for mkfs.xfs to format (an external log or a realtime section), "
+                "which the role never checked for data",
+                "keep the log inside xfs_cache_device (the default) and remove this option"))
+        elif word == "-p" or lowered.startswith("-p"):
+            problems.append(checks.problem(
+                item, word, "asks mkfs.xfs to fill the new filesystem from a prototype file of the host's",
+                "remove it; the role creates the cache's root and the data directories come from node_prep"))
+        elif word == "-L" or word.startswith("-L") or "uuid=" in lowered:
+            problems.append(checks.problem(
+                item, word, "sets the label or the UUID, which the role sets itself (xfs_cache_label, and the "
+                "UUID it reads back to recognise its cache)", "set xfs_cache_label instead and remove this option"))
+    return problems
 
 
 def _number_problem(var, value, minimum, above=False, example=0):

@@ -104,7 +104,8 @@ def fio_command(fio_path, filename, request, operation):
         "--output-format=json",
         "--name=%s" % operation,
         "--rw=%s" % operation,
-        "--filename=%s" % filename,
+        # fio reads ':' in a filename as a separator between files: escaped, the path is one file.
+        "--filename=%s" % filename.replace(":", "\\:"),
         "--size=%d" % request["size"],
         "--bs=%d" % request["block_size"],
         "--direct=%d" % (1 if request["direct"] else 0),

@@ -61,14 +61,18 @@ GROUPS = {
         "tensor_fusion_log_level='debug' in the production profile",
         "requestedToCapacityRatio.shape[1].utilization=50 is not above the previous point's 75",
     ]),
+    # With a database name that would add a container to the controller's Deployment (the upstream
+    # chart writes it unescaped into a double-quoted YAML string).
     "cloud-without-host": ({
         "tensor_fusion_greptimedb_mode": "cloud",
         "tensor_fusion_greptimedb_password": "t-tf-n0t-a-real-secret",
+        "tensor_fusion_greptimedb_db": 'public"\n        - name: pwn\n          image: "evil:1',
         "tensor_fusion_alertmanager_mode": "existing",
         "tensor_fusion_alertmanager_address": "alertmanager",
     }, [
         "tensor_fusion_greptimedb_host is empty but tensor_fusion_greptimedb_mode='cloud'; give the GreptimeDB host",
         "tensor_fusion_alertmanager_address='alertmanager' is not host:port",
+        "is not a plain name (letters, digits, '_', '.', '-'; up to 64): the upstream chart writes it unescaped",
     ]),
     "external-greptimedb-not-answering": ({
         "tensor_fusion_greptimedb_mode": "external",

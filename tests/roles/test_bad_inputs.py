@@ -174,6 +174,9 @@ HOSTILE = [
     ("nfs_server", {"nfs_server_squash": "no_root_squash", "nfs_server_allow_no_root_squash": "no"},
      ["nfs_server_squash='no_root_squash' gives root on every client root"]),
     ("nfs_server", {"nfs_server_ganesha_port": "+2049"}, ["nfs_server_ganesha_port='+2049' is not a whole number"]),
+    # The files the role writes whole as root: only where the NFS server reads them.
+    ("nfs_server", {"nfs_server_exports_file": "/etc/passwd"},
+     ["nfs_server_exports_file='/etc/passwd' is not a drop-in of /etc/exports.d"]),
     ("nfs_server", {"nfs_server_anonuid": 2 ** 32}, ["nfs_server_anonuid=4294967296 must be between 0 and 4294967294"]),
     # --- nfs_client ----------------------------------------------------------------
     ("nfs_client", {"nfs_client_server": "10.0.0.5\n"}, ["nfs_client_mounts[0].server='10.0.0.5\\n' is not a host name"]),
@@ -191,6 +194,9 @@ HOSTILE = [
     ("nfs_client", {"nfs_client_options": ["hard", "vers=3"]},
      ["nfs_client_options[1]='vers=3' sets vers, which the role sets from nfs_client_version"]),
     # --- xfs_cache -----------------------------------------------------------------
+    # mkfs.xfs would format a second device, one the preflight never looked at (the data disk).
+    ("xfs_cache", {"xfs_cache_mkfs_options": ["-l", "logdev=" + DEVICES["data"]]},
+     ["xfs_cache_mkfs_options[1]='logdev=%s' names another device for mkfs.xfs to format" % DEVICES["data"]]),
     ("xfs_cache", {"xfs_cache_device": DEVICES["blank"] + "\n"}, ["xfs_cache_device='/dev/gpufleet-blank\\n'", "control"]),
     ("xfs_cache", {"xfs_cache_label": "gpucache\n"}, ["xfs_cache_label='gpucache\\n' must be 1 to 12"]),
     ("xfs_cache", {"xfs_cache_mount_path": "/raid/../etc"}, ["xfs_cache_mount_path='/raid/../etc' climbs with '..'"]),

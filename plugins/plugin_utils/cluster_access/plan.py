@@ -16,6 +16,7 @@ import os
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils.checks import (
     dns_label_problem, owned_namespace_problem, problem)
+from ansible_collections.gpufleet.cluster.plugins.module_utils.node_inputs import path_problem
 
 RULES_FILE = os.path.join("roles", "cluster_access", "files", "rules.yml")
 RBAC = "rbac.authorization.k8s.io"
@@ -160,6 +161,11 @@ def _input_problems(inputs, doc):
     if inputs["credentials_dir"] and not os.path.isabs(inputs["credentials_dir"]):
         problems.append(problem("cluster_access_credentials_dir", inputs["credentials_dir"], "is not an absolute path",
                                 "give a directory on the controller, e.g. /root/gpufleet-credentials"))
+    elif inputs["credentials_dir"]:
+        # The role makes it 0700 and writes kubeconfigs into it: never a system directory (/etc, /tmp).
+        found = path_problem("cluster_access_credentials_dir", inputs["credentials_dir"])
+        if found:
+            problems.append(found + " (a directory of its own on the controller, e.g. /root/gpufleet-credentials)")
     if inputs["api_server"] and not str(inputs["api_server"]).startswith("https://"):
         problems.append(problem("cluster_access_api_server", inputs["api_server"], "is not an https URL",
                                 "give the API server's URL as the jobs reach it, e.g. https://api.example.com:6443, "

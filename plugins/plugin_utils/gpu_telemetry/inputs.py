@@ -194,6 +194,8 @@ def problems(inputs):
             add(checks.boolean_problem(_var(name), inputs[name]))
     add(checks.owned_namespace_problem(_var("namespace"), inputs["namespace"], "gpu-telemetry"))
     add(_name_problem("release_name", inputs["release_name"], RELEASE_MAX, "gpu-telemetry"))
+    found.extend(checks.helm_problems("gpu_telemetry", dict((k, v) for k, v in inputs.items() if k != "release_name"),
+                                      "/path/to/gpu-telemetry", ""))
     for name in ("credentials_secret_name", "csv_configmap_name"):
         add(checks.dns_subdomain_problem(_var(name), inputs[name], "gpu-telemetry-%s" % (
             "credentials" if name.startswith("credentials") else "csv"), what="an object name"))

@@ -8,6 +8,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 from ansible_collections.gpufleet.cluster.plugins.module_utils import checks, linstor
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils import pod_security
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.piraeus_patch import patch_problems
@@ -34,7 +36,26 @@ def problems(inputs):
     found += placement_problems(inputs)
     found += pod_security_problems(inputs)
     found += benchmark_problems(inputs)
+    found += checks.helm_problems("linstor", inputs, "oci://ghcr.io/piraeusdatastore/piraeus-operator/piraeus", "2.6.0")
+    found += size_problems(inputs)
     return found
+
+
+# fio's --size: a number of bytes with an optional binary suffix (fio's default kb_base=1024), or
+# a share of the device.
+_FIO_SIZE_RE = re.compile(r"[1-9][0-9]{0,14}[KMGTkmgt]?|[1-9][0-9]?%|100%")
+
+
+def size_problems(inputs):
+    """The benchmark's file size, fio's --size in a Job that runs as root on the claim's node."""
+    if "fio_benchmark_size" not in inputs or checks.parse_boolean(inputs.get("fio_benchmark")) is not True:
+        return []
+    size = inputs["fio_benchmark_size"]
+    if isinstance(size, str) and _FIO_SIZE_RE.fullmatch(size):
+        return []
+    return [checks.problem("linstor_fio_benchmark_size", size,
+                           "is not a size fio takes (digits with an optional K, M, G or T, binary as fio reads them, "
+                           "or a percentage of the claim)", "use e.g. '10G' or '256M', smaller than the claim")]
 
 
 def benchmark_problems(inputs):

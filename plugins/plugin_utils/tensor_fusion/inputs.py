@@ -344,6 +344,7 @@ def problems(s):
     if s.get("profile") not in PROFILES:
         return ["%s=%r is not a profile; use one of %s" % (_var("profile"), s.get("profile"), ", ".join(sorted(PROFILES)))]
     out.extend(chart_values_override_problems(s.get("chart_values")))
+    out.extend(checks.helm_problems("tensor_fusion", s, "tensor-fusion/tensor-fusion", "1.8.7"))
     for key in FLAGS:
         if key in s:
             problem = checks.boolean_problem(_var(key), s[key])
@@ -407,6 +408,7 @@ def problems(s):
         if mode == "cloud" and not s.get("greptimedb_password"):
             out.append("%s is empty but %s='cloud'; set it from a vault (ansible-vault encrypt_string)"
                        % (_var("greptimedb_password"), _var("greptimedb_mode")))
+        out.extend(greptime_name_problems(s))
     am = s.get("alertmanager_mode")
     if am not in ALERTMANAGER_MODES:
         out.append("%s=%r is not one of %s" % (_var("alertmanager_mode"), am, ", ".join(ALERTMANAGER_MODES)))
@@ -470,4 +472,33 @@ def problems(s):
             problem = pod_security.level_problem(_var(key), s[key], loosest, why)
             if problem:
                 out.append(problem)
+    return out
+
+
+# The upstream chart writes greptime.db and greptime.user unescaped into the controller's
+# Deployment (`value: "{{ .Values.greptime.db }}"`) and vector's ConfigMap, and the password into
+# that ConfigMap's double-quoted Authorization header: a quote or a line break there would add
+# YAML of the caller's choosing (another container) to objects the role applies.
+_GREPTIME_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+
+
+def greptime_name_problems(s):
+    out = []
+    for key, example, empty_ok in (("greptimedb_db", "public", False), ("greptimedb_user", "my-user", True)):
+        value = s.get(key)
+        if value in ("", None) and empty_ok:
+            continue
+        if not isinstance(value, str) or not _GREPTIME_NAME_RE.fullmatch(value):
+            out.append(checks.problem(
+                _var(key), value,
+                "is not a plain name (letters, digits, '_', '.', '-'; up to 64): the upstream chart writes it "
+                "unescaped into the controller's Deployment and vector's ConfigMap",
+                "name the database or user as GreptimeDB spells it, e.g. %r" % example))
+    password = s.get("greptimedb_password")
+    if isinstance(password, str) and (checks.control_characters(password) or '"' in password or "\\" in password):
+        out.append(checks.secret_problem(
+            _var("greptimedb_password"),
+            "holds a quote, a backslash or a control character, which the upstream chart writes unescaped "
+            "into a double-quoted YAML string (vector's Authorization header)",
+            "use a password without them"))
     return out

@@ -370,3 +370,32 @@ def test_overriding_paths_at_under_or_above_what_the_role_owns():
         ("cluster", "cluster.enabled"), ("controller.replicaCount", "controller.replicaCount"),
         ("schedulerConfig.a.b", "schedulerConfig")]
     assert checks.overriding_paths({"controller": {}}, owned) == []  # an empty dict merges into nothing
+
+
+@pytest.mark.parametrize("key, value, fragment", [
+    # kubernetes.core's helm modules join their command line and split it again: each of these
+    # would add an option of the caller's choosing (--post-renderer runs a program).
+    ("chart_version", "2.6.0 --post-renderer /bin/sh", "r_chart_version='2.6.0 --post-renderer /bin/sh' is not one word"),
+    ("chart_ref", "piraeus' --post-renderer '/bin/sh", "r_chart_ref=\"piraeus' --post-renderer '/bin/sh\" is not one word"),
+    ("chart_ref", "--post-renderer=/bin/sh", "a leading '-' would add"),
+    ("chart_ref", "", "r_chart_ref='' is not a chart reference"),
+    ("chart_version", "2.6.0\n", "is not one word for helm's command line (it contains the control character(s)"),
+    ("helm_binary", "helm --kubeconfig /tmp/x", "r_helm_binary='helm --kubeconfig /tmp/x' is not one word"),
+    ("release_name", "Piraeus_Op", "r_release_name='Piraeus_Op' is not a Helm release name"),
+    ("release_name", "a" * 54, "is longer than Helm's 53 characters"),
+])
+def test_helm_words_that_would_add_arguments_are_refused(key, value, fragment):
+    problems = checks.helm_problems("r", {key: value}, "oci://example.org/charts/x", "1.0.0")
+    assert len(problems) == 1 and fragment in problems[0], problems
+
+
+@pytest.mark.parametrize("inputs", [
+    {"chart_ref": "oci://ghcr.io/piraeusdatastore/piraeus-operator/piraeus", "chart_version": "2.6.0",
+     "helm_binary": "helm", "release_name": "piraeus-op"},
+    {"chart_ref": "/home/me/.ansible/collections/ansible_collections/gpufleet/cluster/roles/x/files/chart",
+     "chart_version": "", "helm_binary": "/usr/local/bin/helm-3.18"},
+    {"chart_ref": "tensor-fusion/tensor-fusion", "chart_version": "^1.8.7"},
+    {"chart_ref": "https://charts.example.org/x-1.0.0.tgz", "chart_version": None},
+])
+def test_helm_words_people_use_pass(inputs):
+    assert checks.helm_problems("r", inputs, "x", "1") == []

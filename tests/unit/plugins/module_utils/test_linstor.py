@@ -42,6 +42,11 @@ def test_good_pools(pool):
     ({"name": "vg1", "lvmPool": {"volumeGroup": "vg one"}}, "volumeGroup='vg one' is not a valid LVM name"),
     ({"name": "tp1", "lvmThinPool": {"volumeGroup": "vg", "thinPool": "th/in"}}, "thinPool='th/in'"),
     ({"name": "rel", "filePool": {"directory": "pools/a"}}, "directory='pools/a' is relative"),
+    # LINSTOR fills it with volume files as root on every storage node.
+    ({"name": "root", "filePool": {"directory": "/"}}, "directory='/' is a system directory; use a directory of its own"),
+    ({"name": "kubelet", "fileThinPool": {"directory": "/var/lib/kubelet/pools"}},
+     "directory='/var/lib/kubelet/pools' is inside the system directory '/var/lib/kubelet'"),
+    ({"name": "etc", "filePool": {"directory": "/etc/linstor"}}, "e.g. '/var/lib/linstor-pools/etc'"),
     ({"name": "dev", "lvmPool": {}, "source": {"hostDevices": ["sdb"]}},
      "hostDevices[0]='sdb' is not an absolute device path under /dev; write it as '/dev/sdb'"),
     ({"name": "dev", "lvmPool": {}, "source": {"hostDevices": ["/dev/loop3"]}}, "is a loop device: the operator's pvcreate fails"),

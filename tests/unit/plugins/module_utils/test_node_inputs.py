@@ -37,6 +37,7 @@ NFS_SERVER = {
     "anongid": 65534,
     "ganesha_port": 2049,
 }
+NFS_SERVER_FILES = {"exports_file": "/etc/exports.d/gpufleet.exports", "ganesha_config": "/etc/ganesha/ganesha.conf"}
 NFS_CLIENT = {
     "mounts": [{"export": "/srv/nfs/greptimedb", "path": "/data/greptimedb", "uid": 0, "gid": 0}],
     "server": "10.89.40.10",
@@ -179,6 +180,25 @@ BAD = [
     ("xfs_cache", "label", "gpufleet-cache-disk", ["xfs_cache_label='gpufleet-cache-disk' must be 1 to 12"]),
     ("xfs_cache", "mkfs_options", ["-f"], ["asks mkfs.xfs to force"]),
     ("xfs_cache", "mkfs_options", "-f", ["must be a list of strings"]),
+    # Files the role writes whole as root: only where the NFS server reads them.
+    ("nfs_server", "exports_file", "/etc/passwd", ["nfs_server_exports_file='/etc/passwd' is not a drop-in of /etc/exports.d"]),
+    ("nfs_server", "exports_file", "/etc/exports", ["/etc/exports (the host's own, which the role never overwrites)"]),
+    ("nfs_server", "exports_file", "/etc/exports.d/../sudoers.d/x.exports", ["is not a drop-in"]),
+    ("nfs_server", "exports_file", "/tmp/x", ["use e.g. '/etc/exports.d/gpufleet.exports'"]),
+    ("nfs_server", "ganesha_config", "/etc/sudoers.d/ganesha.conf",
+     ["nfs_server_ganesha_config='/etc/sudoers.d/ganesha.conf' is not a file of /etc/ganesha"]),
+    ("nfs_server", "ganesha_config", "/etc/ganesha/../passwd.conf", ["is not a file of /etc/ganesha"]),
+    # Another device formatted by the same mkfs.xfs run, which the preflight never looked at.
+    ("xfs_cache", "mkfs_options", ["-l", "logdev=/dev/sdb,size=1g"],
+     ["xfs_cache_mkfs_options[1]='logdev=/dev/sdb,size=1g' names another device for mkfs.xfs to format"]),
+    ("xfs_cache", "mkfs_options", ["-r", "RTDEV=/dev/sdc"], ["xfs_cache_mkfs_options[1]='RTDEV=/dev/sdc' names another"]),
+    # Joined and split again on spaces by community.general.filesystem: '-q -f' would be two options.
+    ("xfs_cache", "mkfs_options", ["-q -f"], ["xfs_cache_mkfs_options[0]='-q -f' is not one word"]),
+    ("xfs_cache", "mkfs_options", ["-d", "su=256k\n"], ["xfs_cache_mkfs_options[1]='su=256k\\n' is not one word"]),
+    ("xfs_cache", "mkfs_options", ["-p", "/etc/shadow"], ["xfs_cache_mkfs_options[0]='-p' asks mkfs.xfs to fill"]),
+    ("xfs_cache", "mkfs_options", ["-L", "other"],
+     ["xfs_cache_mkfs_options[0]='-L' sets the label or the UUID", "set xfs_cache_label instead"]),
+    ("xfs_cache", "mkfs_options", ["-m", "crc=1,uuid=0-0"], ["xfs_cache_mkfs_options[1]='crc=1,uuid=0-0' sets the label"]),
     ("xfs_cache", "allocsize", "20Gx", ["xfs_cache_allocsize='20Gx'"]),
     ("xfs_cache", "allocsize", "3MiB", ["must be a power of two"]),
     ("xfs_cache", "logbsize", "512KiB", ["is not one XFS accepts"]),
@@ -522,3 +542,15 @@ def test_dirs_to_write_keeps_a_directory_whose_mode_is_not_an_octal_string():
 def test_plain_package_names_are_accepted(names):
     assert problems_for("node_prep", dict(NODE_PREP, extra_packages=names)) == []
     assert problems_for("nfs_client", dict(NFS_CLIENT, extra_packages=names)) == []
+
+
+@pytest.mark.parametrize("options", [[], ["-d", "su=256k,sw=4"], ["-b", "size=4096", "-m", "reflink=1,crc=1"],
+                                     ["-l", "size=64m,lazy-count=1", "-i", "size=512", "-K", "-q"]])
+def test_mkfs_options_for_the_cache_device_alone_pass(options):
+    assert problems_for("xfs_cache", dict(XFS_CACHE, mkfs_options=options)) == []
+
+
+@pytest.mark.parametrize("files", [NFS_SERVER_FILES, {"exports_file": "/etc/exports.d/ml-cache_2.exports"},
+                                   {"ganesha_config": "/etc/ganesha/gpufleet.conf"}])
+def test_nfs_server_files_where_the_server_reads_them_pass(files):
+    assert problems_for("nfs_server", dict(NFS_SERVER, **files)) == []

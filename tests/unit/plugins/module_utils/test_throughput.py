@@ -167,3 +167,10 @@ def test_summary_line():
     result = {"directory": "/mnt/cache", "filesystem": {"fstype": "xfs"}, "engine": "fio", "direct": True,
               "write": {"mibps": 1873.44}, "read": {"mibps": 2950.2}}
     assert summary_line(result) == "/mnt/cache (xfs): write 1873.4 MiB/s, read 2950.2 MiB/s (fio, direct I/O)"
+
+
+def test_a_colon_in_the_path_is_escaped_for_fio():
+    # fio reads ':' in --filename as a separator between files: '/data/a:/b' would make it write
+    # /data/a and /b/t.dat. Escaped, it is the one file (test_throughput_io runs fio on such a path).
+    args = fio_command("fio", "/data/a:/b/t.dat", plan("8MiB", "4MiB", True), "write")
+    assert "--filename=/data/a\\:/b/t.dat" in args

@@ -222,3 +222,13 @@ def test_fio_output_that_is_not_json_is_not_measured_again():
     with pytest.raises(ThroughputError) as exc:
         run_fio(run, "/usr/bin/fio", "/nonexistent/file", plan("8MiB", "4MiB", True, "write"))
     assert len(calls) == 1 and "printed no JSON: 'fio: something else" in str(exc.value)
+
+
+@needs_fio
+def test_fio_measures_in_a_directory_whose_name_has_a_colon(tmp_path):
+    # fio splits --filename on ':' unless escaped: unescaped it would write tmp_path/a and b/...
+    colon = tmp_path / "a:b"
+    colon.mkdir()
+    result = measure(str(colon), plan("8MiB", "4MiB", False), "fio", FIO, run_command)
+    assert result["write"]["bytes"] == 8 * 1024**2 and os.path.dirname(result["file"]) == str(colon)
+    assert sorted(os.listdir(str(tmp_path))) == ["a:b"] and leftovers(str(colon)) == []

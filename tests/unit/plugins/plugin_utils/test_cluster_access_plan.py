@@ -105,6 +105,10 @@ def test_upstream_chart_rules_can_be_left_out():
      "cluster_access_namespaces.helm_releases='kube-system'", "of its own"),
     ({"namespaces": dict(INPUTS["namespaces"], nope=["a"])}, "cluster_access_namespaces=", "use the keys"),
     ({"credentials_dir": "creds"}, "cluster_access_credentials_dir='creds'", "absolute"),
+    # The role makes it 0700: never a system directory, nor one reached by climbing.
+    ({"credentials_dir": "/etc"}, "cluster_access_credentials_dir='/etc'", "/root/gpufleet-credentials"),
+    ({"credentials_dir": "/tmp"}, "cluster_access_credentials_dir='/tmp'", "a directory of its own"),
+    ({"credentials_dir": "/home/x/../../etc"}, "cluster_access_credentials_dir='/home/x/../../etc' climbs", "of its own"),
     ({"api_server": "http://api:6443"}, "cluster_access_api_server='http://api:6443'", "https"),
 ])
 def test_bad_inputs_are_refused_naming_the_variable_value_and_fix(changes, variable, fix):

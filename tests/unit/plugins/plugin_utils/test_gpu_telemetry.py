@@ -318,3 +318,10 @@ def test_a_csv_header_passes_and_the_content_is_never_quoted(head):
 def test_the_refusal_never_quotes_the_file():
     problem = gt_inputs.csv_head_problem("/srv/dcgm.csv", b"password=hunter2-s3cret\n")
     assert problem and "hunter2" not in problem
+
+
+def test_the_chart_path_and_helm_binary_are_one_word_each():
+    found = problems(dict(GOOD, chart_ref="/charts/gpu-telemetry --post-renderer /bin/sh", helm_binary="-helm"))
+    assert any("gpu_telemetry_chart_ref='/charts/gpu-telemetry --post-renderer /bin/sh' is not one word" in p
+               for p in found), found
+    assert any("gpu_telemetry_helm_binary='-helm' is not one word" in p for p in found), found

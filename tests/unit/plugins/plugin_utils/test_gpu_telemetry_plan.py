@@ -22,6 +22,7 @@ with open(str(REPO / "roles" / "gpu_telemetry" / "defaults" / "main.yml")) as _h
 URI = "mongodb://collector:pw-n3ver-shown@mongo:27017/telemetry"
 # As Ansible templates them: the defaults that name the release.
 INPUTS = dict((k, v.replace("{{ gpu_telemetry_release_name }}", _DEFAULTS["gpu_telemetry_release_name"])
+               .replace("{{ role_path }}", str(REPO / "roles" / "gpu_telemetry"))
                if isinstance(v, str) else v) for k, v in role_plan.unprefixed("gpu_telemetry", _DEFAULTS).items())
 # The two secrets and the images have no default: the operator names them.
 IMAGES = {"queue_image": "registry.example.com/gpu-metrics-streamer/queueservice:1.0",

@@ -449,3 +449,24 @@ WHY = " (the Job runs it as root on the claim's node); or set linstor_fio_benchm
 def test_the_benchmark_image_is_qualified_and_pinned_when_the_benchmark_runs(overrides, expected):
     found = plan.plan(inputs(**overrides), {})["problems"]
     assert found == ([expected] if expected else [])
+
+
+@pytest.mark.parametrize("overrides, fragment", [
+    ({"chart_version": "2.6.0 --post-renderer /bin/sh"}, "linstor_chart_version='2.6.0 --post-renderer /bin/sh' is not "
+                                                         "one word for helm's command line"),
+    ({"chart_ref": "oci://x/y --set a=b"}, "linstor_chart_ref='oci://x/y --set a=b' is not one word"),
+    ({"release_name": "-piraeus"}, "linstor_release_name='-piraeus' is not a Helm release name"),
+    ({"fio_benchmark": True, "fio_benchmark_image": "localhost/gpufleet-fio:0.1.0", "fio_benchmark_size": "10G --rw=write"},
+     "linstor_fio_benchmark_size='10G --rw=write' is not a size fio takes"),
+    ({"fio_benchmark": True, "fio_benchmark_image": "localhost/gpufleet-fio:0.1.0", "fio_benchmark_size": "10Gi"},
+     "linstor_fio_benchmark_size='10Gi' is not a size fio takes"),
+])
+def test_helm_words_and_the_fio_size_are_checked(overrides, fragment):
+    problems = li_inputs.problems(inputs(**overrides))
+    assert any(fragment in p for p in problems), problems
+
+
+@pytest.mark.parametrize("size", ["10G", "256M", "64m", "1048576", "50%", "100%"])
+def test_fio_sizes_fio_takes_pass(size):
+    assert li_inputs.problems(inputs(fio_benchmark=True, fio_benchmark_image="localhost/gpufleet-fio:0.1.0",
+                                     fio_benchmark_size=size)) == []

@@ -108,6 +108,8 @@ def test_variables_on_top_of_the_profile():
      "maintenanceWindow.includes[0]='1 1 * *' is not a cron schedule of 5 fields"),
     ({"greptimedb_mode": "cloud", "greptimedb_password": "s3cret"}, "tensor_fusion_greptimedb_host is empty but "
                                                                     "tensor_fusion_greptimedb_mode='cloud'"),
+    ({"chart_version": "1.8.7 --post-renderer /bin/sh"}, "tensor_fusion_chart_version='1.8.7 --post-renderer /bin/sh' "
+                                                         "is not one word for helm's command line"),
     ({"profile": "production", "alertmanager_storage_class": "x", "log_level": "debug"},
      "tensor_fusion_log_level='debug' in the production profile"),
     ({"alertmanager_mode": "existing", "alertmanager_address": "alertmanager"}, "tensor_fusion_alertmanager_address="),
@@ -126,6 +128,43 @@ def test_variables_on_top_of_the_profile():
 def test_bad_input_is_named_with_its_value_and_fix(overrides, expected):
     problems = tf_inputs.problems(resolved(**overrides))
     assert any(expected in p for p in problems), problems
+
+
+CLOUD = {"greptimedb_mode": "cloud", "greptimedb_host": "db.us-west-2.aws.greptime.cloud", "greptimedb_port": 5001,
+         "greptimedb_password": "s3cret", "greptimedb_user": "team-a"}
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    # Written unescaped by the upstream chart into the controller's Deployment: a quote and a line
+    # break would add a container of the caller's choosing.
+    ({"greptimedb_db": 'public"\n        - name: x'}, "tensor_fusion_greptimedb_db='public\"\\n        - name: x' is not "
+                                                      "a plain name"),
+    ({"greptimedb_db": ""}, "tensor_fusion_greptimedb_db='' is not a plain name"),
+    ({"greptimedb_db": "a" * 65}, "is not a plain name"),
+    ({"greptimedb_user": "u ser"}, "tensor_fusion_greptimedb_user='u ser' is not a plain name"),
+    ({"greptimedb_user": "u}}"}, "e.g. 'my-user'"),
+    ({"greptimedb_mode": "external", "greptimedb_port": 4001, "greptimedb_password": "",
+      "greptimedb_db": "x;y"}, "tensor_fusion_greptimedb_db='x;y'"),
+])
+def test_greptime_names_the_chart_writes_unescaped_are_plain(overrides, expected):
+    problems = tf_inputs.problems(resolved(**dict(CLOUD, **overrides)))
+    assert any(expected in p for p in problems), problems
+
+
+@pytest.mark.parametrize("password", ['pa"ss', "pa\\ss", "pa\nss", "pa\u2028ss"])
+def test_a_password_the_chart_cannot_quote_is_refused_without_showing_it(password):
+    settings = dict(CLOUD)
+    settings["greptimedb_password"] = password
+    problems = tf_inputs.problems(resolved(**settings))
+    assert any("tensor_fusion_greptimedb_password holds a quote, a backslash or a control character" in p
+               for p in problems), problems
+    assert not any(password in p for p in problems)
+
+
+@pytest.mark.parametrize("overrides", [{}, {"greptimedb_user": ""}, {"greptimedb_db": "gpu_metrics-2.a"},
+                                       {"greptimedb_password": "p@ss w0rd!'#$%&*"}])
+def test_plain_greptime_names_and_passwords_pass(overrides):
+    assert tf_inputs.problems(resolved(**dict(CLOUD, **overrides))) == []
 
 
 def test_the_password_never_appears_in_a_problem():
