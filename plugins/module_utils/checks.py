@@ -589,26 +589,35 @@ _HELM_BAD_RE = re.compile(r"[\s'\"\\]")
 HELM_RELEASE_MAX = 53  # helm's release name limit (pkg/chartutil, ValidateReleaseName)
 
 
-def helm_word_problem(var, value, example, what):
-    """A chart reference, a chart version or the helm binary: one word for helm's command line."""
+_HELM_QUOTED_BAD_RE = re.compile(r"['\"\\]")
+
+
+def helm_word_problem(var, value, example, what, quoted=False):
+    """A chart reference, a chart version or the helm binary: one word for helm's command line.
+    ``quoted``: the module puts it in single quotes (kubernetes.core.helm's chart_ref), so a space
+    stays inside it and only a quote, a backslash or a leading '-' would get out."""
     if not isinstance(value, str) or not value:
         return problem(var, value, "is not %s" % what, "give e.g. %r" % example)
-    if _HELM_BAD_RE.search(value) or value.startswith("-") or control_characters(value):
-        return problem(var, value, "is not one word for helm's command line%s: a space, a quote or a leading '-' "
-                       "would add arguments or options to the helm command the role runs" % _unprintable(value),
+    if (_HELM_QUOTED_BAD_RE if quoted else _HELM_BAD_RE).search(value) or value.startswith("-") \
+            or control_characters(value):
+        return problem(var, value, "is not one word for helm's command line%s: %s or a leading '-' would add "
+                       "arguments or options to the helm command the role runs"
+                       % (_unprintable(value), "a quote, a backslash" if quoted else "a space, a quote"),
                        "give %s, e.g. %r" % (what, example))
     return None
 
 
-def helm_problems(role, inputs, chart_ref_example, chart_version_example):
+def helm_problems(role, inputs, chart_ref_example, chart_version_example, quoted_chart_ref=False):
     """The Helm words of a role's variables (``<role>_chart_ref``, ``_chart_version``, ``_helm_binary``,
-    ``_release_name``) that are present in ``inputs``."""
+    ``_release_name``) that are present in ``inputs``. ``quoted_chart_ref``: the role hands its chart
+    only to commands that quote it or take argv (kubernetes.core.helm, a ``command`` render)."""
     found = []
     for key, example, what in (("chart_ref", chart_ref_example, "a chart reference"),
-                               ("chart_version", chart_version_example, "a chart version"),
+                               ("chart_version", chart_version_example, "a chart version (a range as '>=1.0,<2.0')"),
                                ("helm_binary", "/usr/local/bin/helm", "the helm executable")):
         if key in inputs and not (key == "chart_version" and inputs[key] in ("", None)):
-            bad = helm_word_problem("%s_%s" % (role, key), inputs[key], example, what)
+            bad = helm_word_problem("%s_%s" % (role, key), inputs[key], example, what,
+                                    quoted=quoted_chart_ref and key == "chart_ref")
             if bad:
                 found.append(bad)
     if "release_name" in inputs:
@@ -624,10 +633,11 @@ def helm_problems(role, inputs, chart_ref_example, chart_version_example):
 
 # --- packages ----------------------------------------------------------------------------------
 
-# A package name as Debian and RPM spell them (letters, digits, + . _ -), optionally pinned with
-# =version as apt takes it. Nothing a package manager reads as something else: an option (-o...),
-# a pattern (*), a file or a URL (/, :), a release (/bookworm).
-_PACKAGE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9+._-]{0,127}(?:=[A-Za-z0-9][A-Za-z0-9+.:~_-]{0,127})?")
+# A package name as Debian and RPM spell them (letters, digits, + . _ ~ -), with apt's :arch
+# (libc6:i386) or dnf's epoch (fio-0:3.35-1.el9). Nothing a package manager reads as something
+# else: an option (-o...), a pattern (*), a file (/, .deb, .rpm), a URL, a release (/bookworm).
+# No =version: dpkg-query, which the roles ask first, never matches one, and dnf cannot read it.
+_PACKAGE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9+._~:-]{0,127}")
 
 
 def package_problems(var, value, example="nvme-cli"):
@@ -636,12 +646,12 @@ def package_problems(var, value, example="nvme-cli"):
         return [problem(var, value, "is not a list", "give a YAML list of package names, e.g. [%r]" % example)]
     problems = []
     for index, name in enumerate(value):
-        if not isinstance(name, str) or not _PACKAGE_RE.fullmatch(name):
+        if not isinstance(name, str) or not _PACKAGE_RE.fullmatch(name) or name.lower().endswith((".deb", ".rpm")):
             problems.append(problem(
                 "%s[%d]" % (var, index), name,
-                "is not a package name (letters, digits and + . _ -, optionally =version): apt or dnf would read "
-                "it as an option, a pattern, a file or a URL, as root",
-                "name one package, e.g. %r or %r" % (example, example + "=2.4-1")))
+                "is not a package name (letters, digits and + . _ ~ : -): apt or dnf would read it as an option, "
+                "a pattern, a version, a file or a URL, as root",
+                "name one package, e.g. %r (pin versions with apt preferences or dnf versionlock)" % example))
     return problems
 
 

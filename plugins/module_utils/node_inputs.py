@@ -658,15 +658,21 @@ def xfs_cache_problems(inputs):
 
 
 _MKFS_WORD_RE = re.compile(r"[A-Za-z0-9_.=,:/+-]+")
+# The option letters passed on to mkfs.xfs, each its own entry (no -qf: getopt would read -q -f).
+MKFS_FLAGS = ("-b", "-d", "-i", "-l", "-m", "-n", "-r", "-s", "-K", "-q")
+# Suboptions naming another device or file for mkfs.xfs to write (xfs_mkfs.c: -d name=/file, -l
+# logdev=/name=/file, -r rtdev=/name=/file), and the UUID the role sets itself.
+_MKFS_ELSEWHERE = ("logdev", "rtdev", "name", "file")
 
 
 def mkfs_options_problems(mkfs):
     """xfs_cache_mkfs_options: words for mkfs.xfs that format xfs_cache_device and nothing else.
 
     community.general.filesystem joins the options and splits them again on whitespace, so each
-    entry must be one word. mkfs.xfs formats the devices named by ``-l logdev=`` and ``-r rtdev=``
-    too (an external log, a realtime section), which the preflight never looked at; ``-p`` fills the
-    new filesystem from a prototype file of the host's; the label and the UUID are the role's own.
+    entry must be one word. Option letters are taken from an allowlist, one per entry; a value
+    (``su=256k,sw=4``) may not name another device or file for mkfs.xfs to format (an external
+    log, a realtime section, a data file), which the preflight never looked at, nor the UUID.
+    ``-p`` (a prototype file of the host's) and ``-L`` (the role's label) are not passed on.
     """
     var = "xfs_cache_mkfs_options"
     if not isinstance(mkfs, list) or not all(isinstance(o, str) for o in mkfs):
@@ -678,25 +684,37 @@ def mkfs_options_problems(mkfs):
             "xfs_cache_confirm_format alone" % (var, mkfs))
     for index, word in enumerate(mkfs):
         item = "%s[%d]" % (var, index)
-        lowered = word.lower()
+        if word in ("-f", "--force"):
+            continue
         if not _MKFS_WORD_RE.fullmatch(word):
             problems.append(checks.problem(
                 item, word, "is not one word of letters, digits and _ . = , : / + - (the options are joined and split "
                 "again on spaces, so a space would start another option)",
                 "give each option and each value as its own entry, e.g. ['-d', 'su=256k,sw=4']"))
-        elif "logdev=" in lowered or "rtdev=" in lowered:
-            problems.append(checks.problem(
-                item, word, "names another device for mkfs.xfs to format (an external log or a realtime section), "
-                "which the role never checked for data",
-                "keep the log inside xfs_cache_device (the default) and remove this option"))
-        elif word == "-p" or lowered.startswith("-p"):
+        elif word.startswith("-p"):
             problems.append(checks.problem(
                 item, word, "asks mkfs.xfs to fill the new filesystem from a prototype file of the host's",
                 "remove it; the role creates the cache's root and the data directories come from node_prep"))
-        elif word == "-L" or word.startswith("-L") or "uuid=" in lowered:
+        elif word.startswith("-L"):
             problems.append(checks.problem(
-                item, word, "sets the label or the UUID, which the role sets itself (xfs_cache_label, and the "
-                "UUID it reads back to recognise its cache)", "set xfs_cache_label instead and remove this option"))
+                item, word, "sets the label, which the role sets from xfs_cache_label",
+                "set xfs_cache_label instead and remove this option"))
+        elif word.startswith("-") and word not in MKFS_FLAGS:
+            problems.append(checks.problem(
+                item, word, "is not one of the mkfs.xfs options the role passes on (%s), one per entry"
+                % " ".join(MKFS_FLAGS), "give e.g. ['-d', 'su=256k,sw=4']; the role adds -L, -m uuid= and -f itself"))
+        elif not word.startswith("-"):
+            keys = [part.split("=", 1)[0].lower() for part in word.split(",")]
+            if any(key in _MKFS_ELSEWHERE for key in keys):
+                problems.append(checks.problem(
+                    item, word, "names another device or file for mkfs.xfs to format (an external log, a realtime "
+                    "section or a data file: %s), which the role never checked for data"
+                    % ", ".join(k for k in keys if k in _MKFS_ELSEWHERE),
+                    "keep everything inside xfs_cache_device (the default) and remove this option"))
+            elif "uuid" in keys:
+                problems.append(checks.problem(
+                    item, word, "sets the UUID, which the role sets itself (it reads it back to recognise its cache)",
+                    "remove uuid= from this option"))
     return problems
 
 

@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -48,6 +51,13 @@ OME_CRDS = ["basemodels.ome.io", "clusterbasemodels.ome.io"]
 SHARED = REPO.parent / "shared" if (REPO.parent / "shared").is_dir() else __import__("pathlib").Path("/work/shared")
 
 
+def _cache_dir():
+    """The suite's cache directory (scripts/test's GPUFLEET_CACHE), made if missing."""
+    cache = Path(os.environ.get("GPUFLEET_CACHE") or Path.home() / ".cache" / "gpufleet") / "tests"
+    cache.mkdir(parents=True, exist_ok=True)
+    return cache
+
+
 def rules_doc():
     return yaml.safe_load((REPO / ca_plan.RULES_FILE).read_text())
 
@@ -65,9 +75,10 @@ def charts(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def access(cluster, tmp_path_factory):
+def access(cluster):
     """The ServiceAccounts and their kubeconfigs, made once as the admin."""
-    creds = tmp_path_factory.mktemp("credentials")
+    # Not under /tmp: the role refuses a credentials directory any user of the controller could make first.
+    creds = Path(tempfile.mkdtemp(prefix="rbac-credentials-", dir=str(_cache_dir())))
     variables = {"cluster_access_namespace": HOME, "cluster_access_name_prefix": PREFIX,
                  "cluster_access_namespaces": NS, "cluster_access_upstream_charts": False,
                  "cluster_access_credentials_dir": str(creds)}
@@ -79,6 +90,7 @@ def access(cluster, tmp_path_factory):
     assert again.rc == 0 and again.changed == 0, again.out[-5000:]
     yield dict((name, creds / ("%s.kubeconfig" % name)) for name in rules_doc()["playbooks"]), variables
     play(cluster, dict(variables, cluster_access_state="absent"), ACCESS)
+    shutil.rmtree(str(creds), ignore_errors=True)
     for names in NS.values():
         for namespace in names:
             if namespace.startswith("t-rbac-"):

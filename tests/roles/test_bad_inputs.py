@@ -196,7 +196,7 @@ HOSTILE = [
     # --- xfs_cache -----------------------------------------------------------------
     # mkfs.xfs would format a second device, one the preflight never looked at (the data disk).
     ("xfs_cache", {"xfs_cache_mkfs_options": ["-l", "logdev=" + DEVICES["data"]]},
-     ["xfs_cache_mkfs_options[1]='logdev=%s' names another device for mkfs.xfs to format" % DEVICES["data"]]),
+     ["xfs_cache_mkfs_options[1]='logdev=%s' names another device or file for mkfs.xfs to format" % DEVICES["data"]]),
     ("xfs_cache", {"xfs_cache_device": DEVICES["blank"] + "\n"}, ["xfs_cache_device='/dev/gpufleet-blank\\n'", "control"]),
     ("xfs_cache", {"xfs_cache_label": "gpucache\n"}, ["xfs_cache_label='gpucache\\n' must be 1 to 12"]),
     ("xfs_cache", {"xfs_cache_mount_path": "/raid/../etc"}, ["xfs_cache_mount_path='/raid/../etc' climbs with '..'"]),

@@ -162,15 +162,30 @@ def _input_problems(inputs, doc):
         problems.append(problem("cluster_access_credentials_dir", inputs["credentials_dir"], "is not an absolute path",
                                 "give a directory on the controller, e.g. /root/gpufleet-credentials"))
     elif inputs["credentials_dir"]:
-        # The role makes it 0700 and writes kubeconfigs into it: never a system directory (/etc, /tmp).
-        found = path_problem("cluster_access_credentials_dir", inputs["credentials_dir"])
-        if found:
-            problems.append(found + " (a directory of its own on the controller, e.g. /root/gpufleet-credentials)")
+        problems.extend(credentials_dir_problems(inputs["credentials_dir"]))
     if inputs["api_server"] and not str(inputs["api_server"]).startswith("https://"):
         problems.append(problem("cluster_access_api_server", inputs["api_server"], "is not an https URL",
                                 "give the API server's URL as the jobs reach it, e.g. https://api.example.com:6443, "
                                 "or leave it empty to use the connection's"))
     return problems
+
+
+# Directories every user of the controller may create entries in: a directory made there before the
+# role runs keeps its owner, who would read the tokens written into it.
+SHARED_TMP = ("/tmp", "/var/tmp")
+
+
+def credentials_dir_problems(path):
+    """The role makes it 0700 and writes kubeconfigs with tokens into it, on the controller."""
+    var = "cluster_access_credentials_dir"
+    fix = "give a directory of its own that only the controller's user can reach, e.g. /root/gpufleet-credentials"
+    bad = path_problem(var, path)
+    if bad:
+        return [bad.split("; ")[0] + "; " + fix]
+    if any(path == tmp or path.startswith(tmp + "/") for tmp in SHARED_TMP):
+        return [problem(var, path, "is under %s, where any user of the controller may have made it first (and would "
+                        "read the tokens written into it)" % [t for t in SHARED_TMP if path.startswith(t)][0], fix)]
+    return []
 
 
 def plan(inputs, doc):

@@ -194,8 +194,10 @@ def problems(inputs):
             add(checks.boolean_problem(_var(name), inputs[name]))
     add(checks.owned_namespace_problem(_var("namespace"), inputs["namespace"], "gpu-telemetry"))
     add(_name_problem("release_name", inputs["release_name"], RELEASE_MAX, "gpu-telemetry"))
+    # Its chart is the collection's own, under role_path (which may hold a space): rendered with argv
+    # and installed by kubernetes.core.helm, which quotes chart_ref.
     found.extend(checks.helm_problems("gpu_telemetry", dict((k, v) for k, v in inputs.items() if k != "release_name"),
-                                      "/path/to/gpu-telemetry", ""))
+                                      "/path/to/gpu-telemetry", "", quoted_chart_ref=True))
     for name in ("credentials_secret_name", "csv_configmap_name"):
         add(checks.dns_subdomain_problem(_var(name), inputs[name], "gpu-telemetry-%s" % (
             "credentials" if name.startswith("credentials") else "csv"), what="an object name"))

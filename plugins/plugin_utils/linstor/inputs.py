@@ -41,21 +41,31 @@ def problems(inputs):
     return found
 
 
-# fio's --size: a number of bytes with an optional binary suffix (fio's default kb_base=1024), or
-# a share of the device.
-_FIO_SIZE_RE = re.compile(r"[1-9][0-9]{0,14}[KMGTkmgt]?|[1-9][0-9]?%|100%")
+# fio's --size: a number of bytes with an optional K, M, G, T or P (then B or i optional), binary
+# under fio's default kb_base=1024, or a share of the device. fio 3.33 reads KiB, MiB, GiB... as
+# decimal there (measured: --size=1MiB wrote 1,000,000 bytes, 1Mi and 1MB 1,048,576): refused with
+# that said, since a Kubernetes-minded GiB would not mean what it says.
+_FIO_SIZE_RE = re.compile(r"[1-9][0-9]{0,14}(?:[KMGTPkmgtp][Bbi]?)?|[1-9][0-9]?%|100%")
+_FIO_DECIMAL_RE = re.compile(r"([1-9][0-9]{0,14})([KMGTPkmgtp])i[Bb]")
 
 
 def size_problems(inputs):
-    """The benchmark's file size, fio's --size in a Job that runs as root on the claim's node."""
+    """The benchmark's file size, fio's --size in the Job (one argv entry: it cannot add options)."""
     if "fio_benchmark_size" not in inputs or checks.parse_boolean(inputs.get("fio_benchmark")) is not True:
         return []
     size = inputs["fio_benchmark_size"]
     if isinstance(size, str) and _FIO_SIZE_RE.fullmatch(size):
         return []
+    decimal = _FIO_DECIMAL_RE.fullmatch(size) if isinstance(size, str) else None
+    if decimal:
+        unit = decimal.group(2).upper()
+        return [checks.problem("linstor_fio_benchmark_size", size,
+                               "is read by fio as a decimal size (with its default kb_base=1024, %siB means 10^%d "
+                               "bytes, while %s and %si are binary)" % (unit, 3 * ("KMGTP".index(unit) + 1), unit, unit),
+                               "write %r or %r" % (decimal.group(1) + unit, decimal.group(1) + unit + "i"))]
     return [checks.problem("linstor_fio_benchmark_size", size,
-                           "is not a size fio takes (digits with an optional K, M, G or T, binary as fio reads them, "
-                           "or a percentage of the claim)", "use e.g. '10G' or '256M', smaller than the claim")]
+                           "is not a size fio reads (digits with an optional K, M, G, T or P, binary under fio's "
+                           "default kb_base, or a percentage of the claim)", "use e.g. '10G' or '256M', smaller than the claim")]
 
 
 def benchmark_problems(inputs):

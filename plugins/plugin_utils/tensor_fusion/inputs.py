@@ -484,7 +484,8 @@ _GREPTIME_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 
 def greptime_name_problems(s):
     out = []
-    for key, example, empty_ok in (("greptimedb_db", "public", False), ("greptimedb_user", "my-user", True)):
+    # An empty database is 'public' (values.py), as the chart's default.
+    for key, example, empty_ok in (("greptimedb_db", "public", True), ("greptimedb_user", "my-user", True)):
         value = s.get(key)
         if value in ("", None) and empty_ok:
             continue

@@ -103,6 +103,9 @@ BAD = [
     ("nfs_client", "extra_packages", ["/tmp/x.deb"], ["nfs_client_extra_packages[0]='/tmp/x.deb'"]),
     ("nfs_client", "extra_packages", ["nfs-common; id"], ["nfs_client_extra_packages[0]='nfs-common; id'"]),
     ("nfs_client", "extra_packages", ["nfs-common/bookworm-backports"], ["is not a package name"]),
+    ("nfs_client", "extra_packages", ["evil.rpm"], ["nfs_client_extra_packages[0]='evil.rpm' is not a package name"]),
+    ("node_prep", "extra_packages", ["fio=3.33-3"], ["node_prep_extra_packages[0]='fio=3.33-3' is not a package name",
+                                                     "pin versions with apt preferences"]),
     ("node_prep", "data_dirs.0.path", "raid/models", ["node_prep_data_dirs[0].path='raid/models' is relative"]),
     ("node_prep", "data_dirs.0.path", "/raid/../etc", ["node_prep_data_dirs[0].path='/raid/../etc' climbs with '..'"]),
     ("node_prep", "data_dirs.0.path", "/etc", ["is inside the system directory '/etc'"]),
@@ -188,17 +191,26 @@ BAD = [
     ("nfs_server", "ganesha_config", "/etc/sudoers.d/ganesha.conf",
      ["nfs_server_ganesha_config='/etc/sudoers.d/ganesha.conf' is not a file of /etc/ganesha"]),
     ("nfs_server", "ganesha_config", "/etc/ganesha/../passwd.conf", ["is not a file of /etc/ganesha"]),
-    # Another device formatted by the same mkfs.xfs run, which the preflight never looked at.
+    # Another device or file formatted by the same mkfs.xfs run, which the preflight never looked at.
     ("xfs_cache", "mkfs_options", ["-l", "logdev=/dev/sdb,size=1g"],
-     ["xfs_cache_mkfs_options[1]='logdev=/dev/sdb,size=1g' names another device for mkfs.xfs to format"]),
+     ["xfs_cache_mkfs_options[1]='logdev=/dev/sdb,size=1g' names another device or file for mkfs.xfs to format"]),
     ("xfs_cache", "mkfs_options", ["-r", "RTDEV=/dev/sdc"], ["xfs_cache_mkfs_options[1]='RTDEV=/dev/sdc' names another"]),
+    # -l name= and -r name= are logdev= and rtdev= by another name; -d name= a data file.
+    ("xfs_cache", "mkfs_options", ["-l", "name=/dev/sdb"], ["xfs_cache_mkfs_options[1]='name=/dev/sdb' names another"]),
+    ("xfs_cache", "mkfs_options", ["-d", "file,name=/etc/x"],
+     ["(an external log, a realtime section or a data file: file, name)"]),
     # Joined and split again on spaces by community.general.filesystem: '-q -f' would be two options.
     ("xfs_cache", "mkfs_options", ["-q -f"], ["xfs_cache_mkfs_options[0]='-q -f' is not one word"]),
     ("xfs_cache", "mkfs_options", ["-d", "su=256k\n"], ["xfs_cache_mkfs_options[1]='su=256k\\n' is not one word"]),
+    # getopt reads -qf as -q -f, -qp as -q -p: letters are taken one per entry from an allowlist.
+    ("xfs_cache", "mkfs_options", ["-qf"], ["xfs_cache_mkfs_options[0]='-qf' is not one of the mkfs.xfs options"]),
+    ("xfs_cache", "mkfs_options", ["-qp", "/etc/shadow"], ["xfs_cache_mkfs_options[0]='-qp' is not one of"]),
+    ("xfs_cache", "mkfs_options", ["-KL", "x"], ["xfs_cache_mkfs_options[0]='-KL' is not one of"]),
+    ("xfs_cache", "mkfs_options", ["-N"], ["'-N' is not one of the mkfs.xfs options the role passes on"]),
     ("xfs_cache", "mkfs_options", ["-p", "/etc/shadow"], ["xfs_cache_mkfs_options[0]='-p' asks mkfs.xfs to fill"]),
     ("xfs_cache", "mkfs_options", ["-L", "other"],
-     ["xfs_cache_mkfs_options[0]='-L' sets the label or the UUID", "set xfs_cache_label instead"]),
-    ("xfs_cache", "mkfs_options", ["-m", "crc=1,uuid=0-0"], ["xfs_cache_mkfs_options[1]='crc=1,uuid=0-0' sets the label"]),
+     ["xfs_cache_mkfs_options[0]='-L' sets the label", "set xfs_cache_label instead"]),
+    ("xfs_cache", "mkfs_options", ["-m", "crc=1,uuid=0-0"], ["xfs_cache_mkfs_options[1]='crc=1,uuid=0-0' sets the UUID"]),
     ("xfs_cache", "allocsize", "20Gx", ["xfs_cache_allocsize='20Gx'"]),
     ("xfs_cache", "allocsize", "3MiB", ["must be a power of two"]),
     ("xfs_cache", "logbsize", "512KiB", ["is not one XFS accepts"]),
@@ -538,7 +550,7 @@ def test_dirs_to_write_keeps_a_directory_whose_mode_is_not_an_octal_string():
 
 
 @pytest.mark.parametrize("names", [[], ["nvme-cli"], ["libnfs-utils", "g++", "python3.11", "NetworkManager"],
-                                   ["fio=3.33-3", "nfs-common=1:2.6.2-4+deb12u1", "kernel-tools_x"]])
+                                   ["libc6:i386", "fio-0:3.35-1.el9", "kernel-tools_x", "foo~bar"]])
 def test_plain_package_names_are_accepted(names):
     assert problems_for("node_prep", dict(NODE_PREP, extra_packages=names)) == []
     assert problems_for("nfs_client", dict(NFS_CLIENT, extra_packages=names)) == []

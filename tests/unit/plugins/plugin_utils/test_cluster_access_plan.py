@@ -106,9 +106,13 @@ def test_upstream_chart_rules_can_be_left_out():
     ({"namespaces": dict(INPUTS["namespaces"], nope=["a"])}, "cluster_access_namespaces=", "use the keys"),
     ({"credentials_dir": "creds"}, "cluster_access_credentials_dir='creds'", "absolute"),
     # The role makes it 0700: never a system directory, nor one reached by climbing.
-    ({"credentials_dir": "/etc"}, "cluster_access_credentials_dir='/etc'", "/root/gpufleet-credentials"),
-    ({"credentials_dir": "/tmp"}, "cluster_access_credentials_dir='/tmp'", "a directory of its own"),
+    ({"credentials_dir": "/etc"}, "cluster_access_credentials_dir='/etc' is inside the system directory", "/root/gpufleet-"),
+    ({"credentials_dir": "/tmp"}, "cluster_access_credentials_dir='/tmp' is a system directory", "of its own"),
     ({"credentials_dir": "/home/x/../../etc"}, "cluster_access_credentials_dir='/home/x/../../etc' climbs", "of its own"),
+    # Where any user of the controller may have made it first, and would read the tokens.
+    ({"credentials_dir": "/tmp/gpufleet"}, "cluster_access_credentials_dir='/tmp/gpufleet' is under /tmp, where any user",
+     "only the controller's user can reach"),
+    ({"credentials_dir": "/var/tmp/creds"}, "cluster_access_credentials_dir='/var/tmp/creds' is under /var/tmp", "e.g. /root"),
     ({"api_server": "http://api:6443"}, "cluster_access_api_server='http://api:6443'", "https"),
 ])
 def test_bad_inputs_are_refused_naming_the_variable_value_and_fix(changes, variable, fix):

@@ -320,8 +320,11 @@ def test_the_refusal_never_quotes_the_file():
     assert problem and "hunter2" not in problem
 
 
-def test_the_chart_path_and_helm_binary_are_one_word_each():
-    found = problems(dict(GOOD, chart_ref="/charts/gpu-telemetry --post-renderer /bin/sh", helm_binary="-helm"))
-    assert any("gpu_telemetry_chart_ref='/charts/gpu-telemetry --post-renderer /bin/sh' is not one word" in p
+def test_the_chart_path_and_helm_binary_cannot_add_helm_arguments():
+    found = problems(dict(GOOD, chart_ref="/charts/gpu-telemetry' --post-renderer '/bin/sh", helm_binary="-helm"))
+    assert any("gpu_telemetry_chart_ref=\"/charts/gpu-telemetry' --post-renderer '/bin/sh\" is not one word" in p
                for p in found), found
     assert any("gpu_telemetry_helm_binary='-helm' is not one word" in p for p in found), found
+    # kubernetes.core.helm quotes chart_ref: a collection installed under a path with a space works.
+    assert problems(dict(GOOD, chart_ref="/home/me/My Collections/gpufleet/cluster/roles/gpu_telemetry/files/gpu-telemetry")) \
+        == problems(GOOD)

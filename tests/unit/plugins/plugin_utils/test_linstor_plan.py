@@ -457,16 +457,17 @@ def test_the_benchmark_image_is_qualified_and_pinned_when_the_benchmark_runs(ove
     ({"chart_ref": "oci://x/y --set a=b"}, "linstor_chart_ref='oci://x/y --set a=b' is not one word"),
     ({"release_name": "-piraeus"}, "linstor_release_name='-piraeus' is not a Helm release name"),
     ({"fio_benchmark": True, "fio_benchmark_image": "localhost/gpufleet-fio:0.1.0", "fio_benchmark_size": "10G --rw=write"},
-     "linstor_fio_benchmark_size='10G --rw=write' is not a size fio takes"),
-    ({"fio_benchmark": True, "fio_benchmark_image": "localhost/gpufleet-fio:0.1.0", "fio_benchmark_size": "10Gi"},
-     "linstor_fio_benchmark_size='10Gi' is not a size fio takes"),
+     "linstor_fio_benchmark_size='10G --rw=write' is not a size fio reads"),
+    ({"fio_benchmark": True, "fio_benchmark_image": "localhost/gpufleet-fio:0.1.0", "fio_benchmark_size": "10GiB"},
+     "linstor_fio_benchmark_size='10GiB' is read by fio as a decimal size (with its default kb_base=1024, GiB means "
+     "10^9 bytes, while G and Gi are binary); write '10G' or '10Gi'"),
 ])
 def test_helm_words_and_the_fio_size_are_checked(overrides, fragment):
     problems = li_inputs.problems(inputs(**overrides))
     assert any(fragment in p for p in problems), problems
 
 
-@pytest.mark.parametrize("size", ["10G", "256M", "64m", "1048576", "50%", "100%"])
+@pytest.mark.parametrize("size", ["10G", "256M", "64m", "1048576", "50%", "100%", "10GB", "1P", "10Gi"])
 def test_fio_sizes_fio_takes_pass(size):
     assert li_inputs.problems(inputs(fio_benchmark=True, fio_benchmark_image="localhost/gpufleet-fio:0.1.0",
                                      fio_benchmark_size=size)) == []

@@ -139,7 +139,6 @@ CLOUD = {"greptimedb_mode": "cloud", "greptimedb_host": "db.us-west-2.aws.grepti
     # break would add a container of the caller's choosing.
     ({"greptimedb_db": 'public"\n        - name: x'}, "tensor_fusion_greptimedb_db='public\"\\n        - name: x' is not "
                                                       "a plain name"),
-    ({"greptimedb_db": ""}, "tensor_fusion_greptimedb_db='' is not a plain name"),
     ({"greptimedb_db": "a" * 65}, "is not a plain name"),
     ({"greptimedb_user": "u ser"}, "tensor_fusion_greptimedb_user='u ser' is not a plain name"),
     ({"greptimedb_user": "u}}"}, "e.g. 'my-user'"),
@@ -161,7 +160,7 @@ def test_a_password_the_chart_cannot_quote_is_refused_without_showing_it(passwor
     assert not any(password in p for p in problems)
 
 
-@pytest.mark.parametrize("overrides", [{}, {"greptimedb_user": ""}, {"greptimedb_db": "gpu_metrics-2.a"},
+@pytest.mark.parametrize("overrides", [{}, {"greptimedb_user": ""}, {"greptimedb_db": ""}, {"greptimedb_db": "gpu_metrics-2.a"},
                                        {"greptimedb_password": "p@ss w0rd!'#$%&*"}])
 def test_plain_greptime_names_and_passwords_pass(overrides):
     assert tf_inputs.problems(resolved(**dict(CLOUD, **overrides))) == []
