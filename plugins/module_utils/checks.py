@@ -586,10 +586,8 @@ def pinned_image_problem(var, value, example="registry.example.com/team/app:1.0"
 # the module quoted, and a word with a leading '-' is read as an option (--post-renderer runs a
 # program of the caller's choosing, on the controller, with the cluster's credentials).
 _HELM_BAD_RE = re.compile(r"[\s'\"\\]")
+_HELM_QUOTED_BAD_RE = re.compile(r"['\"\\]")  # inside the module's single quotes, a space stays in
 HELM_RELEASE_MAX = 53  # helm's release name limit (pkg/chartutil, ValidateReleaseName)
-
-
-_HELM_QUOTED_BAD_RE = re.compile(r"['\"\\]")
 
 
 def helm_word_problem(var, value, example, what, quoted=False):

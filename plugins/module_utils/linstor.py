@@ -26,7 +26,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.gpufleet.cluster.plugins.module_utils import checks
-from ansible_collections.gpufleet.cluster.plugins.module_utils.node_inputs import system_reason
+from ansible_collections.gpufleet.cluster.plugins.module_utils.node_inputs import path_problem
 
 PROVISIONER = "linstor.csi.linbit.com"
 PARAMETER_NAMESPACE = "linstor.csi.linbit.com"
@@ -142,14 +142,11 @@ def pool_problems(var, pools):
         if kind in ("filePool", "fileThinPool"):
             directory = spec.get("directory")
             if directory not in (None, ""):
-                problem = checks.path_problem("%s.%s.directory" % (item, kind), directory,
-                                              "/var/lib/linstor-pools/%s" % name, config_file=True)
                 # LINSTOR fills it with volume files as root on every storage node (the satellite
                 # mounts it): never a system directory, whose filesystem the host needs.
-                reason = None if problem else system_reason(directory)
-                if reason:
-                    problem = "%s.%s.directory=%r %s; use a directory of its own, e.g. %r" % (
-                        item, kind, directory, reason[0], "/var/lib/linstor-pools/%s" % name)
+                example = "/var/lib/linstor-pools/%s" % name
+                problem = path_problem("%s.%s.directory" % (item, kind), directory, config_file=True, example=example,
+                                       fix="use a directory of its own, e.g. %r" % example)
                 if problem:
                     problems.append(problem)
         source = pool.get("source")

@@ -73,17 +73,18 @@ def system_reason(path):
     return None
 
 
-def path_problem(var, value, config_file=False):
+def path_problem(var, value, config_file=False, example="/raid/models", fix=None):
     """Problem with an absolute directory path the role will own, or None.
 
     ``config_file``: the path is written into /etc/exports or ganesha.conf (see checks.path_problem).
-    System directories are refused by prefix (SYSTEM_PREFIXES) or as themselves (SYSTEM_PATHS).
+    System directories are refused by prefix (SYSTEM_PREFIXES) or as themselves (SYSTEM_PATHS);
+    ``fix`` replaces the generic fix for those (a directory of the caller's kind).
     """
-    found = checks.path_problem(var, value, example="/raid/models", config_file=config_file)
+    found = checks.path_problem(var, value, example=example, config_file=config_file)
     if found:
         return found
     reason = system_reason(value)
-    return "%s=%r %s; %s" % (var, value, reason[0], reason[1]) if reason else None
+    return "%s=%r %s; %s" % (var, value, reason[0], fix or reason[1]) if reason else None
 
 
 def host_path_problems(var, records):
@@ -363,19 +364,16 @@ def server_config_problems(inputs):
     makes the exports file's directory root-owned 0755), so anywhere else would overwrite a file of
     the host (/etc/exports, /etc/passwd) or change a directory's mode (/tmp)."""
     problems = []
-    if "exports_file" in inputs and not (isinstance(inputs["exports_file"], str)
-                                         and _EXPORTS_FILE_RE.fullmatch(inputs["exports_file"])):
-        problems.append(checks.problem(
-            "nfs_server_exports_file", inputs["exports_file"],
-            "is not a drop-in of /etc/exports.d: exportfs reads only /etc/exports.d/<name>.exports besides "
-            "/etc/exports (the host's own, which the role never overwrites), and the role writes this file whole as root",
-            "use e.g. '/etc/exports.d/gpufleet.exports'"))
-    if "ganesha_config" in inputs and not (isinstance(inputs["ganesha_config"], str)
-                                           and _GANESHA_CONFIG_RE.fullmatch(inputs["ganesha_config"])):
-        problems.append(checks.problem(
-            "nfs_server_ganesha_config", inputs["ganesha_config"],
-            "is not a file of /etc/ganesha: the role writes it whole as root",
-            "use e.g. '/etc/ganesha/ganesha.conf'"))
+    for key, pattern, what, example in (
+            ("exports_file", _EXPORTS_FILE_RE,
+             "is not a drop-in of /etc/exports.d: exportfs reads only /etc/exports.d/<name>.exports besides /etc/exports "
+             "(the host's own, which the role never overwrites), and the role writes this file whole as root",
+             "/etc/exports.d/gpufleet.exports"),
+            ("ganesha_config", _GANESHA_CONFIG_RE, "is not a file of /etc/ganesha: the role writes it whole as root",
+             "/etc/ganesha/ganesha.conf")):
+        value = inputs.get(key, example)
+        if not (isinstance(value, str) and pattern.fullmatch(value)):
+            problems.append(checks.problem("nfs_server_" + key, value, what, "use e.g. %r" % example))
     return problems
 
 

@@ -29,6 +29,7 @@ from cluster_helpers import REPO, play, stage_charts, wait_for
 
 sys.path.insert(0, str(REPO / "tests"))
 from ansible_collections.gpufleet.cluster.plugins.plugin_utils.cluster_access import plan as ca_plan  # noqa: E402 pylint: disable=wrong-import-position
+from realnode import cache_dir  # noqa: E402 pylint: disable=wrong-import-position
 
 pytestmark = pytest.mark.cluster
 
@@ -51,13 +52,6 @@ OME_CRDS = ["basemodels.ome.io", "clusterbasemodels.ome.io"]
 SHARED = REPO.parent / "shared" if (REPO.parent / "shared").is_dir() else __import__("pathlib").Path("/work/shared")
 
 
-def _cache_dir():
-    """The suite's cache directory (scripts/test's GPUFLEET_CACHE), made if missing."""
-    cache = Path(os.environ.get("GPUFLEET_CACHE") or Path.home() / ".cache" / "gpufleet") / "tests"
-    cache.mkdir(parents=True, exist_ok=True)
-    return cache
-
-
 def rules_doc():
     return yaml.safe_load((REPO / ca_plan.RULES_FILE).read_text())
 
@@ -78,7 +72,8 @@ def charts(tmp_path_factory):
 def access(cluster):
     """The ServiceAccounts and their kubeconfigs, made once as the admin."""
     # Not under /tmp: the role refuses a credentials directory any user of the controller could make first.
-    creds = Path(tempfile.mkdtemp(prefix="rbac-credentials-", dir=str(_cache_dir())))
+    (cache_dir() / "tests").mkdir(parents=True, exist_ok=True)
+    creds = Path(tempfile.mkdtemp(prefix="rbac-credentials-", dir=str(cache_dir() / "tests")))
     variables = {"cluster_access_namespace": HOME, "cluster_access_name_prefix": PREFIX,
                  "cluster_access_namespaces": NS, "cluster_access_upstream_charts": False,
                  "cluster_access_credentials_dir": str(creds)}

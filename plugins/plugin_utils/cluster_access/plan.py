@@ -181,10 +181,12 @@ def credentials_dir_problems(path):
     fix = "give a directory of its own that only the controller's user can reach, e.g. /root/gpufleet-credentials"
     bad = path_problem(var, path)
     if bad:
+        # Its own fix instead of path_problem's (which suggests e.g. '/tmp/gpufleet' for /tmp).
         return [bad.split("; ")[0] + "; " + fix]
-    if any(path == tmp or path.startswith(tmp + "/") for tmp in SHARED_TMP):
-        return [problem(var, path, "is under %s, where any user of the controller may have made it first (and would "
-                        "read the tokens written into it)" % [t for t in SHARED_TMP if path.startswith(t)][0], fix)]
+    for tmp in SHARED_TMP:
+        if path.startswith(tmp + "/"):
+            return [problem(var, path, "is under %s, where any user of the controller may have made it first (and "
+                            "would read the tokens written into it)" % tmp, fix)]
     return []
 
 

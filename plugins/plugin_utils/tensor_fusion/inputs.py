@@ -484,10 +484,10 @@ _GREPTIME_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 
 def greptime_name_problems(s):
     out = []
-    # An empty database is 'public' (values.py), as the chart's default.
-    for key, example, empty_ok in (("greptimedb_db", "public", True), ("greptimedb_user", "my-user", True)):
+    # Either may be empty: the database is then 'public' (values.py), as the chart's default.
+    for key, example in (("greptimedb_db", "public"), ("greptimedb_user", "my-user")):
         value = s.get(key)
-        if value in ("", None) and empty_ok:
+        if value in ("", None):
             continue
         if not isinstance(value, str) or not _GREPTIME_NAME_RE.fullmatch(value):
             out.append(checks.problem(
